@@ -1,0 +1,242 @@
+"""The ``persona-gym`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+ROLLOUT_JSON_HELP = """\
+With --json, prints one JSON object with keys: env_id, policy, split, seed, episodes,
+normalized_score, normalized_score_ci [low, high] (95% bootstrap), return_mean, return_ci,
+metrics {p2l, l2l, qa, relevance, repetition, contradiction: {mean, ci}}, by_turn {p2l, l2l,
+qa, relevance: [mean at turn 1, 2, ...]}, ref_min_score, ref_max_score."""
+
+PLAY_JSON_HELP = """\
+With --json, the conversation is still shown on stderr and, at the end, one JSON object is
+printed on stdout with keys: env_id, seed, return, normalized_score, metrics {...}."""
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def _env_id(text: str) -> str:
+    from persona_gym.envs import registered_ids
+
+    ids = registered_ids()
+    if text not in ids:
+        raise argparse.ArgumentTypeError(
+            f"unknown env id {text!r}; run `persona-gym list` to see: {', '.join(ids)}"
+        )
+    return text
+
+
+def _policy(text: str) -> str:
+    from persona_gym.policies import POLICIES
+
+    if text not in POLICIES:
+        raise argparse.ArgumentTypeError(
+            f"unknown policy {text!r}; choose from {', '.join(POLICIES)}"
+        )
+    return text
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="persona-gym",
+        description="Persona-consistency dialogue environments for reinforcement learning.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("list", help="list the registered environments",
+                       description="List every registered persona_gym id with a description.")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object {id: {description, horizon, domain}}")
+
+    p = sub.add_parser(
+        "rollout", help="run a reference policy and report metrics",
+        description="Run a reference policy for N episodes (test personas by default) and print "
+        "mean and 95%% CI per metric, the normalized score, and consistency by turn index.",
+        epilog=ROLLOUT_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--env", type=_env_id, required=True, help="environment id (see `list`)")
+    p.add_argument("--policy", type=_policy, default="expert",
+                   help="random, parrot, assistant, drift or expert (default: expert)")
+    p.add_argument("--episodes", type=_positive_int, default=100, help="episodes (default 100)")
+    p.add_argument("--seed", type=int, default=0, help="first episode seed (default 0)")
+    p.add_argument("--split", choices=("train", "valid", "test"), default="test",
+                   help="persona split (default: test)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
+
+    p = sub.add_parser(
+        "play", help="play the agent yourself in the terminal",
+        description="Pick the agent's replies yourself: the partner's line and the numbered "
+        "candidates are shown, you type a number, and each line's scores are shown back. "
+        "Type q to quit.",
+        epilog=PLAY_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v0",
+                   help="environment id (default persona_gym/OpenChat-v0)")
+    p.add_argument("--seed", type=int, default=None, help="episode seed (default: random)")
+    p.add_argument("--split", choices=("train", "valid", "test"), default="test",
+                   help="persona split (default: test)")
+    p.add_argument("--json", action="store_true", help="print the final result as JSON")
+
+    p = sub.add_parser(
+        "refscores", help="measure an env's reference scores (random and expert)",
+        description="Measure ref_min_score (random) and ref_max_score (expert) on test "
+        "personas, as recorded in the env's task card.",
+    )
+    p.add_argument("--env", type=_env_id, required=True, help="environment id")
+    p.add_argument("--episodes", type=_positive_int, default=2000,
+                   help="episodes per policy (default 2000)")
+    p.add_argument("--seed", type=int, default=10_000, help="first seed (default 10000)")
+    p.add_argument("--json", action="store_true", help="print {ref_min_score, ref_max_score, ...}")
+    return parser
+
+
+def _progress(total: int, desc: str) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="ep", file=sys.stderr, disable=None, leave=False)
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    from persona_gym.envs import registered_ids
+    from persona_gym.evaluation import env_entry
+
+    rows = {}
+    for env_id in registered_ids():
+        entry = env_entry(env_id)
+        rows[env_id] = {"description": entry.description, "horizon": entry.horizon,
+                        "card": gym.registry[env_id].kwargs["card"]}
+    if args.json:
+        print(json.dumps(rows))
+        return 0
+    width = max(len(i) for i in rows)
+    for env_id, row in rows.items():
+        print(f"{env_id:<{width}}  {row['description']}")
+    return 0
+
+
+def _fmt(x: float | None, digits: int = 3) -> str:
+    return "  -  " if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def cmd_rollout(args: argparse.Namespace) -> int:
+    from persona_gym.evaluation import rollout, summarize
+
+    with _progress(args.episodes, f"{args.policy} on {args.env}") as bar:
+        episodes = rollout(args.env, args.policy, args.episodes, args.seed, args.split,
+                           progress=bar.update)
+    result = {"policy": args.policy, "split": args.split, "seed": args.seed,
+              **summarize(args.env, episodes)}
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    lo, hi = result["normalized_score_ci"]
+    print(f"{args.env} | policy {args.policy} | {args.split} personas | "
+          f"{result['episodes']} episodes from seed {args.seed}")
+    print(f"normalized score  {result['normalized_score']:7.1f}   95% CI [{lo:.1f}, {hi:.1f}]")
+    print(f"return            {result['return_mean']:7.3f}   (ref min {result['ref_min_score']}, "
+          f"ref max {result['ref_max_score']})")
+    print()
+    print(f"{'metric':<14}{'mean':>8}{'95% CI':>20}")
+    for name, m in result["metrics"].items():
+        ci = f"[{_fmt(m['ci'][0])}, {_fmt(m['ci'][1])}]"
+        print(f"{name:<14}{_fmt(m['mean']):>8}{ci:>20}")
+    print()
+    print("consistency by turn index (mean over episodes; qa over question turns)")
+    horizon = len(result["by_turn"]["p2l"])
+    step = max(1, math.ceil(horizon / 16))
+    turns = list(range(0, horizon, step))
+    print(f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns))
+    for name, values in result["by_turn"].items():
+        print(f"{name:<11}" + "".join(f"{_fmt(values[t], 2):>6}" for t in turns))
+    return 0
+
+
+def cmd_refscores(args: argparse.Namespace) -> int:
+    from persona_gym.evaluation import rollout
+
+    out: dict[str, Any] = {"env_id": args.env, "episodes": args.episodes, "seed": args.seed}
+    for key, policy in (("ref_min_score", "random"), ("ref_max_score", "expert")):
+        with _progress(args.episodes, f"{policy} on {args.env}") as bar:
+            eps = rollout(args.env, policy, args.episodes, args.seed, "test", progress=bar.update)
+        out[key] = round(float(sum(e.metrics["return"] for e in eps) / len(eps)), 4)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"# {args.env}: `persona-gym refscores --env {args.env} --episodes {args.episodes} "
+              f"--seed {args.seed}`")
+        print(f"ref_min_score = {out['ref_min_score']}")
+        print(f"ref_max_score = {out['ref_max_score']}")
+    return 0
+
+
+def cmd_play(args: argparse.Namespace) -> int:
+    import gymnasium as gym
+
+    from persona_gym.evaluation import normalized_score
+
+    show = sys.stderr if args.json else sys.stdout
+    env = gym.make(args.env, split=args.split, render_mode="ansi")
+    _, info = env.reset(seed=args.seed)
+    base = env.unwrapped
+    print("You are the agent. Your persona:", file=show)
+    for s in info["persona"]:
+        print(f"  - {s}", file=show)
+    while True:
+        view = base.turn_view()  # type: ignore[attr-defined]
+        print(f"\nPartner: {view.move.text}", file=show)
+        for i, c in enumerate(view.candidates):
+            print(f"  ({i}) {c.text}", file=show)
+        while True:
+            print(f"Your reply [0-{len(view.candidates) - 1}, q to quit]: ", end="", file=show,
+                  flush=True)
+            answer = sys.stdin.readline()
+            if not answer or answer.strip().lower() in ("q", "quit"):
+                print("\nStopped.", file=show)
+                return 1
+            if answer.strip().isdigit() and int(answer) < len(view.candidates):
+                break
+            print(f"Please type a number from 0 to {len(view.candidates) - 1}.", file=show)
+        _, reward, terminated, _, info = env.step(int(answer))
+        s = info["scores"]
+        qa = "-" if s["qa"] is None else f"{s['qa']:.0f}"
+        print(f"  -> p2l={s['p2l']:.0f} l2l={s['l2l']:.2f} qa={qa} relevance={s['relevance']:.0f}"
+              f" repetition={s['repetition']:.0f} reward={reward:+.2f}", file=show)
+        if terminated:
+            break
+    m = info["metrics"]
+    score = float(normalized_score(m["return"], args.env))
+    print(f"\nConversation over. Return {m['return']:+.2f}, normalized score {score:.1f}.",
+          file=show)
+    if args.json:
+        print(json.dumps({"env_id": args.env, "seed": args.seed, "return": m["return"],
+                          "normalized_score": score, "metrics": m}))
+    return 0
+
+
+COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "refscores": cmd_refscores}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return COMMANDS[args.command](args)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

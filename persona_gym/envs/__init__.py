@@ -1,0 +1,43 @@
+"""Environment classes and their registration from the task cards."""
+
+from __future__ import annotations
+
+import gymnasium as gym
+
+from persona_gym.cards import load_card, shipped_card_names
+from persona_gym.envs.core import PersonaDialogueEnv, TurnView
+
+ENTRY_POINTS = {"discrete": "persona_gym.envs.core:PersonaDialogueEnv"}
+
+
+def register_card(card: str) -> list[str]:
+    """Register every id a task card declares (name of a shipped card or path); returns ids.
+
+    Ids already registered are left as they are, so calling this twice is harmless.
+    """
+    parsed = load_card(card)
+    ids = []
+    for entry in parsed.envs:
+        if entry.id not in gym.registry:
+            gym.register(
+                id=entry.id,
+                entry_point=ENTRY_POINTS[entry.variant],
+                kwargs={"card": card, "horizon": entry.horizon},
+                disable_env_checker=False,
+                order_enforce=True,
+            )
+        ids.append(entry.id)
+    return ids
+
+
+def register_all() -> list[str]:
+    """Register the ids of all shipped task cards."""
+    return [i for name in shipped_card_names() for i in register_card(name)]
+
+
+def registered_ids() -> list[str]:
+    """All persona_gym ids in the gymnasium registry, sorted."""
+    return sorted(i for i in gym.registry if i.startswith("persona_gym/"))
+
+
+__all__ = ["PersonaDialogueEnv", "TurnView", "register_all", "register_card", "registered_ids"]

@@ -1,0 +1,152 @@
+"""Rollouts of reference policies and their statistics: normalized scores, 95% bootstrap CIs,
+per-metric means and consistency by turn index.
+
+Normalized score (D4RL convention, DESIGN.md §7)::
+
+    normalized = 100 * (return - ref_min_score) / (ref_max_score - ref_min_score)
+
+with ``ref_min_score`` (random policy) and ``ref_max_score`` (expert) from the env's task card.
+Episode ``i`` of a run with seed ``s`` resets the env with seed ``s + i`` and gives the policy
+``numpy.random.default_rng([s + i, 1])``, so every run is reproducible bit for bit.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+from persona_gym.cards import EnvEntry, load_card
+from persona_gym.judges.symbolic import METRICS
+from persona_gym.policies import ReferencePolicy, make_policy
+
+BY_TURN_METRICS = ("p2l", "l2l", "qa", "relevance")
+
+
+def env_entry(env_id: str) -> EnvEntry:
+    """The task-card entry (horizon, reference scores) of a registered persona_gym id."""
+    import persona_gym  # noqa: F401  (registers the ids)
+
+    if env_id not in gym.registry:
+        known = ", ".join(sorted(i for i in gym.registry if i.startswith("persona_gym/")))
+        raise ValueError(f"unknown env id {env_id!r}; registered persona_gym ids: {known}")
+    card = gym.registry[env_id].kwargs.get("card")
+    if card is None:
+        raise ValueError(f"{env_id!r} is not a persona_gym environment")
+    return load_card(card).entry(env_id)
+
+
+def normalized_score(episode_return: float | np.ndarray, env_id: str) -> float | np.ndarray:
+    """``100 * (R - ref_min) / (ref_max - ref_min)`` with the env's reference scores."""
+    e = env_entry(env_id)
+    return 100.0 * (episode_return - e.ref_min_score) / (e.ref_max_score - e.ref_min_score)
+
+
+def bootstrap_ci(
+    values: np.ndarray, confidence: float = 0.95, n_boot: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Percentile bootstrap confidence interval of the mean of ``values``."""
+    values = np.asarray(values, dtype=np.float64)
+    if values.size == 0:
+        return (math.nan, math.nan)
+    if values.size == 1:
+        return (float(values[0]), float(values[0]))
+    rng = np.random.default_rng(seed)
+    means = values[rng.integers(0, values.size, size=(n_boot, values.size))].mean(axis=1)
+    alpha = (1.0 - confidence) / 2.0
+    lo, hi = np.quantile(means, [alpha, 1.0 - alpha])
+    return (float(lo), float(hi))
+
+
+@dataclass
+class Episode:
+    """One finished conversation: the final metrics and per-line scores."""
+
+    seed: int
+    metrics: dict[str, float]
+    lines: list[dict[str, float | None]] = field(default_factory=list)
+
+
+def run_episode(env: gym.Env, policy: ReferencePolicy, seed: int) -> Episode:
+    """Play one episode of ``policy`` on ``env`` (seeded as the module docstring says)."""
+    env.reset(seed=seed)
+    policy.reset(np.random.default_rng([seed, 1]))
+    base = env.unwrapped
+    lines = []
+    while True:
+        action = policy.act(base.turn_view())  # type: ignore[attr-defined]
+        _, _, terminated, truncated, info = env.step(action)
+        lines.append(info["scores"])
+        if terminated or truncated:
+            return Episode(seed, info["metrics"], lines)
+
+
+def rollout(
+    env_id: str,
+    policy: str | ReferencePolicy,
+    episodes: int,
+    seed: int = 0,
+    split: str = "test",
+    progress: Callable[[int], None] | None = None,
+) -> list[Episode]:
+    """Run ``episodes`` episodes of a reference policy on ``env_id`` (test split by default)."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    pol = make_policy(policy) if isinstance(policy, str) else policy
+    env = gym.make(env_id, split=split)
+    try:
+        out = []
+        for i in range(episodes):
+            out.append(run_episode(env, pol, seed + i))
+            if progress is not None:
+                progress(1)
+        return out
+    finally:
+        env.close()
+
+
+def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
+    """Statistics of a rollout: the dict ``persona-gym rollout --json`` prints.
+
+    Keys: ``normalized_score`` and ``normalized_score_ci`` ([low, high], 95% bootstrap),
+    ``return_mean``, ``return_ci``, ``metrics`` (per metric ``mean`` and ``ci``),
+    ``by_turn`` (per metric a list: mean over episodes at each turn index; ``qa`` is averaged
+    over the question turns only, ``null`` where a turn index had none), ``episodes``,
+    ``ref_min_score``, ``ref_max_score``.
+    """
+    entry = env_entry(env_id)
+    returns = np.array([e.metrics["return"] for e in episodes])
+    norm = normalized_score(returns, env_id)
+    metrics = {}
+    for name in METRICS:
+        vals = np.array([e.metrics[name] for e in episodes], dtype=np.float64)
+        vals = vals[~np.isnan(vals)]
+        metrics[name] = {"mean": float(vals.mean()) if vals.size else None,
+                         "ci": list(bootstrap_ci(vals))}
+    horizon = max(len(e.lines) for e in episodes)
+    by_turn: dict[str, list[float | None]] = {}
+    for name in BY_TURN_METRICS:
+        grid = np.full((len(episodes), horizon), np.nan)
+        for i, e in enumerate(episodes):
+            for t, s in enumerate(e.lines):
+                if s[name] is not None:
+                    grid[i, t] = s[name]
+        counts = (~np.isnan(grid)).sum(axis=0)
+        sums = np.nansum(grid, axis=0)
+        by_turn[name] = [float(s / c) if c else None for s, c in zip(sums, counts)]
+    return {
+        "env_id": env_id,
+        "episodes": len(episodes),
+        "normalized_score": float(np.mean(norm)),
+        "normalized_score_ci": list(bootstrap_ci(norm)),
+        "return_mean": float(returns.mean()),
+        "return_ci": list(bootstrap_ci(returns)),
+        "metrics": metrics,
+        "by_turn": by_turn,
+        "ref_min_score": entry.ref_min_score,
+        "ref_max_score": entry.ref_max_score,
+    }

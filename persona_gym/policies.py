@@ -1,0 +1,136 @@
+"""Reference policies (DESIGN.md §7) and the interface dataset loggers reuse.
+
+A reference policy is *privileged*: it reads the turn's ground truth (:class:`TurnView`: the
+persona, the partner's move and every candidate with its generator label) and returns the index
+of the candidate it picks. Variants turn that index into their own action (the index itself for
+the discrete variant). Its randomness comes only from the generator passed to :meth:`reset`, so
+``(env seed, policy seed)`` fixes a conversation bit for bit.
+
+=============  =================================================================================
+policy         behaviour
+=============  =================================================================================
+random         uniform over the candidates (defines normalized score 0)
+parrot         recites the persona whatever is asked
+assistant      always drifts to an assistant voice
+drift          LLM-like: consistent early, more contradictions as the conversation goes on and
+               right after emotional or meta turns
+expert         the oracle: always the consistent reply (defines normalized score 100)
+=============  =================================================================================
+
+Example::
+
+    policy = make_policy("expert")
+    obs, info = env.reset(seed=0)
+    policy.reset(np.random.default_rng(0))
+    action = policy.act(env.unwrapped.turn_view())
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
+
+import numpy as np
+
+from persona_gym.envs.core import TurnView
+
+
+class ReferencePolicy(ABC):
+    """Picks a candidate index from a :class:`TurnView`."""
+
+    name: ClassVar[str]
+    description: ClassVar[str]
+
+    def __init__(self) -> None:
+        self.rng = np.random.default_rng(0)
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start an episode, drawing all randomness from ``rng``."""
+        self.rng = rng
+
+    @abstractmethod
+    def act(self, view: TurnView) -> int:
+        """Index of the chosen candidate."""
+
+    def _first(self, view: TurnView, *kinds: str) -> int | None:
+        """Index of a candidate of the first available kind in ``kinds`` (random among ties)."""
+        for kind in kinds:
+            idx = [i for i, c in enumerate(view.candidates) if c.kind == kind]
+            if idx:
+                return idx[int(self.rng.integers(len(idx)))]
+        return None
+
+
+class RandomPolicy(ReferencePolicy):
+    name = "random"
+    description = "uniform over the candidate replies (normalized score 0)"
+
+    def act(self, view: TurnView) -> int:
+        return int(self.rng.integers(len(view.candidates)))
+
+
+class ExpertPolicy(ReferencePolicy):
+    name = "expert"
+    description = "oracle: always the consistent in-character reply (normalized score 100)"
+
+    def act(self, view: TurnView) -> int:
+        i = self._first(view, "consistent")
+        assert i is not None, "every turn offers a consistent candidate"
+        return i
+
+
+class ParrotPolicy(ReferencePolicy):
+    name = "parrot"
+    description = "recites persona sentences whatever the partner says"
+
+    def act(self, view: TurnView) -> int:
+        i = self._first(view, "parrot")
+        return i if i is not None else int(self.rng.integers(len(view.candidates)))
+
+
+class AssistantPolicy(ReferencePolicy):
+    name = "assistant"
+    description = "always drifts to a helpful-assistant voice ('As an AI, ...')"
+
+    def act(self, view: TurnView) -> int:
+        i = self._first(view, "assistant")
+        return i if i is not None else int(self.rng.integers(len(view.candidates)))
+
+
+class DriftPolicy(ReferencePolicy):
+    """Consistent early, drifting later: P(slip) = base + slope * turn / horizon, plus a jump
+    after emotional or meta moves, where a slip there is the assistant voice."""
+
+    name = "drift"
+    description = "LLM-like: consistent early, slips more as the conversation goes on"
+    base, slope, pressure = 0.05, 0.6, 0.35
+
+    def act(self, view: TurnView) -> int:
+        p = self.base + self.slope * view.turn / max(view.horizon - 1, 1)
+        pressured = view.move.kind in ("emotional", "meta")
+        if pressured:
+            p += self.pressure
+        if self.rng.random() >= p:
+            i = self._first(view, "consistent")
+        elif pressured:
+            i = self._first(view, "assistant", "contradict_persona", "contradict_history")
+        elif self.rng.random() < 0.75:
+            i = self._first(view, "contradict_history", "contradict_persona", "contradict_other")
+        else:
+            i = self._first(view, "contradict_other", "evasive", "assistant")
+        return i if i is not None else int(self.rng.integers(len(view.candidates)))
+
+
+POLICIES: dict[str, type[ReferencePolicy]] = {
+    p.name: p for p in (RandomPolicy, ParrotPolicy, AssistantPolicy, DriftPolicy, ExpertPolicy)
+}
+
+
+def make_policy(name: str) -> ReferencePolicy:
+    """A reference policy by name (``random``, ``parrot``, ``assistant``, ``drift``, ``expert``)."""
+    try:
+        return POLICIES[name]()
+    except KeyError:
+        raise ValueError(
+            f"unknown policy {name!r}; reference policies: {', '.join(POLICIES)}"
+        ) from None
