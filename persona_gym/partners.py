@@ -28,11 +28,12 @@ be held out for the test split.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
-import numpy as np
+from itertools import accumulate
 
 from persona_gym.cards import TaskCard
+from persona_gym.rng import Stream
 from persona_gym.world import AI, NONE, Fact, Ontology, Persona, render
 
 MOVES = ("ask", "probe", "small_talk", "emotional", "meta", "false_premise", "topic_shift")
@@ -56,8 +57,7 @@ _PROBE_PREFIX = ("Remind me,", "Sorry, I forgot:", "Wait, tell me again:", "Goin
 _FALSE_PREMISE = ("You said {c}, right?", "Didn't you tell me {c}?", "So {c}, correct?")
 
 
-@dataclass(frozen=True)
-class Move:
+class Move(NamedTuple):
     """One partner turn."""
 
     kind: str
@@ -89,20 +89,20 @@ class Partner:
         ontology: Ontology,
         style: str,
         persona: Persona,
-        rng: np.random.Generator,
+        rng: Stream,
     ) -> None:
         self.card, self.ontology, self.style, self.persona, self.rng = (
             card, ontology, style, persona, rng,
         )
         weights = STYLES[style]
         self._kinds = tuple(weights)
-        self._p = np.array([weights[k] for k in self._kinds])
+        self._cumulative = tuple(accumulate(weights[k] for k in self._kinds))
         self.asked: list[str] = []
         self.heard: list[Fact] = []
         self.last: Move | None = None
 
     def _pick(self, options: tuple[str, ...] | list[str]) -> str:
-        return options[int(self.rng.integers(len(options)))]
+        return self.rng.pick(options)
 
     def first_move(self) -> Move:
         """The opening: a greeting followed by a question."""
@@ -124,7 +124,7 @@ class Partner:
             assert last is not None and last.relation is not None
             move = self._question("probe", last.relation, self._pick(self.card.lines["reask"]))
         if move is None:
-            kind = self._kinds[int(self.rng.choice(len(self._kinds), p=self._p))]
+            kind = self._kinds[self.rng.weighted(self._cumulative)]
             move = self._make(kind)
         if self.rng.random() < 0.4 and move.kind not in ("meta", "emotional"):
             ack = self._pick(self.card.lines["acks"])
@@ -176,7 +176,7 @@ class Partner:
             options.extend((rel_name, v) for v in wrong)
         if not options:
             return None
-        rel_name, value = options[int(self.rng.integers(len(options)))]
+        rel_name, value = self.rng.pick(options)
         rel = self.ontology[rel_name]
         claim = render(self._pick(rel.claim_none if value == NONE else rel.claim), value)
         return Move("false_premise", self._pick(_FALSE_PREMISE).format(c=claim), rel_name, value)

@@ -4,7 +4,8 @@ Every candidate is a :class:`Line`: its text, the facts it asserts and its dialo
 judge reads only ``facts``, ``act`` and ``text``; ``kind`` is the generator's label, used by the
 reference policies and for analysis, never shown in observations.
 
-Kinds (the consistent one is always offered; the others fill the remaining ``K - 1`` slots):
+Kinds (``consistent``, ``parrot`` and ``assistant`` are offered every turn; the other kinds fill
+the remaining ``K - 3`` slots):
 
 =====================  ======================================================================
 kind                   what the line does
@@ -24,22 +25,18 @@ kind                   what the line does
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-
-import numpy as np
+from typing import NamedTuple
 
 from persona_gym.partners import Move
+from persona_gym.rng import Stream
 from persona_gym.world import AI, IDENTITY, NONE, Fact, Ontology, Persona, render
 
-ALWAYS_OFFERED = ("consistent", "parrot", "assistant")
-"""Kinds present in every candidate set (the reference policies rely on them)."""
 ACTS = ("answer", "engage", "empathize", "deny_ai", "admit_ai", "evade", "recite")
 RELEVANT_ACTS = {"small_talk": {"engage"}, "emotional": {"empathize"}, "meta": {"deny_ai", "admit_ai"}}
 """Acts that address a non-question move; a question move is addressed by a fact on its relation."""
 
 
-@dataclass(frozen=True)
-class Line:
+class Line(NamedTuple):
     """An agent utterance with what it asserts."""
 
     text: str
@@ -55,6 +52,7 @@ _OPEN = {
     "meta": ("Ha, no, I'm a real person!", "An AI? No way.", "Nope, just me here.",
              "What? No, I'm human."),
 }
+_SOCIAL_ACT = {"small_talk": "engage", "emotional": "empathize", "meta": "deny_ai"}
 _CLOSE = ("How about you?", "What about you?", "And you?", "")
 _ASSISTANT = {
     "question": ("As an AI, I don't have {n}.", "I'm an AI language model, so I don't have {n}.",
@@ -72,8 +70,14 @@ _EVASIVE = ("I'd rather not say.", "Hmm, let's not get into that.", "I don't kno
             "Anyway, it's such a nice day today.", "Let's talk about something else.")
 _ENGAGING = ("Ha, what made you ask?", "Tell me more about yourself first!",
              "What do you like to do for fun?", "So what's new with you?")
-_CORRECTION = ("No, actually", "Not quite.", "That's not right.", "No, you're mixing me up.")
+_CORRECTION = ("No, that's not right.", "Not quite.", "Actually, no.", "No, you're mixing me up.")
 _AGAIN = ("Like I said,", "As I mentioned,", "Again,", "Like I told you,")
+
+# Distractor slots the K - 3 optional candidates are drawn from, per move type. The evasive and
+# engaging slots alone always fill five distinct lines, so every K <= 8 is satisfiable.
+_QUESTION_SLOTS = ("wrong", "wrong", "other", "other", "evasive", "evasive", "evasive",
+                   "engaging", "engaging")
+_SOCIAL_SLOTS = ("wrong", "wrong", "evasive", "evasive", "evasive", "engaging", "engaging")
 
 
 def normalize_text(text: str) -> str:
@@ -81,96 +85,96 @@ def normalize_text(text: str) -> str:
     return " ".join(text.lower().split())
 
 
+class SpeakerState:
+    """What the agent holds during one episode: persona facts, facts it asserted since, and an
+    index of every value that would contradict them (updated as lines are committed)."""
+
+    def __init__(self, ontology: Ontology, persona: Persona) -> None:
+        self.o, self.persona = ontology, persona
+        self.known: list[Fact] = []
+        self.held: dict[str, list[str]] = {}
+        self.known_keys: set[tuple[str, str]] = set()
+        self.denied: set[tuple[str, str]] = set()
+        # relation -> value -> "contradict_persona" | "contradict_history"
+        self.wrong: dict[str, dict[str, str]] = {}
+        for f in persona.facts:
+            self._learn(f, "contradict_persona")
+
+    def _learn(self, fact: Fact, label: str) -> None:
+        key = (fact.relation, fact.value)
+        if key in self.known_keys:
+            return
+        self.known.append(fact)
+        self.known_keys.add(key)
+        self.held.setdefault(fact.relation, []).append(fact.value)
+        for r, v in self.o.conflict_keys(*key):
+            values = self.wrong.setdefault(r, {})
+            if values.get(v) != "contradict_persona":
+                values[v] = label
+
+    def commit(self, facts: tuple[Fact, ...]) -> None:
+        """Record the facts of a line the agent said."""
+        for f in facts:
+            if f.negated:
+                self.denied.add((f.relation, f.value))
+            elif f.relation != IDENTITY:
+                self._learn(f, "contradict_history")
+
+
 class ReplyGenerator:
-    """Builds the K candidates for a move, given persona and the agent's earlier lines."""
+    """Builds the K candidates for a move, given the agent's :class:`SpeakerState`."""
 
     def __init__(self, ontology: Ontology, num_candidates: int) -> None:
+        if not 3 <= num_candidates <= 8:
+            raise ValueError(f"num_candidates must be in [3, 8], got {num_candidates}")
         self.ontology = ontology
         self.k = num_candidates
 
     def candidates(
-        self,
-        move: Move,
-        persona: Persona,
-        own_facts: list[Fact],
-        said: set[str],
-        rng: np.random.Generator,
+        self, move: Move, speaker: SpeakerState, said: set[str], rng: Stream
     ) -> tuple[Line, ...]:
-        """K distinct candidate lines, the consistent one included, in RNG order.
+        """K distinct candidate lines in random order: the consistent, a parrot and an
+        assistant line (the reference policies rely on them) and K - 3 drawn distractors.
 
         ``said`` holds the agent's earlier lines as :func:`normalize_text` gives them.
         """
-        ctx = _Context(self.ontology, persona, own_facts, said, rng)
-        lines = [ctx.consistent(move)]
-        seen = {lines[0].text}
-        rest = []
-        for line in ctx.distractors(move):
-            if line.text in seen:
-                continue
-            seen.add(line.text)
-            # the reference policies need one parrot and one assistant line in every turn
-            if line.kind in ALWAYS_OFFERED and all(x.kind != line.kind for x in lines):
+        ctx = _Context(self.ontology, speaker, said, rng)
+        lines = [ctx.consistent(move), ctx.parrot(move), ctx.assistant(move)]
+        seen = {line.text for line in lines}
+        slots = _QUESTION_SLOTS if move.is_question else _SOCIAL_SLOTS
+        start = rng.index(len(slots))
+        for j in range(len(slots)):
+            if len(lines) == self.k:
+                break
+            line = ctx.distractor(slots[(start + j) % len(slots)], move, seen)
+            if line is not None and line.text not in seen:
+                seen.add(line.text)
                 lines.append(line)
-            else:
-                rest.append(line)
-        need = self.k - len(lines)
-        if len(rest) < need:
-            raise RuntimeError(f"reply pool too small ({len(lines) + len(rest)} < {self.k})")
-        lines += [rest[int(i)] for i in rng.choice(len(rest), size=need, replace=False)]
-        order = rng.permutation(self.k)
-        return tuple(lines[int(i)] for i in order)
+        return tuple(rng.shuffled(lines[: self.k]))
 
 
 class _Context:
-    """Per-turn helper: knows what the speaker holds and renders lines."""
+    """Per-turn helper: renders lines for one move."""
 
-    def __init__(self, ontology: Ontology, persona: Persona, own: list[Fact], said: set[str],
-                 rng: np.random.Generator) -> None:
-        self.o, self.persona, self.own, self.said, self.rng = ontology, persona, own, said, rng
-        self.known = list(persona.facts) + [
-            f for f in own if not f.negated and f.relation != IDENTITY
-        ]
-        self.persona_keys = {(f.relation, f.value) for f in persona.facts}
-        self.known_keys = self.persona_keys | {(f.relation, f.value) for f in self.known}
-        self.denied = {(f.relation, f.value) for f in own if f.negated}
-
-    def pick(self, options: tuple[str, ...] | list[str]) -> str:
-        return options[int(self.rng.integers(len(options)))]
-
-    def held(self, relation: str) -> list[str]:
-        """Values the speaker holds for ``relation`` (persona first, then own lines)."""
-        seen: list[str] = []
-        for f in self.known:
-            if f.relation == relation and f.value not in seen:
-                seen.append(f.value)
-        return seen
+    def __init__(self, ontology: Ontology, speaker: SpeakerState, said: set[str],
+                 rng: Stream) -> None:
+        self.o, self.s, self.said, self.rng = ontology, speaker, said, rng
+        self.persona = speaker.persona
 
     def compatible(self, relation: str) -> list[str]:
         """Values of ``relation`` that contradict nothing the speaker holds or denied."""
-        keys = self.o.conflict_keys
+        wrong = self.s.wrong.get(relation, {})
+        denied = self.s.denied
         return [
             v for v in self.o[relation].all_values
-            if keys(relation, v).isdisjoint(self.known_keys) and (relation, v) not in self.denied
+            if v not in wrong and (relation, v) not in denied
         ]
-
-    def conflicting(self, relation: str, against: set[tuple[str, str]]) -> list[str]:
-        """Values of ``relation`` that contradict a positive fact in ``against``."""
-        keys = self.o.conflict_keys
-        return [v for v in self.o[relation].all_values if not keys(relation, v).isdisjoint(against)]
 
     def statement(self, fact: Fact) -> str:
         """Render ``fact`` as a conversational answer with a random template."""
         rel = self.o[fact.relation]
-        templates = rel.answer_none if fact.value == NONE else rel.answer
-        return render(self.pick(templates), fact.value)
-
-    # -- the consistent reply ------------------------------------------------------------------
-
-    def true_fact(self, relation: str) -> Fact:
-        held = self.held(relation)
-        if held:
-            return Fact(relation, self.pick(held))
-        return Fact(relation, self.pick(self.compatible(relation)))
+        return render(self.rng.pick(rel.answer_none if fact.value == NONE else rel.answer),
+                      fact.value)
 
     def fresh(self, make: Callable[[], str]) -> str:
         """A text from ``make`` that the agent has not said yet (so consistency never repeats)."""
@@ -178,98 +182,106 @@ class _Context:
         for attempt in range(24):
             if normalize_text(text) not in self.said:
                 return text
-            text = make() if attempt < 8 else f"{self.pick(_AGAIN)} {_lower(make())}"
+            text = make() if attempt < 8 else f"{self.rng.pick(_AGAIN)} {_lower(make())}"
         n = 2
         while normalize_text(f"{text} ({n})") in self.said:
             n += 1
         return f"{text} ({n})"
 
+    def social(self, move_kind: str, fact: Fact) -> str:
+        text = f"{self.rng.pick(_OPEN[move_kind])} {self.statement(fact)}"
+        return f"{text} {self.rng.pick(_CLOSE)}".rstrip() if move_kind == "small_talk" else text
+
+    # -- the always-offered lines ---------------------------------------------------------------
+
     def consistent(self, move: Move) -> Line:
-        if move.is_question:
-            assert move.relation is not None
-            fact = self.true_fact(move.relation)
+        if not move.is_question:
+            fact = self.rng.pick(self.s.known)
+            return Line(self.fresh(lambda: self.social(move.kind, fact)), (fact,),
+                        _SOCIAL_ACT[move.kind], "consistent")
+        assert move.relation is not None
+        held = self.s.held.get(move.relation)
+        fact = Fact(move.relation, self.rng.pick(held or self.compatible(move.relation)))
+        if move.kind != "false_premise":
+            return Line(self.fresh(lambda: self.statement(fact)), (fact,), "answer", "consistent")
+        claimed = move.value
+        assert claimed is not None
+        if claimed == NONE:
             facts: tuple[Fact, ...] = (fact,)
-            if move.kind != "false_premise":
-                return Line(self.fresh(lambda: self.statement(fact)), facts, "answer", "consistent")
-            assert move.value is not None
-            rel = self.o[move.relation]
-            if move.value == NONE:
-                def make() -> str:
-                    return f"{self.pick(_CORRECTION)} {self.statement(fact)}"
-            else:
-                facts = (Fact(move.relation, move.value, negated=True), fact)
 
-                def make() -> str:
-                    denial = render(self.pick(rel.negated), move.value)  # type: ignore[arg-type]
-                    return f"{self.pick(_CORRECTION)} {denial} {self.statement(fact)}"
-            return Line(self.fresh(make), facts, "answer", "consistent")
-        fact = self.pick(self.known)
-        act = {"small_talk": "engage", "emotional": "empathize", "meta": "deny_ai"}[move.kind]
-        return Line(self.fresh(lambda: self._social(move.kind, fact)), (fact,), act, "consistent")
+            def make() -> str:
+                return f"{self.rng.pick(_CORRECTION)} {self.statement(fact)}"
+        else:
+            facts = (Fact(move.relation, claimed, negated=True), fact)
+            negated = self.o[move.relation].negated
 
-    def _social(self, move_kind: str, fact: Fact) -> str:
-        text = f"{self.pick(_OPEN[move_kind])} {self.statement(fact)}"
-        close = self.pick(_CLOSE) if move_kind == "small_talk" else ""
-        return f"{text} {close}".rstrip()
+            def make() -> str:
+                denial = render(self.rng.pick(negated), claimed)
+                return f"{self.rng.pick(_CORRECTION)} {denial} {self.statement(fact)}"
+        return Line(self.fresh(make), facts, "answer", "consistent")
+
+    def parrot(self, move: Move) -> Line:
+        """Recite one or two persona sentences unrelated to the move."""
+        facts, sentences = self.persona.facts, self.persona.sentences
+        idx = [i for i, f in enumerate(facts) if f.relation != move.relation]
+        first = self.rng.index(len(idx))
+        chosen = [idx[first]]
+        if self.rng.random() < 0.5:
+            second = idx[(first + 1 + self.rng.index(len(idx) - 1)) % len(idx)]
+            chosen = sorted((chosen[0], second))
+        return Line(" ".join(sentences[i] for i in chosen), tuple(facts[i] for i in chosen),
+                    "recite", "parrot")
+
+    def assistant(self, move: Move) -> Line:
+        ctx = "question" if move.is_question else move.kind
+        noun = self.o[move.relation].noun if move.relation else ""
+        return Line(self.rng.pick(_ASSISTANT[ctx]).format(n=noun), (AI,), _ASSISTANT_ACT[ctx],
+                    "assistant")
 
     # -- distractors ---------------------------------------------------------------------------
 
-    def wrong_facts(self, relation: str) -> list[tuple[Fact, str]]:
-        """Facts on ``relation`` (or its opposite) that contradict persona or history."""
-        out: list[tuple[Fact, str]] = []
-        rel = self.o[relation]
-        for rel_name in (relation, rel.opposite) if rel.opposite else (relation,):
-            bad_persona = set(self.conflicting(rel_name, self.persona_keys))
-            bad_any = set(self.conflicting(rel_name, self.known_keys))
-            for v in self.o[rel_name].all_values:
-                if v in bad_persona:
-                    out.append((Fact(rel_name, v), "contradict_persona"))
-                elif v in bad_any:
-                    out.append((Fact(rel_name, v), "contradict_history"))
-        return out
+    def wrong_fact(self, relation: str) -> tuple[Fact, str] | None:
+        """A random fact on ``relation`` (or its opposite) contradicting persona or history,
+        labelled ``contradict_persona`` or ``contradict_history``; None if there is none."""
+        options = [(relation, v, k) for v, k in self.s.wrong.get(relation, {}).items()]
+        opposite = self.o[relation].opposite
+        if opposite:
+            options += [(opposite, v, k) for v, k in self.s.wrong.get(opposite, {}).items()]
+        if not options:
+            return None
+        r, v, kind = self.rng.pick(options)
+        return Fact(r, v), kind
 
-    def distractors(self, move: Move) -> list[Line]:
-        lines: list[Line] = []
-        persona_rels = sorted(self.persona.relations)
-        if move.is_question:
+    def distractor(self, slot: str, move: Move, seen: set[str]) -> Line | None:
+        if slot == "evasive" or slot == "engaging":
+            texts = _EVASIVE if slot == "evasive" else _ENGAGING
+            i = self.rng.index(len(texts))
+            for j in range(len(texts)):
+                text = texts[(i + j) % len(texts)]
+                if text not in seen:
+                    return Line(text, (), "evade" if slot == "evasive" else "engage", slot)
+            return None
+        if slot == "wrong" and move.is_question:
             assert move.relation is not None
-            wrong = self.wrong_facts(move.relation)
-            for i in self.rng.permutation(len(wrong))[:2]:
-                fact, kind = wrong[int(i)]
-                prefix = "Yes," if move.kind == "false_premise" and fact.value == move.value else ""
-                text = f"{prefix} {self.statement(fact)}".strip()
-                lines.append(Line(text, (fact,), "answer", kind))
-            other = [r for r in persona_rels if r != move.relation]
-            ctx = "question"
-        else:
-            other = persona_rels
-            ctx = move.kind
-        # a contradiction on another relation, said in the move's act
-        act = "answer" if move.is_question else {"small_talk": "engage", "emotional": "empathize",
-                                                  "meta": "deny_ai"}[move.kind]
-        for i in self.rng.permutation(len(other))[:2]:
-            wrong = self.wrong_facts(other[int(i)])
-            if wrong:
-                fact, kind = wrong[int(self.rng.integers(len(wrong)))]
-                text = (self.statement(fact) if move.is_question
-                        else self._social(move.kind, fact))
-                lines.append(Line(text, (fact,), act,
-                                  "contradict_other" if move.is_question else kind))
-        # parrot: recite persona sentences unrelated to the move
-        unrelated = [i for i, f in enumerate(self.persona.facts) if f.relation != move.relation]
-        for _ in range(2):
-            n = min(len(unrelated), 2)
-            idx = sorted(int(unrelated[int(j)]) for j in self.rng.permutation(len(unrelated))[:n])
-            lines.append(Line(" ".join(self.persona.sentences[i] for i in idx),
-                              tuple(self.persona.facts[i] for i in idx), "recite", "parrot"))
-        noun = self.o[move.relation].noun if move.relation else "that"
-        lines.append(Line(self.pick(_ASSISTANT[ctx]).format(n=noun), (AI,), _ASSISTANT_ACT[ctx],
-                          "assistant"))
-        for text in self.rng.permutation(len(_EVASIVE))[:3]:
-            lines.append(Line(_EVASIVE[int(text)], (), "evade", "evasive"))
-        for text in self.rng.permutation(len(_ENGAGING))[:2]:
-            lines.append(Line(_ENGAGING[int(text)], (), "engage", "engaging"))
-        return lines
+            found = self.wrong_fact(move.relation)
+            if found is None:
+                return None
+            fact, kind = found
+            accept = move.kind == "false_premise" and fact.value == move.value
+            text = f"Yes, {_lower(self.statement(fact))}" if accept else self.statement(fact)
+            return Line(text, (fact,), "answer", kind)
+        # a contradiction on another relation: for questions it ignores what was asked; for
+        # social moves it is said in the move's act (relevant, but contradicting)
+        rel = self.rng.pick(self.s.known).relation
+        if move.is_question and rel == move.relation:
+            return None
+        found = self.wrong_fact(rel)
+        if found is None:
+            return None
+        fact, kind = found
+        if move.is_question:
+            return Line(self.statement(fact), (fact,), "answer", "contradict_other")
+        return Line(self.social(move.kind, fact), (fact,), _SOCIAL_ACT[move.kind], kind)
 
 
 def _lower(s: str) -> str:

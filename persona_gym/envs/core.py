@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, SupportsFloat
+from typing import Any, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -15,8 +15,9 @@ from persona_gym.cards import TaskCard, load_card
 from persona_gym.encoders import HashedEncoder
 from persona_gym.judges.symbolic import LineScores, SymbolicJudge
 from persona_gym.partners import Move, Partner
-from persona_gym.replies import Line, ReplyGenerator
+from persona_gym.replies import Line, ReplyGenerator, SpeakerState
 from persona_gym.rewards import episode_metrics, line_reward
+from persona_gym.rng import Stream
 from persona_gym.world import SPLITS, Persona, load_ontology, sample_persona
 
 ENCODERS = ("hashed",)
@@ -36,8 +37,7 @@ class TurnView:
     horizon: int
 
 
-@dataclass(frozen=True)
-class Exchange:
+class Exchange(NamedTuple):
     """One finished turn of the transcript."""
 
     move: Move
@@ -66,7 +66,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
 
     ## Observation Space
 
-    ``Box(-1, 1, (4 * 128 + K * 131 + 1,), float32)`` of hashed text features of the persona,
+    ``Box(-1, 1, (4 * 128 + K * 132 + 1,), float32)`` of hashed text features of the persona,
     recent history, the partner's line and each candidate (layout in
     ``persona_gym.encoders``). It carries no label of which candidate is consistent.
 
@@ -152,16 +152,17 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
         super().reset(seed=seed)
         if options:
             raise ValueError(f"reset() takes no options, got {sorted(options)}; pass options=None")
-        rng = self.np_random
+        self._rs = rng = Stream(self.np_random)
         card = self.card
         self.persona = sample_persona(
             self.ontology, rng, self.split, card.persona_relations, card.persona_required,
             card.min_facts, card.max_facts,
         )
         styles = card.styles[self.split]
-        self.style = styles[int(rng.integers(len(styles)))]
+        self.style = rng.pick(styles)
         self.partner = Partner(card, self.ontology, self.style, self.persona, rng)
         self.judge = SymbolicJudge(self.ontology, self.persona)
+        self.speaker = SpeakerState(self.ontology, self.persona)
         self.transcript: list[Exchange] = []
         self._persona_vec = self.encoder.sum_vector(self.persona.sentences)
         self._partner_lines: list[str] = []
@@ -186,6 +187,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
         scores = self.judge.score(self.move, line)
         reward = line_reward(scores, self.card.reward)
         self.judge.commit(line)
+        self.speaker.commit(line.facts)
         self.transcript.append(Exchange(self.move, line, scores, reward))
         self._own_lines.append(line.text)
         self._partner_lines.append(self.move.text)
@@ -194,7 +196,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
             "turn": self.turn,
             "move": self.move.kind,
             "kind": line.kind,
-            "scores": {k: (None if math.isnan(v) else v) for k, v in scores.as_dict().items()},
+            "scores": scores.info(),
         }
         terminated = self.turn >= self.horizon
         if terminated:
@@ -244,7 +246,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
     def _next_turn(self, move: Move) -> None:
         self.move = move
         self.candidates = self.replies.candidates(
-            move, self.persona, self.judge.own_facts, self.judge.said, self.np_random
+            move, self.speaker, self.judge.said, self._rs
         )
 
     def _decode(self, action: Any) -> int:

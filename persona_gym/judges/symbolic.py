@@ -32,7 +32,7 @@ defined; ``nan`` when there were none). The reward that combines them lives in
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 from persona_gym.partners import Move
 from persona_gym.replies import RELEVANT_ACTS, Line, normalize_text
@@ -42,8 +42,7 @@ METRICS = ("p2l", "l2l", "qa", "relevance", "repetition", "contradiction")
 """Per-line metric names, in report order."""
 
 
-@dataclass(frozen=True)
-class LineScores:
+class LineScores(NamedTuple):
     """The judge's verdict on one line (see the module docstring for definitions)."""
 
     p2l: float
@@ -53,8 +52,16 @@ class LineScores:
     repetition: float
     contradiction: float
 
-    def as_dict(self) -> dict[str, float]:
-        return asdict(self)
+    def info(self) -> dict[str, float | None]:
+        """The scores as put in ``info["scores"]``: ``qa`` is ``None`` where undefined."""
+        return {
+            "p2l": self.p2l,
+            "l2l": self.l2l,
+            "qa": None if self.qa != self.qa else self.qa,
+            "relevance": self.relevance,
+            "repetition": self.repetition,
+            "contradiction": self.contradiction,
+        }
 
 
 class SymbolicJudge:

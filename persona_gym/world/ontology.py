@@ -22,11 +22,11 @@ contradict (a person may have a dog *and* a cat). Every persona implicitly holds
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
-from collections.abc import Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -40,8 +40,7 @@ IDENTITY = "identity"
 """Hidden relation every persona holds as ``human``; assistant-voice lines assert ``ai``."""
 
 
-@dataclass(frozen=True, order=True)
-class Fact:
+class Fact(NamedTuple):
     """One atomic claim about the speaker: ``relation = value`` (or its negation)."""
 
     relation: str

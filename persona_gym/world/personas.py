@@ -2,7 +2,7 @@
 
 Split membership is a property of the persona itself, not of the order it was drawn in: a stable
 hash (BLAKE2b) of the persona's sorted facts picks ``train`` (80%), ``valid`` (10%) or ``test``
-(10%). Sampling for a split draws consistent fact sets from the caller's RNG and keeps the first
+(10%). Sampling for a split draws consistent fact sets from the caller's random stream and keeps the first
 whose hash lands in that split, so splits are disjoint by construction and the same RNG state
 always yields the same persona.
 """
@@ -10,11 +10,10 @@ always yields the same persona.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
-import numpy as np
-
+from persona_gym.rng import Stream
 from persona_gym.world.ontology import NONE, Fact, Ontology, render
 
 SPLITS = ("train", "valid", "test")
@@ -50,7 +49,7 @@ def split_of(facts: Sequence[Fact]) -> str:
 
 def sample_persona(
     ontology: Ontology,
-    rng: np.random.Generator,
+    rng: Stream,
     split: str,
     relations: Sequence[str],
     required: Sequence[str] = (),
@@ -67,45 +66,58 @@ def sample_persona(
     for _ in range(10_000):
         facts = _sample_facts(ontology, rng, relations, required, min_facts, max_facts)
         if split_of(facts) == split:
-            order = rng.permutation(len(facts))
-            facts = tuple(facts[i] for i in order)
+            facts = rng.shuffled(facts)
             sentences = tuple(_persona_sentence(ontology, f, rng) for f in facts)
-            return Persona(facts=facts, sentences=sentences)
+            return Persona(facts=tuple(facts), sentences=sentences)
     raise RuntimeError(f"could not draw a persona for split {split!r}; is the relation pool tiny?")
 
 
 def _sample_facts(
     ontology: Ontology,
-    rng: np.random.Generator,
+    rng: Stream,
     relations: Sequence[str],
     required: Sequence[str],
     min_facts: int,
     max_facts: int,
 ) -> list[Fact]:
-    n = int(rng.integers(min_facts, max_facts + 1))
-    optional = [r for r in relations if r not in required]
-    order = list(required) + [optional[i] for i in rng.permutation(len(optional))]
+    n = min_facts + rng.index(max_facts - min_facts + 1)
+    pool = [r for r in relations if r not in required]
     facts: list[Fact] = []
-    for name in order:
+    keys: set[tuple[str, str]] = set()
+    banned: set[tuple[str, str]] = set()  # values contradicting a chosen fact
+    names = list(required)
+    for name in _draw_order(pool, rng):
+        names.append(name)
+        if len(names) >= 2 * n:
+            break
+    for name in names:
         if len(facts) >= n:
             break
         rel = ontology[name]
         k = 2 if rel.multi and len(facts) + 2 <= n and rng.random() < 0.3 else 1
+        values = rel.values if k == 2 else rel.all_values
         for _ in range(k):
-            options = [
-                v
-                for v in rel.all_values
-                if not ontology.conflicts(Fact(name, v), facts) and Fact(name, v) not in facts
-            ]
-            if k == 2:
-                options = [v for v in options if v != NONE]
-            if not options:
-                break
-            facts.append(Fact(name, options[int(rng.integers(len(options)))]))
+            value = rng.pick(values)
+            if (name, value) in keys or (name, value) in banned:
+                options = [v for v in values if (name, v) not in keys and (name, v) not in banned]
+                if not options:
+                    break
+                value = rng.pick(options)
+            facts.append(Fact(name, value))
+            keys.add((name, value))
+            banned |= ontology.conflict_keys(name, value)
     return facts
 
 
-def _persona_sentence(ontology: Ontology, fact: Fact, rng: np.random.Generator) -> str:
+def _draw_order(pool: list[str], rng: Stream) -> Iterator[str]:
+    """The pool in random order, drawn lazily (a partial Fisher-Yates shuffle)."""
+    pool = list(pool)
+    for i in range(len(pool)):
+        j = i + rng.index(len(pool) - i)
+        pool[i], pool[j] = pool[j], pool[i]
+        yield pool[i]
+
+
+def _persona_sentence(ontology: Ontology, fact: Fact, rng: Stream) -> str:
     rel = ontology[fact.relation]
-    templates = rel.persona_none if fact.value == NONE else rel.persona
-    return render(templates[int(rng.integers(len(templates)))], fact.value)
+    return render(rng.pick(rel.persona_none if fact.value == NONE else rel.persona), fact.value)
