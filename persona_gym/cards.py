@@ -90,13 +90,15 @@ class TaskCard:
         raise KeyError(f"{env_id!r} is not declared by task card {self.name!r}")
 
 
-def _need(data: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str, src: str) -> Any:
+def _need(
+    data: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str, src: str
+) -> Any:
     if key not in data:
         raise TaskCardError(f"{src}: missing key {where}{key}; add it (see envs/open_chat.toml)")
     value = data[key]
     if typ is float and isinstance(value, int) and not isinstance(value, bool):
         value = float(value)
-    if not isinstance(value, typ) or isinstance(value, bool) and typ is not bool:
+    if not isinstance(value, typ) or (isinstance(value, bool) and typ is not bool):
         tname = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
         raise TaskCardError(
             f"{src}: {where}{key} must be {tname}, got {type(value).__name__} {value!r}"
@@ -195,7 +197,9 @@ def parse_card(data: dict[str, Any], name: str, source: str) -> TaskCard:
     k = _need(replies, "num_candidates", int, "replies.", src)
     if not 2 <= k <= 8:
         raise TaskCardError(f"{src}: replies.num_candidates must be in [2, 8], got {k}")
-    weights = RewardWeights(**{key: _need(reward, key, float, "reward.", src) for key in REWARD_KEYS})
+    weights = RewardWeights(
+        **{key: _need(reward, key, float, "reward.", src) for key in REWARD_KEYS}
+    )
     if any(getattr(weights, key) < 0 for key in REWARD_KEYS):
         raise TaskCardError(f"{src}: reward weights must be >= 0")
     if abs(weights.p2l + weights.l2l + weights.qa - 1.0) > 1e-9:

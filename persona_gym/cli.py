@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list the registered environments",
                        description="List every registered persona_gym id with a description.")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object {id: {description, horizon, domain}}")
+                   help="print one JSON object {id: {description, horizon, domain, card}}")
 
     p = sub.add_parser(
         "rollout", help="run a reference policy and report metrics",
@@ -93,6 +93,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the final result as JSON")
 
     p = sub.add_parser(
+        "demo", help="the README's main job: every reference policy on one env, compared",
+        description="Run every reference policy on an env (test personas) and print a "
+        "comparison table: normalized score with 95%% CI and the per-metric means, then the drift "
+        "policy's consistency by turn index.",
+    )
+    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v0",
+                   help="environment id (default persona_gym/OpenChat-v0)")
+    p.add_argument("--episodes", type=_positive_int, default=200,
+                   help="episodes per policy (default 200)")
+    p.add_argument("--seed", type=int, default=0, help="first episode seed (default 0)")
+    p.add_argument("--json", action="store_true",
+                   help="print one JSON object {policy: rollout summary} (keys as for rollout)")
+
+    p = sub.add_parser(
         "refscores", help="measure an env's reference scores (random and expert)",
         description="Measure ref_min_score (random) and ref_max_score (expert) on test "
         "personas, as recorded in the env's task card.",
@@ -114,14 +128,16 @@ def _progress(total: int, desc: str) -> Any:
 def cmd_list(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
+    from persona_gym.cards import load_card
     from persona_gym.envs import registered_ids
     from persona_gym.evaluation import env_entry
 
     rows = {}
     for env_id in registered_ids():
         entry = env_entry(env_id)
+        card = gym.registry[env_id].kwargs["card"]
         rows[env_id] = {"description": entry.description, "horizon": entry.horizon,
-                        "card": gym.registry[env_id].kwargs["card"]}
+                        "domain": load_card(card).domain, "card": card}
     if args.json:
         print(json.dumps(rows))
         return 0
@@ -168,6 +184,38 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from persona_gym.evaluation import rollout, summarize
+    from persona_gym.policies import POLICIES
+
+    results = {}
+    for name in POLICIES:
+        with _progress(args.episodes, f"{name} on {args.env}") as bar:
+            eps = rollout(args.env, name, args.episodes, args.seed, "test", progress=bar.update)
+        results[name] = {"policy": name, "split": "test", "seed": args.seed,
+                         **summarize(args.env, eps)}
+    if args.json:
+        print(json.dumps(results))
+        return 0
+    print(f"{args.env}: reference policies on test personas, {args.episodes} episodes each "
+          f"from seed {args.seed}\n")
+    cols = ("p2l", "l2l", "qa", "relevance", "repetition")
+    print(f"{'policy':<11}{'normalized':>11}{'95% CI':>17}" + "".join(f"{c:>11}" for c in cols))
+    for name, r in results.items():
+        lo, hi = r["normalized_score_ci"]
+        ci = f"[{lo:.1f}, {hi:.1f}]"
+        print(f"{name:<11}{r['normalized_score']:>11.1f}{ci:>17}"
+              + "".join(f"{_fmt(r['metrics'][c]['mean']):>11}" for c in cols))
+    drift = results["drift"]["by_turn"]
+    print("\ndrift policy, consistency by turn index (it slips more as the conversation goes on)")
+    horizon = len(drift["p2l"])
+    turns = list(range(0, horizon, max(1, math.ceil(horizon / 16))))
+    print(f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns))
+    for name in ("p2l", "l2l", "qa"):
+        print(f"{name:<11}" + "".join(f"{_fmt(drift[name][t], 2):>6}" for t in turns))
+    return 0
+
+
 def cmd_refscores(args: argparse.Namespace) -> int:
     from persona_gym.evaluation import rollout
 
@@ -210,7 +258,7 @@ def cmd_play(args: argparse.Namespace) -> int:
             if not answer or answer.strip().lower() in ("q", "quit"):
                 print("\nStopped.", file=show)
                 return 1
-            if answer.strip().isdigit() and int(answer) < len(view.candidates):
+            if answer.strip().isdecimal() and int(answer) < len(view.candidates):
                 break
             print(f"Please type a number from 0 to {len(view.candidates) - 1}.", file=show)
         _, reward, terminated, _, info = env.step(int(answer))
@@ -230,7 +278,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "refscores": cmd_refscores}
+COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "demo": cmd_demo,
+            "refscores": cmd_refscores}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

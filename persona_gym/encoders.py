@@ -28,6 +28,7 @@ import math
 import re
 import zlib
 from collections.abc import Sequence
+from itertools import pairwise
 
 import numpy as np
 
@@ -83,7 +84,7 @@ class HashedEncoder:
             words = _TOKEN.findall(sentence.lower())
             slots = self._slots
             idx, sign = [], []
-            for g in (*words, *(f"{a} {b}" for a, b in zip(words, words[1:]))):
+            for g in (*words, *(f"{a} {b}" for a, b in pairwise(words))):
                 hit = slots.get(g)
                 if hit is None:
                     h = zlib.crc32(g.encode())

@@ -137,7 +137,7 @@ def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
                     grid[i, t] = s[name]
         counts = (~np.isnan(grid)).sum(axis=0)
         sums = np.nansum(grid, axis=0)
-        by_turn[name] = [float(s / c) if c else None for s, c in zip(sums, counts)]
+        by_turn[name] = [float(s / c) if c else None for s, c in zip(sums, counts, strict=True)]
     return {
         "env_id": env_id,
         "episodes": len(episodes),

@@ -28,9 +28,8 @@ be held out for the test split.
 
 from __future__ import annotations
 
-from typing import NamedTuple
-
 from itertools import accumulate
+from typing import NamedTuple
 
 from persona_gym.cards import TaskCard
 from persona_gym.rng import Stream

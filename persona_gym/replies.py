@@ -32,7 +32,11 @@ from persona_gym.rng import Stream
 from persona_gym.world import AI, IDENTITY, NONE, Fact, Ontology, Persona, render
 
 ACTS = ("answer", "engage", "empathize", "deny_ai", "admit_ai", "evade", "recite")
-RELEVANT_ACTS = {"small_talk": {"engage"}, "emotional": {"empathize"}, "meta": {"deny_ai", "admit_ai"}}
+RELEVANT_ACTS = {
+    "small_talk": {"engage"},
+    "emotional": {"empathize"},
+    "meta": {"deny_ai", "admit_ai"},
+}
 """Acts that address a non-question move; a question move is addressed by a fact on its relation."""
 
 
@@ -195,13 +199,26 @@ class _Context:
     # -- the always-offered lines ---------------------------------------------------------------
 
     def consistent(self, move: Move) -> Line:
+        wrong = self.s.wrong
         if not move.is_question:
-            fact = self.rng.pick(self.s.known)
+            # mention a held fact nothing else contradicts (the agent may have contradicted
+            # itself earlier); with none left, engage without asserting anything
+            clean = [f for f in self.s.known if f.value not in wrong.get(f.relation, ())]
+            if not clean:
+                return Line(self.fresh(lambda: f"{self.rng.pick(_OPEN[move.kind])} "
+                                       f"{self.rng.pick(_CLOSE)}".rstrip()),
+                            (), _SOCIAL_ACT[move.kind], "consistent")
+            fact = self.rng.pick(clean)
             return Line(self.fresh(lambda: self.social(move.kind, fact)), (fact,),
                         _SOCIAL_ACT[move.kind], "consistent")
-        assert move.relation is not None
-        held = self.s.held.get(move.relation)
-        fact = Fact(move.relation, self.rng.pick(held or self.compatible(move.relation)))
+        r = move.relation
+        assert r is not None
+        held = self.s.held.get(r, [])
+        # persona values first; among the agent's own commitments, those nothing contradicts
+        persona_values = [f.value for f in self.persona.facts if f.relation == r]
+        options = (persona_values or [v for v in held if v not in wrong.get(r, ())]
+                   or self.compatible(r) or held)
+        fact = Fact(r, self.rng.pick(options))
         if move.kind != "false_premise":
             return Line(self.fresh(lambda: self.statement(fact)), (fact,), "answer", "consistent")
         claimed = move.value
@@ -212,8 +229,8 @@ class _Context:
             def make() -> str:
                 return f"{self.rng.pick(_CORRECTION)} {self.statement(fact)}"
         else:
-            facts = (Fact(move.relation, claimed, negated=True), fact)
-            negated = self.o[move.relation].negated
+            facts = (Fact(r, claimed, negated=True), fact)
+            negated = self.o[r].negated
 
             def make() -> str:
                 denial = render(self.rng.pick(negated), claimed)
@@ -223,10 +240,11 @@ class _Context:
     def parrot(self, move: Move) -> Line:
         """Recite one or two persona sentences unrelated to the move."""
         facts, sentences = self.persona.facts, self.persona.sentences
-        idx = [i for i, f in enumerate(facts) if f.relation != move.relation]
+        avoid = (move.relation, self.o[move.relation].opposite) if move.relation else ()
+        idx = [i for i, f in enumerate(facts) if f.relation not in avoid] or list(range(len(facts)))
         first = self.rng.index(len(idx))
         chosen = [idx[first]]
-        if self.rng.random() < 0.5:
+        if self.rng.random() < 0.5 and len(idx) > 1:
             second = idx[(first + 1 + self.rng.index(len(idx) - 1)) % len(idx)]
             chosen = sorted((chosen[0], second))
         return Line(" ".join(sentences[i] for i in chosen), tuple(facts[i] for i in chosen),

@@ -1,16 +1,8 @@
-"""The reward: consistency pays only when the line is relevant (docs/metrics.md).
+"""The reward: consistency pays only when the line is relevant.
 
-For one agent line with scores from the judge and weights ``w`` from the task card::
-
-    consistency = w.p2l * p2l + w.l2l * l2l + w.qa * qa'      (qa' = qa, or 1 where qa is nan)
-    reward      = relevance * consistency
-                  - w.contradiction * contradiction
-                  - w.repetition * repetition
-
-``w.p2l + w.l2l + w.qa = 1``, so a relevant, fully consistent, fresh line earns exactly 1 and the
-expert's return equals the horizon. Reciting the persona (parrot) is consistent but irrelevant
-and earns 0 (less when it repeats itself); an assistant-voice line contradicts the persona's
-implicit ``identity = human`` and is penalised whether or not it is relevant.
+``relevance * (w.p2l p2l + w.l2l l2l + w.qa qa) - w.contradiction contradiction -
+w.repetition repetition``, with the task card's weights; docs/metrics.md defines it with the
+metrics and states its consequences (a relevant, consistent, fresh line earns exactly 1).
 """
 
 from __future__ import annotations
@@ -28,7 +20,8 @@ def line_reward(s: LineScores, w: RewardWeights) -> float:
     """The reward for one line."""
     qa = 1.0 if math.isnan(s.qa) else s.qa
     consistency = w.p2l * s.p2l + w.l2l * s.l2l + w.qa * qa
-    return s.relevance * consistency - w.contradiction * s.contradiction - w.repetition * s.repetition
+    penalty = w.contradiction * s.contradiction + w.repetition * s.repetition
+    return s.relevance * consistency - penalty
 
 
 def episode_metrics(lines: Sequence[LineScores], rewards: Sequence[float]) -> dict[str, float]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, NamedTuple, SupportsFloat
+from typing import Any, ClassVar, NamedTuple, SupportsFloat
 
 import gymnasium as gym
 import numpy as np
@@ -104,7 +104,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
     * v0: initial release.
     """
 
-    metadata = {"render_modes": ["ansi"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
 
     def __init__(
         self,
@@ -250,7 +250,9 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
         )
 
     def _decode(self, action: Any) -> int:
-        if isinstance(action, np.ndarray) and action.shape == () or isinstance(action, np.generic):
+        if isinstance(action, np.generic) or (
+            isinstance(action, np.ndarray) and action.shape == ()
+        ):
             action = action.item()
         if isinstance(action, bool) or not isinstance(action, int):
             raise TypeError(

@@ -1,32 +1,8 @@
 """The symbolic judge: per-line consistency metrics computed from asserted facts.
 
-This module is the one place where the metrics are defined (docs/metrics.md restates them).
-For an agent line ``x_t`` answering partner move ``m_t``, with persona facts ``P`` (plus the
-implicit ``identity = human``) and the agent's earlier lines ``x_1 .. x_{t-1}``:
-
-``p2l`` (prompt-to-line, local drift)
-    1 if no fact of ``x_t`` contradicts a fact of ``P``, else 0.
-``l2l`` (line-to-line, global drift)
-    ``1 - |{j < t : x_t contradicts x_j}| / (t - 1)``, and 1 for the first line. A line
-    contradicts another when any fact of one contradicts any fact of the other.
-``qa`` (Q&A consistency, factual)
-    Defined only when ``m_t`` is a question about relation ``r`` (ask, probe, false premise,
-    topic shift); ``nan`` otherwise. 1 if ``x_t`` asserts a non-negated value for ``r`` (or its
-    opposite relation), none of its facts on ``r`` contradicts ``P`` or an earlier line, and, when
-    ``P`` fixes ``r``, the value is one of the persona's. Else 0 (a wrong answer or no answer).
-``relevance``
-    1 if ``x_t`` addresses ``m_t``: for a question about ``r``, it asserts a fact on ``r`` (or its
-    opposite); for small talk its act is ``engage``; for an emotional disclosure ``empathize``;
-    for a meta challenge ``deny_ai`` or ``admit_ai``. Else 0.
-``repetition``
-    1 if ``x_t`` repeats an earlier line of the agent verbatim (case and surrounding spaces
-    ignored), else 0.
-``contradiction``
-    1 if ``p2l < 1`` or ``l2l < 1``, else 0.
-
-Episode metrics are the means over the episode's lines (``qa`` over the lines where it is
-defined; ``nan`` when there were none). The reward that combines them lives in
-``persona_gym.rewards``.
+It is exact on the world's own lines because it reads the facts each line asserts. The metrics
+(``p2l``, ``l2l``, ``qa``, ``relevance``, ``repetition``, ``contradiction``) are defined in
+docs/metrics.md, the single place for their formulas; this module implements them.
 """
 
 from __future__ import annotations
@@ -80,6 +56,8 @@ class SymbolicJudge:
         self._said: set[str] = set()
         # (relation, value, negated) -> indices of earlier lines asserting it
         self._index: dict[tuple[str, str, bool], list[int]] = {}
+        # relation -> indices of earlier lines with a fact on it
+        self._by_relation: dict[str, set[int]] = {}
 
     @property
     def own_facts(self) -> list[Fact]:
@@ -110,9 +88,13 @@ class SymbolicJudge:
         facts = line.facts
         p2l = 0.0 if any(self._contradicts_persona(f) for f in facts) else 1.0
         hit: set[int] = set()
+        compared: set[int] = set()
+        by_relation = self._by_relation
         for f in facts:
             hit |= self._contradicted_lines(f)
-        l2l = 1.0 - len(hit) / len(self.lines) if self.lines else 1.0
+            for r in self.o.related(f.relation):
+                compared |= by_relation.get(r, set())
+        l2l = 1.0 - len(hit) / len(compared) if compared else 1.0
         if move.is_question:
             rel = move.relation
             assert rel is not None
@@ -143,3 +125,4 @@ class SymbolicJudge:
         self._said.add(normalize_text(line.text))
         for f in line.facts:
             self._index.setdefault((f.relation, f.value, f.negated), []).append(i)
+            self._by_relation.setdefault(f.relation, set()).add(i)

@@ -98,6 +98,7 @@ class Ontology:
     incompatible: frozenset[tuple[tuple[str, str], tuple[str, str]]]
     _conflict: dict[tuple[str, str], frozenset[tuple[str, str]]] = field(repr=False)
     """For every positive fact ``(relation, value)``, the positive facts it contradicts."""
+    _related: dict[str, frozenset[str]] = field(repr=False)
 
     def __getitem__(self, name: str) -> Relation:
         try:
@@ -116,6 +117,10 @@ class Ontology:
     def conflict_keys(self, relation: str, value: str) -> frozenset[tuple[str, str]]:
         """The positive ``(relation, value)`` pairs that contradict ``relation = value``."""
         return self._conflict.get((relation, value), frozenset())
+
+    def related(self, relation: str) -> frozenset[str]:
+        """Relations whose facts can contradict a fact on ``relation`` (itself included)."""
+        return self._related.get(relation, frozenset((relation,)))
 
     def conflicts(self, fact: Fact, facts: Iterable[Fact]) -> list[Fact]:
         """The members of ``facts`` that contradict ``fact``."""
@@ -189,10 +194,14 @@ def _parse(data: dict[str, Any]) -> Ontology:
                 raise OntologyError(f"incompatible pair {item} names unknown {r}={v}")
         pairs.add((a, b))
         link(a, b)
+    related: dict[str, set[str]] = {}
+    for (r, _), others in conflict.items():
+        related.setdefault(r, {r}).update(r2 for r2, _ in others)
     return Ontology(
         relations=relations,
         incompatible=frozenset(pairs),
         _conflict={k: frozenset(v) for k, v in conflict.items()},
+        _related={k: frozenset(v) for k, v in related.items()},
     )
 
 

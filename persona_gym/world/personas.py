@@ -2,9 +2,9 @@
 
 Split membership is a property of the persona itself, not of the order it was drawn in: a stable
 hash (BLAKE2b) of the persona's sorted facts picks ``train`` (80%), ``valid`` (10%) or ``test``
-(10%). Sampling for a split draws consistent fact sets from the caller's random stream and keeps the first
-whose hash lands in that split, so splits are disjoint by construction and the same RNG state
-always yields the same persona.
+(10%). Sampling for a split draws consistent fact sets from the caller's random stream and keeps
+the first whose hash lands in that split, so splits are disjoint by construction and the same
+RNG state always yields the same persona.
 """
 
 from __future__ import annotations

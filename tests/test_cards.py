@@ -1,0 +1,83 @@
+"""Task cards: the shipped ones parse; malformed ones fail with the file, key and fix named."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import gymnasium as gym
+import pytest
+
+from persona_gym import register_card
+from persona_gym.cards import TaskCardError, load_card, shipped_card_names
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+REPO = Path(__file__).resolve().parents[1]
+GOOD = (REPO / "envs" / "open_chat.toml").read_text()
+
+
+def test_shipped_cards_are_the_repository_cards() -> None:
+    assert shipped_card_names() == sorted(p.stem for p in (REPO / "envs").glob("*.toml"))
+    for name in shipped_card_names():
+        card = load_card(name)
+        assert card.envs and card.reward.p2l + card.reward.l2l + card.reward.qa == pytest.approx(1)
+        held_out = set(card.styles["test"]) - set(card.styles["train"]) - set(card.styles["valid"])
+        assert held_out
+
+
+def write(tmp_path: Path, text: str, name: str = "custom.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "message"),
+    [
+        ("[reward]\n", "[rewards]\n", r"missing key reward"),
+        ("horizon = 12\n", 'horizon = "twelve"\n', r"task.envs\[0\].horizon must be int"),
+        ('"has_profession", "has_age"', '"has_profession", "has_wings"',
+         r"persona.relations names unknown relations \['has_wings'\]"),
+        ('styles.test = ["curious", "prober", "pressurer", "distractor", "skeptic"]',
+         'styles.test = ["curious"]', r"held-out partner style"),
+        ("p2l = 0.4\n", "p2l = 0.9\n", r"must sum to 1"),
+        ('id = "persona_gym/OpenChat-v0"', 'id = "OpenChat"', r"must look like"),
+        ("num_candidates = 8", "num_candidates = 40", r"num_candidates must be in \[2, 8\]"),
+        ('styles.train = ["curious", "prober", "pressurer", "distractor"]',
+         'styles.train = ["curious", "nosy"]', r"unknown styles \['nosy'\]"),
+        ("[task]\n", "[task\n", r"not valid TOML"),
+    ],
+)
+def test_malformed_card(tmp_path: Path, old: str, new: str, message: str) -> None:
+    assert old in GOOD
+    path = write(tmp_path, GOOD.replace(old, new, 1))
+    with pytest.raises(TaskCardError, match=message) as err:
+        load_card(path)
+    assert str(path) in str(err.value)  # the file is named
+
+
+def test_missing_card_file(tmp_path: Path) -> None:
+    with pytest.raises(TaskCardError, match="no such task card file"):
+        load_card(tmp_path / "absent.toml")
+
+
+def test_custom_card_registers_and_runs(tmp_path: Path) -> None:
+    data = GOOD.replace("persona_gym/OpenChat-v0", "persona_gym/MyChat-v0").replace(
+        "persona_gym/OpenChatLong-v0", "persona_gym/MyChatLong-v0").replace(
+        "horizon = 12", "horizon = 5")
+    path = write(tmp_path, data, "my_chat.toml")
+    assert tomllib.loads(data)
+    ids = register_card(str(path))
+    assert ids == ["persona_gym/MyChat-v0", "persona_gym/MyChatLong-v0"]
+    env = gym.make("persona_gym/MyChat-v0")
+    env.reset(seed=0)
+    steps = 0
+    term = False
+    while not term:
+        term = env.step(0)[2]
+        steps += 1
+    assert steps == 5

@@ -1,0 +1,248 @@
+"""Every registered id: Gymnasium's checks, determinism, pickling, spaces, info and bad input."""
+
+from __future__ import annotations
+
+import pickle
+import re
+
+import gymnasium as gym
+import numpy as np
+import pytest
+from gymnasium.error import ResetNeeded
+from gymnasium.utils.env_checker import check_env, data_equivalence
+
+import persona_gym
+from persona_gym.envs import PersonaDialogueEnv
+from persona_gym.evaluation import env_entry
+
+IDS = persona_gym.registered_ids()
+
+
+def rollout(env: gym.Env, seed: int, steps: int = 60) -> list:
+    """(obs, reward, terminated, info) of a seeded rollout with a seeded action sequence."""
+    obs, info = env.reset(seed=seed)
+    actions = np.random.default_rng(seed).integers(0, env.action_space.n, size=steps)
+    out = [(obs, info)]
+    for a in actions:
+        obs, reward, term, trunc, info = env.step(a)
+        out.append((obs, reward, term, trunc, info))
+        if term or trunc:
+            obs, info = env.reset()
+            out.append((obs, info))
+    return out
+
+
+def test_registry_covers_domains_and_a_long_variant() -> None:
+    assert {"persona_gym/OpenChat-v0", "persona_gym/Tutoring-v0",
+            "persona_gym/Counseling-v0"} <= set(IDS)
+    assert max(env_entry(i).horizon for i in IDS) >= 40
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_check_env(env_id: str) -> None:
+    env = gym.make(env_id)
+    check_env(env.unwrapped)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_same_seed_same_conversation(env_id: str) -> None:
+    a, b = gym.make(env_id), gym.make(env_id)
+    assert data_equivalence(rollout(a, 3), rollout(b, 3), exact=True)
+    c = gym.make(env_id)
+    assert not data_equivalence(rollout(a, 3), rollout(c, 4), exact=True)
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_reset_with_seed_then_reset_is_deterministic(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=11)
+    second = env.reset()[0]
+    env.reset(seed=11)
+    assert np.array_equal(second, env.reset()[0])
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_env_pickles_mid_episode(env_id: str) -> None:
+    env = gym.make(env_id)
+    env.reset(seed=5)
+    env.step(0)
+    clone = pickle.loads(pickle.dumps(env))
+    for a in (1, 2, 3):
+        o1, r1, t1, _, i1 = env.step(a)
+        o2, r2, t2, _, i2 = clone.step(a)
+        assert np.array_equal(o1, o2) and r1 == r2 and t1 == t2 and i1 == i2
+
+
+@pytest.mark.parametrize("env_id", IDS)
+def test_episode_length_and_final_metrics(env_id: str) -> None:
+    env = gym.make(env_id)
+    horizon = env_entry(env_id).horizon
+    obs, _ = env.reset(seed=0)
+    total, steps, term = 0.0, 0, False
+    while not term:
+        assert env.observation_space.contains(obs)
+        obs, r, term, trunc, info = env.step(env.action_space.sample())
+        assert not trunc
+        total += r
+        steps += 1
+        assert set(info) == ({"turn", "move", "kind", "scores", "metrics"} if term
+                             else {"turn", "move", "kind", "scores"})
+    assert steps == horizon
+    assert info["metrics"]["return"] == pytest.approx(total)
+    assert info["metrics"]["length"] == horizon
+
+
+@pytest.mark.parametrize("split", ["train", "valid", "test"])
+@pytest.mark.parametrize("env_id", IDS)
+def test_many_random_episodes_run_clean(env_id: str, split: str) -> None:
+    """A broad sweep of seeds: every turn offers K distinct lines and rewards stay in range."""
+    env = gym.make(env_id, split=split)
+    episodes = 40 if "Long" in env_id else 150
+    for seed in range(episodes):
+        env.reset(seed=1000 + seed)
+        env.action_space.seed(seed)
+        term = False
+        while not term:
+            _, reward, term, _, _ = env.step(env.action_space.sample())
+            assert -1.0 <= reward <= 1.0
+            assert len({c.text for c in env.unwrapped.candidates}) == env.unwrapped.k or term
+
+
+def test_documented_info_keys_are_the_real_ones() -> None:
+    doc = PersonaDialogueEnv.__doc__ or ""
+    section = doc.split("## Information")[1].split("##")[0]
+    documented = set(re.findall(r"``(\w+)``", section))
+    env = gym.make("persona_gym/OpenChat-v0")
+    _, reset_info = env.reset(seed=0)
+    step_keys, score_keys, metric_keys = set(), set(), set()
+    term = False
+    while not term:
+        _, _, term, _, info = env.step(0)
+        step_keys |= set(info)
+        score_keys |= set(info["scores"])
+    metric_keys |= set(info["metrics"])
+    assert (set(reset_info) | step_keys | score_keys | {"return", "length"}) <= documented
+    assert metric_keys - score_keys == {"return", "length"}
+
+
+def test_observation_is_a_function_of_the_texts_only() -> None:
+    """No label leakage: the observation is rebuilt exactly from what the agent could read."""
+    env = gym.make("persona_gym/OpenChat-v0")
+    obs, _ = env.reset(seed=2)
+    base = env.unwrapped
+    for _ in range(5):
+        enc = base.encoder
+        rebuilt = enc.encode(
+            enc.sum_vector(base.persona.sentences),
+            [e.line.text for e in base.transcript],
+            [e.move.text for e in base.transcript],
+            base.move.text,
+            [c.text for c in base.candidates],
+            base.turn / base.horizon,
+        )
+        assert np.array_equal(obs, rebuilt)
+        obs, *_ = env.step(1)
+    # permuting the candidates permutes the candidate blocks: position carries no label
+    texts = [c.text for c in base.candidates]
+    a = enc.encode(base._persona_vec, [], [], base.move.text, texts, 0.5)
+    b = enc.encode(base._persona_vec, [], [], base.move.text, texts[::-1], 0.5)
+    d, k = enc.dim, enc.k
+    blocks_a = a[4 * d : 4 * d + k * d].reshape(k, d)
+    blocks_b = b[4 * d : 4 * d + k * d].reshape(k, d)
+    assert np.array_equal(blocks_a, blocks_b[::-1])
+
+
+def test_render_ansi_shows_transcript_and_scores() -> None:
+    env = gym.make("persona_gym/OpenChat-v0", render_mode="ansi")
+    _, info = env.reset(seed=0)
+    text = env.render()
+    assert info["persona"][0] in text and env.unwrapped.move.text in text
+    env.step(0)
+    text = env.render()
+    line = env.unwrapped.transcript[0].line.text
+    assert line in text and "p2l=" in text and "l2l=" in text and "reward=" in text
+    plain = gym.make("persona_gym/OpenChat-v0")
+    plain.reset(seed=0)
+    assert plain.render() is None  # no render_mode, no frame
+
+
+# -- bad input -------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def env() -> gym.Env:
+    e = gym.make("persona_gym/OpenChat-v0")
+    e.reset(seed=0)
+    return e
+
+
+@pytest.mark.parametrize("action", [8, -1, 100])
+def test_out_of_range_action(env: gym.Env, action: int) -> None:
+    with pytest.raises(ValueError, match=r"out of range for Discrete\(8\).*\[0, 7\]"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("action", [1.5, "2", None, True, np.array([1, 2]), [0]])
+def test_ill_typed_action(env: gym.Env, action: object) -> None:
+    with pytest.raises(TypeError, match="action must be an int index"):
+        env.step(action)
+
+
+def test_numpy_integer_actions_are_accepted(env: gym.Env) -> None:
+    env.step(np.int64(1))
+    env.step(np.array(2))
+
+
+def test_step_after_episode_end() -> None:
+    e = gym.make("persona_gym/OpenChat-v0")
+    e.reset(seed=0)
+    term = False
+    while not term:
+        term = e.step(0)[2]
+    with pytest.raises(ResetNeeded, match=r"conversation has ended.*call env.reset\(\)"):
+        e.unwrapped.step(0)
+
+
+def test_step_before_reset() -> None:
+    with pytest.raises(ResetNeeded, match=r"reset\(\) before"):
+        gym.make("persona_gym/OpenChat-v0").unwrapped.step(0)
+
+
+def test_unknown_kwargs_are_named() -> None:
+    with pytest.raises(TypeError, match=r"unknown keyword argument\(s\) \['horizn'\].*accepted"):
+        gym.make("persona_gym/OpenChat-v0", horizn=5)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"split": "dev"}, "split='dev' is not a split"),
+        ({"encoder": "bert"}, "encoder='bert' is unknown"),
+        ({"render_mode": "human"}, "render_mode='human' is not supported"),
+        ({"horizon": 0}, "horizon must be a positive int"),
+        ({"card": "nope"}, "unknown task card 'nope'"),
+    ],
+)
+def test_bad_constructor_arguments(kwargs: dict, message: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(message)):
+        gym.make("persona_gym/OpenChat-v0", **kwargs)
+
+
+def test_reset_options_are_rejected(env: gym.Env) -> None:
+    with pytest.raises(ValueError, match="takes no options"):
+        env.reset(options={"persona": 1})
+
+
+def test_test_split_uses_held_out_style_and_test_personas() -> None:
+    from persona_gym.world import split_of
+
+    seen = set()
+    for split in ("train", "test"):
+        e = gym.make("persona_gym/OpenChat-v0", split=split)
+        styles = set()
+        for seed in range(60):
+            _, info = e.reset(seed=seed)
+            styles.add(info["style"])
+            assert split_of(e.unwrapped.persona.facts) == split
+        seen.add((split, "skeptic" in styles))
+    assert seen == {("train", False), ("test", True)}
