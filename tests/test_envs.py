@@ -246,3 +246,17 @@ def test_test_split_uses_held_out_style_and_test_personas() -> None:
             assert split_of(e.unwrapped.persona.facts) == split
         seen.add((split, "skeptic" in styles))
     assert seen == {("train", False), ("test", True)}
+
+
+@pytest.mark.parametrize("mode", ["sync", "async"])
+def test_vector_env(mode: str) -> None:
+    envs = gym.make_vec("persona_gym/OpenChat-v0", num_envs=2, vectorization_mode=mode)
+    try:
+        obs, _ = envs.reset(seed=0)
+        assert obs.shape == (2, *envs.single_observation_space.shape)
+        single = gym.make("persona_gym/OpenChat-v0")
+        assert np.array_equal(obs[1], single.reset(seed=1)[0])  # env i is seeded seed + i
+        _, reward, _, _, info = envs.step(np.array([0, 1]))
+        assert reward.shape == (2,) and info["scores"]["p2l"].shape == (2,)
+    finally:
+        envs.close()
