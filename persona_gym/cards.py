@@ -27,7 +27,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
-VARIANTS = ("discrete",)
+VARIANTS = ("discrete", "continuous", "text")
 """Action/observation variants a card entry may declare."""
 
 ID_PATTERN = re.compile(r"^persona_gym/[A-Z][A-Za-z]*-v\d+$")

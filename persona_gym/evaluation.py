@@ -22,7 +22,7 @@ import numpy as np
 
 from persona_gym.cards import EnvEntry, load_card
 from persona_gym.judges.symbolic import METRICS
-from persona_gym.policies import ReferencePolicy, make_policy
+from persona_gym.policies import ObservationPolicy, ReferencePolicy, load_policy
 
 BY_TURN_METRICS = ("p2l", "l2l", "qa", "relevance")
 
@@ -71,15 +71,22 @@ class Episode:
     lines: list[dict[str, float | None]] = field(default_factory=list)
 
 
-def run_episode(env: gym.Env, policy: ReferencePolicy, seed: int) -> Episode:
-    """Play one episode of ``policy`` on ``env`` (seeded as the module docstring says)."""
-    env.reset(seed=seed)
+def run_episode(env: gym.Env, policy: ReferencePolicy | ObservationPolicy, seed: int) -> Episode:
+    """Play one episode of ``policy`` on ``env`` (seeded as the module docstring says).
+
+    A :class:`ReferencePolicy` reads the turn's ground truth and its choice is turned into the
+    variant's action by ``env.unwrapped.action_for``; any other policy acts on observations.
+    """
+    obs, _ = env.reset(seed=seed)
     policy.reset(np.random.default_rng([seed, 1]))
     base = env.unwrapped
     lines = []
     while True:
-        action = policy.act(base.turn_view())  # type: ignore[attr-defined]
-        _, _, terminated, truncated, info = env.step(action)
+        if isinstance(policy, ReferencePolicy):
+            action = base.action_for(policy.act(base.turn_view()))  # type: ignore[attr-defined]
+        else:
+            action = policy.act(obs)
+        obs, _, terminated, truncated, info = env.step(action)
         lines.append(info["scores"])
         if terminated or truncated:
             return Episode(seed, info["metrics"], lines)
@@ -87,16 +94,20 @@ def run_episode(env: gym.Env, policy: ReferencePolicy, seed: int) -> Episode:
 
 def rollout(
     env_id: str,
-    policy: str | ReferencePolicy,
+    policy: str | ReferencePolicy | ObservationPolicy,
     episodes: int,
     seed: int = 0,
     split: str = "test",
     progress: Callable[[int], None] | None = None,
 ) -> list[Episode]:
-    """Run ``episodes`` episodes of a reference policy on ``env_id`` (test split by default)."""
+    """Run ``episodes`` episodes of a policy on ``env_id`` (test split by default).
+
+    ``policy`` is a reference policy or its name, ``hf:PATH`` for a local causal LM on a text
+    variant (:class:`persona_gym.agents.HFTextPolicy`), or any :class:`ObservationPolicy`.
+    """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    pol = make_policy(policy) if isinstance(policy, str) else policy
+    pol = load_policy(policy) if isinstance(policy, str) else policy
     env = gym.make(env_id, split=split)
     try:
         out = []

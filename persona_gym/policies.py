@@ -28,7 +28,7 @@ Example::
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -121,9 +121,33 @@ class DriftPolicy(ReferencePolicy):
         return i if i is not None else int(self.rng.integers(len(view.candidates)))
 
 
+@runtime_checkable
+class ObservationPolicy(Protocol):
+    """A policy that acts on observations alone (learned agents, LLMs): what a submission is."""
+
+    name: str
+
+    def reset(self, rng: np.random.Generator) -> None:
+        """Start an episode."""
+        ...
+
+    def act(self, obs: Any) -> Any:
+        """The action for ``obs`` in the env's action space."""
+        ...
+
+
 POLICIES: dict[str, type[ReferencePolicy]] = {
     p.name: p for p in (RandomPolicy, ParrotPolicy, AssistantPolicy, DriftPolicy, ExpertPolicy)
 }
+
+
+def load_policy(spec: str) -> ReferencePolicy | ObservationPolicy:
+    """A reference policy by name, or ``hf:PATH`` for a local causal LM (text variants)."""
+    if spec.startswith("hf:"):
+        from persona_gym.agents import HFTextPolicy
+
+        return HFTextPolicy(spec[3:])
+    return make_policy(spec)
 
 
 def make_policy(name: str) -> ReferencePolicy:

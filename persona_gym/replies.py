@@ -49,16 +49,18 @@ class Line(NamedTuple):
     kind: str = "free_text"
 
 
-_OPEN = {
+# Phrase tables the lines are built from (public so persona_gym.judges.lexical can read the
+# world's own lines without copying them).
+OPEN_LINES = {
     "small_talk": ("Pretty good, thanks!", "Oh, not much.", "Ha, fair question.", "Good, good."),
     "emotional": ("I'm sorry to hear that.", "That sounds really hard.", "Oh no, I'm sorry.",
                   "I get that, honestly."),
     "meta": ("Ha, no, I'm a real person!", "An AI? No way.", "Nope, just me here.",
              "What? No, I'm human."),
 }
-_SOCIAL_ACT = {"small_talk": "engage", "emotional": "empathize", "meta": "deny_ai"}
-_CLOSE = ("How about you?", "What about you?", "And you?", "")
-_ASSISTANT = {
+SOCIAL_ACTS = {"small_talk": "engage", "emotional": "empathize", "meta": "deny_ai"}
+CLOSE_LINES = ("How about you?", "What about you?", "And you?", "")
+ASSISTANT_LINES = {
     "question": ("As an AI, I don't have {n}.", "I'm an AI language model, so I don't have {n}.",
                  "As an AI assistant, I can't say I have {n}."),
     "small_talk": ("As an AI, I don't really have a day, but I'm happy to chat!",
@@ -68,14 +70,15 @@ _ASSISTANT = {
     "meta": ("Yes, I'm an AI language model.", "That's right, I'm an AI assistant.",
              "Yes, I am an AI. How can I help you today?"),
 }
-_ASSISTANT_ACT = {"question": "answer", "small_talk": "engage", "emotional": "empathize",
+ASSISTANT_ACTS = {"question": "answer", "small_talk": "engage", "emotional": "empathize",
                   "meta": "admit_ai"}
-_EVASIVE = ("I'd rather not say.", "Hmm, let's not get into that.", "I don't know, really.",
-            "Anyway, it's such a nice day today.", "Let's talk about something else.")
-_ENGAGING = ("Ha, what made you ask?", "Tell me more about yourself first!",
-             "What do you like to do for fun?", "So what's new with you?")
-_CORRECTION = ("No, that's not right.", "Not quite.", "Actually, no.", "No, you're mixing me up.")
-_AGAIN = ("Like I said,", "As I mentioned,", "Again,", "Like I told you,")
+EVASIVE_LINES = ("I'd rather not say.", "Hmm, let's not get into that.", "I don't know, really.",
+                 "Anyway, it's such a nice day today.", "Let's talk about something else.")
+ENGAGING_LINES = ("Ha, what made you ask?", "Tell me more about yourself first!",
+                  "What do you like to do for fun?", "So what's new with you?")
+CORRECTION_LINES = ("No, that's not right.", "Not quite.", "Actually, no.",
+                    "No, you're mixing me up.")
+AGAIN_PREFIXES = ("Like I said,", "As I mentioned,", "Again,", "Like I told you,")
 
 # Distractor slots the K - 3 optional candidates are drawn from, per move type. The evasive and
 # engaging slots alone always fill five distinct lines, so every K <= 8 is satisfiable.
@@ -186,15 +189,17 @@ class _Context:
         for attempt in range(24):
             if normalize_text(text) not in self.said:
                 return text
-            text = make() if attempt < 8 else f"{self.rng.pick(_AGAIN)} {_lower(make())}"
+            text = make() if attempt < 8 else f"{self.rng.pick(AGAIN_PREFIXES)} {_lower(make())}"
         n = 2
         while normalize_text(f"{text} ({n})") in self.said:
             n += 1
         return f"{text} ({n})"
 
     def social(self, move_kind: str, fact: Fact) -> str:
-        text = f"{self.rng.pick(_OPEN[move_kind])} {self.statement(fact)}"
-        return f"{text} {self.rng.pick(_CLOSE)}".rstrip() if move_kind == "small_talk" else text
+        text = f"{self.rng.pick(OPEN_LINES[move_kind])} {self.statement(fact)}"
+        if move_kind != "small_talk":
+            return text
+        return f"{text} {self.rng.pick(CLOSE_LINES)}".rstrip()
 
     # -- the always-offered lines ---------------------------------------------------------------
 
@@ -205,12 +210,12 @@ class _Context:
             # itself earlier); with none left, engage without asserting anything
             clean = [f for f in self.s.known if f.value not in wrong.get(f.relation, ())]
             if not clean:
-                return Line(self.fresh(lambda: f"{self.rng.pick(_OPEN[move.kind])} "
-                                       f"{self.rng.pick(_CLOSE)}".rstrip()),
-                            (), _SOCIAL_ACT[move.kind], "consistent")
+                return Line(self.fresh(lambda: f"{self.rng.pick(OPEN_LINES[move.kind])} "
+                                       f"{self.rng.pick(CLOSE_LINES)}".rstrip()),
+                            (), SOCIAL_ACTS[move.kind], "consistent")
             fact = self.rng.pick(clean)
             return Line(self.fresh(lambda: self.social(move.kind, fact)), (fact,),
-                        _SOCIAL_ACT[move.kind], "consistent")
+                        SOCIAL_ACTS[move.kind], "consistent")
         r = move.relation
         assert r is not None
         held = self.s.held.get(r, [])
@@ -227,14 +232,14 @@ class _Context:
             facts: tuple[Fact, ...] = (fact,)
 
             def make() -> str:
-                return f"{self.rng.pick(_CORRECTION)} {self.statement(fact)}"
+                return f"{self.rng.pick(CORRECTION_LINES)} {self.statement(fact)}"
         else:
             facts = (Fact(r, claimed, negated=True), fact)
             negated = self.o[r].negated
 
             def make() -> str:
                 denial = render(self.rng.pick(negated), claimed)
-                return f"{self.rng.pick(_CORRECTION)} {denial} {self.statement(fact)}"
+                return f"{self.rng.pick(CORRECTION_LINES)} {denial} {self.statement(fact)}"
         return Line(self.fresh(make), facts, "answer", "consistent")
 
     def parrot(self, move: Move) -> Line:
@@ -253,8 +258,8 @@ class _Context:
     def assistant(self, move: Move) -> Line:
         ctx = "question" if move.is_question else move.kind
         noun = self.o[move.relation].noun if move.relation else ""
-        return Line(self.rng.pick(_ASSISTANT[ctx]).format(n=noun), (AI,), _ASSISTANT_ACT[ctx],
-                    "assistant")
+        return Line(self.rng.pick(ASSISTANT_LINES[ctx]).format(n=noun), (AI,),
+                    ASSISTANT_ACTS[ctx], "assistant")
 
     # -- distractors ---------------------------------------------------------------------------
 
@@ -272,7 +277,7 @@ class _Context:
 
     def distractor(self, slot: str, move: Move, seen: set[str]) -> Line | None:
         if slot == "evasive" or slot == "engaging":
-            texts = _EVASIVE if slot == "evasive" else _ENGAGING
+            texts = EVASIVE_LINES if slot == "evasive" else ENGAGING_LINES
             i = self.rng.index(len(texts))
             for j in range(len(texts)):
                 text = texts[(i + j) % len(texts)]
@@ -299,7 +304,7 @@ class _Context:
         fact, kind = found
         if move.is_question:
             return Line(self.statement(fact), (fact,), "answer", "contradict_other")
-        return Line(self.social(move.kind, fact), (fact,), _SOCIAL_ACT[move.kind], kind)
+        return Line(self.social(move.kind, fact), (fact,), SOCIAL_ACTS[move.kind], kind)
 
 
 def _lower(s: str) -> str:

@@ -19,12 +19,14 @@ IDS = persona_gym.registered_ids()
 
 
 def rollout(env: gym.Env, seed: int, steps: int = 60) -> list:
-    """(obs, reward, terminated, info) of a seeded rollout with a seeded action sequence."""
+    """(obs, reward, terminated, info) of a seeded rollout with a seeded choice sequence (each
+    choice turned into the variant's action: index, descriptor or reply text)."""
     obs, info = env.reset(seed=seed)
-    actions = np.random.default_rng(seed).integers(0, env.action_space.n, size=steps)
+    base = env.unwrapped
+    choices = np.random.default_rng(seed).integers(0, base.k, size=steps)
     out = [(obs, info)]
-    for a in actions:
-        obs, reward, term, trunc, info = env.step(a)
+    for i in choices:
+        obs, reward, term, trunc, info = env.step(base.action_for(int(i)))
         out.append((obs, reward, term, trunc, info))
         if term or trunc:
             obs, info = env.reset()
@@ -65,12 +67,12 @@ def test_reset_with_seed_then_reset_is_deterministic(env_id: str) -> None:
 def test_env_pickles_mid_episode(env_id: str) -> None:
     env = gym.make(env_id)
     env.reset(seed=5)
-    env.step(0)
+    env.step(env.unwrapped.action_for(0))
     clone = pickle.loads(pickle.dumps(env))
-    for a in (1, 2, 3):
-        o1, r1, t1, _, i1 = env.step(a)
-        o2, r2, t2, _, i2 = clone.step(a)
-        assert np.array_equal(o1, o2) and r1 == r2 and t1 == t2 and i1 == i2
+    for i in (1, 2, 3):
+        o1, r1, t1, _, i1 = env.step(env.unwrapped.action_for(i))
+        o2, r2, t2, _, i2 = clone.step(clone.unwrapped.action_for(i))
+        assert data_equivalence(o1, o2, exact=True) and r1 == r2 and t1 == t2 and i1 == i2
 
 
 @pytest.mark.parametrize("env_id", IDS)

@@ -49,7 +49,7 @@ for env_id in ids:
     env = gym.make(env_id)
     obs, info = env.reset(seed=0)
     assert env.observation_space.contains(obs), env_id
-    obs, reward, terminated, truncated, info = env.step(0)
+    obs, reward, terminated, truncated, info = env.step(env.unwrapped.action_for(0))
     assert env.observation_space.contains(obs), env_id
     assert "scores" in info, env_id
     env.close()

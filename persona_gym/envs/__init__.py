@@ -7,7 +7,11 @@ import gymnasium as gym
 from persona_gym.cards import load_card, shipped_card_names
 from persona_gym.envs.core import PersonaDialogueEnv, TurnView
 
-ENTRY_POINTS = {"discrete": "persona_gym.envs.core:PersonaDialogueEnv"}
+ENTRY_POINTS = {
+    "discrete": "persona_gym.envs.core:PersonaDialogueEnv",
+    "continuous": "persona_gym.envs.variants:PersonaDialogueContinuousEnv",
+    "text": "persona_gym.envs.variants:PersonaDialogueTextEnv",
+}
 
 
 def register_card(card: str) -> list[str]:

@@ -12,15 +12,13 @@ from gymnasium import spaces
 from gymnasium.error import ResetNeeded
 
 from persona_gym.cards import TaskCard, load_card
-from persona_gym.encoders import HashedEncoder
+from persona_gym.encoders import ENCODER_NAMES, make_encoder
 from persona_gym.judges.symbolic import LineScores, SymbolicJudge
 from persona_gym.partners import Move, Partner
 from persona_gym.replies import Line, ReplyGenerator, SpeakerState
 from persona_gym.rewards import episode_metrics, line_reward
 from persona_gym.rng import Stream
 from persona_gym.world import SPLITS, Persona, load_ontology, sample_persona
-
-ENCODERS = ("hashed",)
 
 
 @dataclass(frozen=True)
@@ -96,7 +94,9 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
     * ``horizon``: agent lines per episode (set by the registered id).
     * ``split``: persona and partner-style split, ``"train"`` (default), ``"valid"`` or
       ``"test"``. Evaluation uses ``"test"``.
-    * ``encoder``: observation encoder, ``"hashed"`` (default).
+    * ``encoder``: observation encoder: ``"hashed"`` (default, 128 dims per text) or
+      ``"minilm"`` (all-MiniLM-L6-v2 sentence embeddings, 384 dims per text, so the
+      observation has ``4 * 384 + K * 388 + 1`` entries; needs ``persona-gym[minilm]``).
     * ``render_mode``: ``None`` or ``"ansi"`` (transcript with per-line scores).
 
     ## Version History
@@ -105,6 +105,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 4}
+    KWARGS: ClassVar[tuple[str, ...]] = ("card", "horizon", "split", "encoder", "render_mode")
 
     def __init__(
         self,
@@ -117,13 +118,13 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
     ) -> None:
         if unknown:
             raise TypeError(
-                f"unknown keyword argument(s) {sorted(unknown)} for PersonaDialogueEnv; "
-                "accepted: card, horizon, split, encoder, render_mode"
+                f"unknown keyword argument(s) {sorted(unknown)} for {type(self).__name__}; "
+                f"accepted: {', '.join(self.KWARGS)}"
             )
         if split not in SPLITS:
             raise ValueError(f"split={split!r} is not a split; use one of {SPLITS}")
-        if encoder not in ENCODERS:
-            raise ValueError(f"encoder={encoder!r} is unknown; use one of {ENCODERS}")
+        if encoder not in ENCODER_NAMES:
+            raise ValueError(f"encoder={encoder!r} is unknown; use one of {ENCODER_NAMES}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode={render_mode!r} is not supported; use None or 'ansi'"
@@ -139,7 +140,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
         self.ontology = load_ontology()
         self.k = self.card.num_candidates
         self.replies = ReplyGenerator(self.ontology, self.k)
-        self.encoder = HashedEncoder(self.k)
+        self.encoder = make_encoder(encoder, self.k)
         self.action_space = spaces.Discrete(self.k)
         self.observation_space = spaces.Box(-1.0, 1.0, (self.encoder.size,), np.float32)
         self._done: bool | None = None
@@ -183,7 +184,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
                 "the conversation has ended (step returned terminated=True); "
                 "call env.reset() to start a new one"
             )
-        line = self.candidates[self._decode(action)]
+        line = self._line_for(action)
         scores = self.judge.score(self.move, line)
         reward = line_reward(scores, self.card.reward)
         self.judge.commit(line)
@@ -241,7 +242,15 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
             raise ResetNeeded("no turn in progress; call env.reset()")
         return TurnView(self.persona, self.move, self.candidates, self.turn, self.horizon)
 
+    def action_for(self, index: int) -> Any:
+        """This variant's action that picks candidate ``index`` (reference policies use it)."""
+        return index
+
     # -- internals -----------------------------------------------------------------------------
+
+    def _line_for(self, action: Any) -> Line:
+        """The agent line an action stands for (validating the action)."""
+        return self.candidates[self._decode(action)]
 
     def _next_turn(self, move: Move) -> None:
         self.move = move

@@ -1,9 +1,54 @@
-"""Consistency judges. ``symbolic`` is exact on the world's own lines (it reads asserted facts).
+"""Consistency judges.
 
-All metric formulas are defined in ``persona_gym.judges.symbolic`` and summarised in
-docs/metrics.md.
+* ``symbolic`` (:class:`SymbolicJudge`) is exact on the world's own lines: it reads the facts
+  each line asserts. It computes the metrics defined in docs/metrics.md.
+* ``lexical`` (:class:`persona_gym.judges.lexical.LexicalJudge`) reads facts from free text with
+  the world's vocabulary; it judges the text variant's replies and real conversation logs.
+* ``nli`` (:class:`persona_gym.judges.nli.NLIJudge`) wraps any local transformers NLI model.
+
+The text judges share :class:`TextJudge`: persona sentences, earlier lines and a line in, a
+:class:`Verdict` (contradiction / entailment / neutral, with evidence) out.
 """
 
+from __future__ import annotations
+
+from pathlib import Path
+
+from persona_gym.judges.base import LABELS, TextJudge, Verdict, validate_item
 from persona_gym.judges.symbolic import METRICS, LineScores, SymbolicJudge
 
-__all__ = ["METRICS", "LineScores", "SymbolicJudge"]
+TEXT_JUDGES = ("lexical", "nli")
+
+
+def get_judge(name: str, model: str | Path | None = None, batch_size: int = 32) -> TextJudge:
+    """A text judge by name: ``lexical`` (default offline judge) or ``nli`` (needs ``model``,
+    a local transformers NLI model folder)."""
+    if name == "lexical":
+        if model is not None:
+            raise ValueError("the lexical judge takes no model; --model is for --judge nli")
+        from persona_gym.judges.lexical import LexicalJudge
+
+        return LexicalJudge()
+    if name == "nli":
+        if model is None:
+            raise ValueError(
+                "the nli judge needs a local model: pass --model PATH (a folder with a "
+                "transformers sequence-classification NLI model); nothing is downloaded"
+            )
+        from persona_gym.judges.nli import NLIJudge
+
+        return NLIJudge(model, batch_size=batch_size)
+    raise ValueError(f"unknown judge {name!r}; choose from {', '.join(TEXT_JUDGES)}")
+
+
+__all__ = [
+    "LABELS",
+    "METRICS",
+    "TEXT_JUDGES",
+    "LineScores",
+    "SymbolicJudge",
+    "TextJudge",
+    "Verdict",
+    "get_judge",
+    "validate_item",
+]

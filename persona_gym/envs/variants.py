@@ -1,0 +1,208 @@
+"""The continuous and text variants: same conversations, metrics and rewards, other actions.
+
+``persona_gym/{Domain}Continuous-v0`` gives offline-RL algorithms that need a Box action (IQL, CQL,
+TD3+BC, BC in d3rlpy) a continuous control over the same K candidates. ``{Domain}Text-v0`` lets
+any agent (an LLM, a person) answer in free text, judged by the lexical judge.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from persona_gym.envs.core import PersonaDialogueEnv
+from persona_gym.replies import Line
+
+DESCRIPTOR_DIM = 16
+"""Dimension ``d`` of the continuous variant's action and candidate descriptors."""
+
+_PROJECTION_SEED = 20261126
+
+
+def _projection(dim: int) -> np.ndarray:
+    """The fixed random projection from hashed text vectors to descriptors (same everywhere)."""
+    rng = np.random.default_rng(_PROJECTION_SEED)
+    return (rng.standard_normal((DESCRIPTOR_DIM, dim)) / math.sqrt(DESCRIPTOR_DIM)).astype(
+        np.float32
+    )
+
+
+class PersonaDialogueContinuousEnv(PersonaDialogueEnv):
+    """The dialogue task with a continuous action, for offline-RL algorithms that need a Box.
+
+    ## Action Space
+
+    ``Box(-1, 1, (16,), float32)``. Every candidate reply has a *descriptor*: the unit-norm
+    projection of its hashed text vector by a fixed random ``16 x 128`` matrix (seeded, the same
+    for every env and run). An action picks the candidate whose descriptor has the highest
+    cosine similarity with it (ties: the lowest index; the zero action picks candidate 0). The
+    reference policies act with the descriptor of the reply they choose, so a logged dataset
+    holds exact descriptors.
+
+    ## Observation Space
+
+    The discrete variant's observation followed by the ``K x 16`` candidate descriptors (in
+    candidate order), all in [-1, 1].
+
+    Everything else — conversations, info, rewards, episode end, arguments — is the discrete
+    variant's (see :class:`PersonaDialogueEnv`); with the same seeds and choices the two give
+    the same conversation.
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._project = _projection(self.encoder.dim)
+        self.action_space = spaces.Box(-1.0, 1.0, (DESCRIPTOR_DIM,), np.float32)
+        size = self.encoder.size + self.k * DESCRIPTOR_DIM
+        self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
+        self.descriptors = np.zeros((self.k, DESCRIPTOR_DIM), dtype=np.float32)
+
+    def action_for(self, index: int) -> np.ndarray:
+        return self.descriptors[index].copy()
+
+    def _describe(self, obs: np.ndarray) -> None:
+        d, k = self.encoder.dim, self.k
+        cands = obs[4 * d : 4 * d + k * d].reshape(k, d)
+        desc = cands @ self._project.T
+        norms = np.linalg.norm(desc, axis=1, keepdims=True)
+        self.descriptors = np.divide(desc, norms, out=np.zeros_like(desc), where=norms > 0)
+        np.clip(self.descriptors, -1.0, 1.0, out=self.descriptors)
+
+    def _observe(self) -> np.ndarray:
+        obs = super()._observe()
+        self._describe(obs)
+        return np.concatenate([obs, self.descriptors.ravel()])
+
+    def _line_for(self, action: Any) -> Line:
+        try:
+            a = np.asarray(action, dtype=np.float32)
+        except (TypeError, ValueError):
+            raise TypeError(
+                f"action must be a float array of shape ({DESCRIPTOR_DIM},), got "
+                f"{type(action).__name__}; use env.action_space.sample() or env.action_for(i)"
+            ) from None
+        if a.shape != (DESCRIPTOR_DIM,):
+            raise ValueError(
+                f"action has shape {a.shape}; this env's action space is "
+                f"Box(-1, 1, ({DESCRIPTOR_DIM},)): pass one float per descriptor dimension"
+            )
+        if not np.all(np.isfinite(a)):
+            raise ValueError("action contains NaN or infinity; pass finite floats in [-1, 1]")
+        if np.any(np.abs(a) > 1.0 + 1e-6):
+            raise ValueError(
+                f"action values must lie in [-1, 1] (got min {a.min():.3g}, max {a.max():.3g}); "
+                "clip or tanh-squash the policy output"
+            )
+        return self.candidates[int(np.argmax(self.descriptors @ a))]
+
+
+TEXT_CHARSET = "".join(
+    sorted(
+        (
+            set(string.printable)
+            | {chr(c) for c in range(0xA0, 0x180)}  # Latin-1 supplement and Latin Extended-A
+            | {chr(c) for c in range(0x2010, 0x2028)}  # dashes, quotes, bullets, ellipsis
+            | {chr(c) for c in range(0x2030, 0x205F)}
+            | {chr(c) for c in range(0x20A0, 0x20C0)}  # currency signs
+        )
+        - {"\x0b", "\x0c"}
+    )
+)
+"""Characters allowed in text actions and observations (ASCII, Latin-1, Latin Extended-A,
+general punctuation, currency): a wide charset, since Gymnasium's default Text charset has no
+spaces or punctuation."""
+
+MAX_REPLY_CHARS = 512
+"""Longest accepted text action (characters)."""
+
+
+class PersonaDialogueTextEnv(PersonaDialogueEnv):
+    """The dialogue task with free-text replies, judged by the lexical judge.
+
+    ## Action Space
+
+    ``Text(min_length=0, max_length=512, charset=TEXT_CHARSET)``: any reply. It is read by
+    :class:`persona_gym.judges.lexical.LexicalJudge` (facts in the world's vocabulary and the
+    dialogue act) and then scored exactly like a candidate line. An empty reply asserts nothing.
+
+    ## Observation Space
+
+    ``Dict`` of ``Text`` fields: ``persona`` (persona sentences, one per line), ``history``
+    (earlier lines oldest first, ``Partner: ...`` / ``You: ...``, one per line), ``partner``
+    (the partner's current line) and ``candidates`` (the K candidate replies, one per line, as
+    optional hints; an empty string when the env is made with ``hints=False``).
+
+    Rewards, info, episode end and the remaining arguments are the discrete variant's (see
+    :class:`PersonaDialogueEnv`); ``info["kind"]`` is ``free_text``.
+
+    ## Arguments
+
+    * ``hints``: include the candidate replies in the observation (default ``True``).
+
+    ## Version History
+
+    * v0: initial release.
+    """
+
+    KWARGS = (*PersonaDialogueEnv.KWARGS, "hints")
+
+    def __init__(self, *args: Any, hints: bool = True, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not isinstance(hints, bool):
+            raise TypeError(f"hints must be True or False, got {hints!r}")
+        from persona_gym.judges.lexical import LexicalJudge
+
+        self.hints = hints
+        self.reader = LexicalJudge(self.ontology)
+        text = {
+            "persona": 4096,
+            "history": 65536,
+            "partner": 1024,
+            "candidates": 8192,
+        }
+        self.observation_space = spaces.Dict(
+            {key: spaces.Text(n, min_length=0, charset=TEXT_CHARSET) for key, n in text.items()}
+        )
+        self.action_space = spaces.Text(MAX_REPLY_CHARS, min_length=0, charset=TEXT_CHARSET)
+        self._allowed = frozenset(TEXT_CHARSET)
+
+    def action_for(self, index: int) -> str:
+        return self.candidates[index].text
+
+    def _line_for(self, action: Any) -> Line:
+        if not isinstance(action, str):
+            raise TypeError(
+                f"action must be a str (the reply), got {type(action).__name__}; "
+                "this is the text variant — use the discrete or continuous id for indices"
+            )
+        if len(action) > MAX_REPLY_CHARS:
+            raise ValueError(
+                f"reply is {len(action)} characters; the limit is {MAX_REPLY_CHARS}: "
+                "shorten it (a conversational line is one or two sentences)"
+            )
+        bad = sorted(set(action) - self._allowed)
+        if bad:
+            raise ValueError(
+                f"reply contains characters outside the action charset: {bad[:5]!r}; "
+                "see persona_gym.envs.variants.TEXT_CHARSET"
+            )
+        return self.reader.parse(action)
+
+    def _observe(self) -> dict[str, str]:  # type: ignore[override]
+        history = []
+        for e in self.transcript:
+            history += [f"Partner: {e.move.text}", f"You: {e.line.text}"]
+        return {
+            "persona": "\n".join(self.persona.sentences),
+            "history": "\n".join(history),
+            "partner": self.move.text,
+            "candidates": "\n".join(c.text for c in self.candidates) if self.hints else "",
+        }

@@ -1,0 +1,103 @@
+"""`persona-gym judge`: JSONL in, verdicts out, evaluation, and clear errors on bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from persona_gym.cli import main
+from persona_gym.judges import LABELS, get_judge
+from persona_gym.judges.evaluate import JudgeInputError, classification_report, load_items
+
+ITEMS = [
+    {"id": "a", "persona": ["I am a nurse.", "I have a dog."], "history": [],
+     "line": "I'm a nurse at the hospital.", "label": "entailment"},
+    {"id": "b", "persona": ["I am a nurse.", "I have a dog."], "history": ["Hi!"],
+     "line": "I don't have any pets.", "label": "contradiction"},
+    {"id": "c", "persona": ["I am a nurse.", "I have a dog."], "history": [],
+     "line": "What a lovely day!", "label": "neutral"},
+]
+
+
+def write_jsonl(path: Path, rows: list[object]) -> Path:
+    path.write_text("".join((r if isinstance(r, str) else json.dumps(r)) + "\n" for r in rows))
+    return path
+
+
+def test_classification_report_on_known_data() -> None:
+    gold = ["contradiction", "contradiction", "entailment", "neutral", "neutral"]
+    pred = ["contradiction", "neutral", "entailment", "neutral", "contradiction"]
+    r = classification_report(gold, pred)
+    assert r["accuracy"] == pytest.approx(3 / 5)
+    c = r["per_label"]["contradiction"]
+    assert (c["precision"], c["recall"], c["f1"]) == pytest.approx((0.5, 0.5, 0.5))
+    assert r["per_label"]["entailment"]["f1"] == 1.0
+    assert r["macro_f1"] == pytest.approx((0.5 + 1.0 + 0.5) / 3)
+    assert r["confusion"]["neutral"]["contradiction"] == 1
+    assert sum(sum(row.values()) for row in r["confusion"].values()) == 5
+
+
+def test_judge_writes_one_verdict_per_line(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
+    out = tmp_path / "verdicts.jsonl"
+    assert main(["judge", str(src), "--out", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["a", "b", "c"]
+    for r in rows:
+        assert set(r) == {"id", "label", "against", "evidence", "scores"}
+        assert r["label"] in LABELS and set(r["scores"]) == set(LABELS)
+    assert rows[1]["label"] == "contradiction" and rows[1]["evidence"] == "I have a dog."
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_judge_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
+    assert main(["judge", str(src), "--eval", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert report["judge"] == "lexical" and report["n"] == 3
+    direct = get_judge("lexical").judge_many([(i["persona"], i["history"], i["line"])
+                                              for i in ITEMS])
+    expected = classification_report([i["label"] for i in ITEMS], [v.label for v in direct])
+    assert report["accuracy"] == expected["accuracy"]
+    assert report["confusion"] == expected["confusion"]
+    assert main(["judge", str(src), "--eval"]) == 0
+    text = capsys.readouterr().out
+    assert "macro-F1" in text and "confusion" in text
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        ("{not json", r":2: not valid JSON"),
+        (json.dumps({"id": "x", "persona": ["I sing."], "line": "hi"}), r":2: missing key"),
+        (json.dumps({"id": "x", "persona": [], "history": [], "line": "hi"}), r":2: persona"),
+        (json.dumps({"id": "x", "persona": "I sing.", "history": [], "line": "hi"}),
+         r":2: persona must be a list"),
+        (json.dumps([1, 2]), r":2: expected a JSON object"),
+    ],
+)
+def test_malformed_line_stops_the_run(tmp_path: Path, bad: str, message: str,
+                                      capsys: pytest.CaptureFixture) -> None:
+    src = write_jsonl(tmp_path / "items.jsonl", [ITEMS[0], bad, ITEMS[2]])
+    with pytest.raises(JudgeInputError, match=message):
+        load_items(src)
+    out = tmp_path / "verdicts.jsonl"
+    assert main(["judge", str(src), "--out", str(out)]) == 2
+    assert message.replace("\\", "").split(": ", 1)[0].lstrip(":") in capsys.readouterr().err
+    assert not out.exists()  # nothing half-written
+
+
+def test_judge_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
+    assert main(["judge", str(src), "--judge", "nli"]) == 2
+    assert "needs a local model" in capsys.readouterr().err
+    assert main(["judge", str(src), "--model", str(tmp_path)]) == 2
+    assert "takes no model" in capsys.readouterr().err
+    assert main(["judge", str(tmp_path / "absent.jsonl")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    unlabeled = write_jsonl(tmp_path / "u.jsonl", [{k: v for k, v in ITEMS[0].items()
+                                                    if k != "label"}])
+    assert main(["judge", str(unlabeled), "--eval"]) == 2
+    assert "--eval needs a label" in capsys.readouterr().err

@@ -1,0 +1,374 @@
+"""The lexical judge: parsing text into world facts and judging real text (judges/lexical.py)."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections import Counter
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+
+import persona_gym  # noqa: F401  (registers the envs)
+from persona_gym.judges.base import LABELS, TextJudge
+from persona_gym.judges.lexical import LexicalJudge
+from persona_gym.replies import ACTS, Line
+from persona_gym.world import AI, NONE, Fact
+
+DEV = (Path(__file__).parents[1] / "../shared/data/persona-consistency/dev.jsonl").resolve()
+ENVS = ("persona_gym/OpenChat-v0", "persona_gym/Counseling-v0", "persona_gym/Tutoring-v0")
+
+
+@pytest.fixture(scope="module")
+def lex() -> LexicalJudge:
+    return LexicalJudge()
+
+
+def facts(lex: LexicalJudge, text: str) -> set[Fact]:
+    return set(lex.parse(text).facts)
+
+
+# -- Requirement A: the symbolic judge scores parsed text as it scores the world's lines --------
+
+
+def _same(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
+    return all(x == y or (math.isnan(x) and math.isnan(y)) for x, y in zip(a, b, strict=True))
+
+
+def test_agreement_with_symbolic_judge_on_world_lines(lex: LexicalJudge) -> None:
+    lines = agree = expert = expert_agree = sentences = sentences_ok = 0
+    for env_id in ENVS:
+        for split in ("train", "test"):
+            env = gym.make(env_id, split=split)
+            rng = np.random.default_rng(0)
+            for seed in range(100):
+                env.reset(seed=seed)
+                u = env.unwrapped
+                for fact, sentence in zip(u.persona.facts, u.persona.sentences, strict=True):
+                    sentences += 1
+                    sentences_ok += lex.parse(sentence).facts == (fact,)
+                done = False
+                while not done:
+                    for cand in u.candidates:
+                        ok = _same(u.judge.score(u.move, cand),
+                                   u.judge.score(u.move, lex.parse(cand.text)))
+                        lines += 1
+                        agree += ok
+                        if cand.kind == "consistent":
+                            expert += 1
+                            expert_agree += ok
+                    _, _, done, _, _ = env.step(int(rng.integers(u.k)))
+            env.close()
+    print(f"\nagreement: all lines {agree}/{lines} = {agree / lines:.4f}; expert lines "
+          f"{expert_agree}/{expert} = {expert_agree / expert:.4f}; persona sentences "
+          f"{sentences_ok}/{sentences} = {sentences_ok / sentences:.4f}")
+    assert lines > 50_000 and expert > 6_000 and sentences > 3_000
+    assert agree / lines >= 0.99
+    assert expert_agree / expert >= 0.99
+    assert sentences_ok / sentences >= 0.99
+
+
+def test_parse_reads_every_template_of_every_relation(lex: LexicalJudge) -> None:
+    from persona_gym.world import load_ontology, render
+
+    onto = load_ontology()
+    for rel in onto.relations.values():
+        for templates, negated in ((rel.persona, False), (rel.answer, False),
+                                   (rel.negated, True)):
+            for template in templates:
+                for value in rel.values:
+                    text = render(template, value)
+                    assert lex.parse(text).facts == (Fact(rel.name, value, negated),), text
+        for text in rel.persona_none + rel.answer_none:
+            assert lex.parse(text).facts == (Fact(rel.name, NONE),), text
+
+
+# -- parse: phenomena of free text ---------------------------------------------------------------
+
+
+def test_judge_pickles_and_copies(lex: LexicalJudge) -> None:
+    import copy
+    import pickle
+
+    for clone in (pickle.loads(pickle.dumps(lex)), copy.deepcopy(lex)):
+        assert clone.parse("I have two dogs.") == lex.parse("I have two dogs.")
+        assert clone.judge(["I am 40."], [], "I'm 13.") == lex.judge(["I am 40."], [], "I'm 13.")
+
+
+def test_parse_returns_a_free_text_line(lex: LexicalJudge) -> None:
+    line = lex.parse("I'm a nurse.")
+    assert isinstance(line, Line)
+    assert line == Line("I'm a nurse.", (Fact("has_profession", "nurse"),), "answer", "free_text")
+    with pytest.raises(TypeError, match="string"):
+        lex.parse(42)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I'm not a nurse.", Fact("has_profession", "nurse", True)),
+    ("I have never worked as a nurse, honestly.", Fact("has_profession", "nurse", True)),
+    ("I don't have a dog.", Fact("have_pet", "dog", True)),
+    ("I've never owned a cat in my life.", Fact("have_pet", "cat", True)),
+    ("I really don't like pizza.", Fact("like_food", "pizza", True)),
+    ("I wasn't born in Japan.", Fact("born_in", "Japan", True)),
+])
+def test_parse_negation(lex: LexicalJudge, text: str, expected: Fact) -> None:
+    assert expected in facts(lex, text)
+    assert expected._replace(negated=False) not in facts(lex, text)
+
+
+@pytest.mark.parametrize(("text", "relation"), [
+    ("I don't have any pets.", "have_pet"),
+    ("Honestly I have no pets at all.", "have_pet"),
+    ("We don't have any kids.", None),  # not first person singular: no claim about the speaker
+    ("I don't have any kids yet.", "have_children"),
+    ("I'm an only child.", "have_sibling"),
+    ("I don't have a car, I take the bus everywhere.", "own_vehicle"),
+    ("Nothing really scares me.", "fear"),
+])
+def test_parse_none(lex: LexicalJudge, text: str, relation: str | None) -> None:
+    got = facts(lex, text)
+    if relation is None:
+        assert not any(f.value == NONE for f in got)
+    else:
+        assert Fact(relation, NONE) in got
+
+
+@pytest.mark.parametrize(("text", "age"), [
+    ("I'm 42.", "42"),
+    ("I'm 42 years old.", "42"),
+    ("I'm forty-two.", "42"),
+    ("I'm forty two years old, believe it or not.", "42"),
+    ("I am a 42-year-old teacher.", "42"),
+    ("I just turned sixty.", "60"),
+    ("Oh, I turned 18 last week.", "18"),
+])
+def test_parse_ages_in_digits_and_words(lex: LexicalJudge, text: str, age: str) -> None:
+    assert Fact("has_age", age) in facts(lex, text)
+
+
+@pytest.mark.parametrize("text", [
+    "I'm 42 minutes away.", "I have 42 cats.", "I'm 43.", "My son is 42.", "Are you 42?",
+])
+def test_parse_no_age_from_other_numbers(lex: LexicalJudge, text: str) -> None:
+    assert not any(f.relation == "has_age" for f in facts(lex, text))
+
+
+@pytest.mark.parametrize("text", [
+    "I have a dog.", "I have dogs.", "I have two dogs.", "I've got three dogs at home.",
+    "My dogs are my best friends.", "I own a cat and a dog.",
+])
+def test_parse_plural_and_article_variants(lex: LexicalJudge, text: str) -> None:
+    assert Fact("have_pet", "dog") in facts(lex, text)
+
+
+def test_parse_lists_and_counts(lex: LexicalJudge) -> None:
+    assert facts(lex, "I own a cat, a hamster and a parrot.") == {
+        Fact("have_pet", "cat"), Fact("have_pet", "hamster"), Fact("have_pet", "parrot")}
+    assert facts(lex, "I have three kids.") == {Fact("have_children", "three kids")}
+    assert facts(lex, "I have 2 children and a dog.") == {
+        Fact("have_children", "two kids"), Fact("have_pet", "dog")}
+    assert facts(lex, "I grew up with two sisters.") == {Fact("have_sibling", "two sisters")}
+    assert facts(lex, "I have a brother and a sister.") == {
+        Fact("have_sibling", "a brother and a sister")}
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I've always wanted to be a nurse.", set()),  # nurse is no career goal in the vocabulary
+    ("I've always wanted to be a doctor.", {Fact("career_goal", "doctor")}),
+    ("Someday I hope to become an astronaut.", {Fact("career_goal", "astronaut")}),
+    ("I'm studying to be a lawyer.", set()),
+    ("I used to be a nurse.", set()),
+    ("I was a teacher before I retired.", set()),
+    ("I wish I had a dog.", set()),
+    ("I'd love to live in Denver someday.", set()),
+])
+def test_parse_aspiration_and_past_are_not_current_facts(
+    lex: LexicalJudge, text: str, expected: set[Fact]
+) -> None:
+    assert facts(lex, text) == expected
+
+
+@pytest.mark.parametrize(("text", "act"), [
+    ("As an AI, I don't have pets.", "answer"),
+    ("I'm a large language model trained to help.", "answer"),
+    ("Yes, I'm an AI language model.", "admit_ai"),
+    ("As an AI I can't feel emotions, but I'm sorry you feel that way.", "empathize"),
+    ("As an AI, I'm always happy to chat!", "engage"),
+])
+def test_parse_assistant_voice(lex: LexicalJudge, text: str, act: str) -> None:
+    line = lex.parse(text)
+    assert line.facts == (AI,)
+    assert line.act == act
+
+
+def test_parse_denying_being_an_ai_is_no_ai_claim(lex: LexicalJudge) -> None:
+    line = lex.parse("I'm not an AI, I'm a real person! I'm a nurse, actually.")
+    assert AI not in line.facts
+    assert line.act == "deny_ai"
+    assert Fact("has_profession", "nurse") in line.facts
+
+
+@pytest.mark.parametrize(("text", "bad_relation"), [
+    ("That's right, I'm a teacher.", "dominant_hand"),
+    ("You said you're a teacher, right?", "dominant_hand"),
+    ("I'm not sure I'm right about that.", "dominant_hand"),
+    ("I fall asleep early.", "favorite_season"),
+    ("I'm single-handedly raising my kids.", "marital_status"),
+    ("I'm short on time today.", "height"),
+    ("I love the country, it's so peaceful.", "like_music"),
+    ("My sister is a nurse.", "has_profession"),
+    ("I'm a catholic.", "have_pet"),
+    ("I'm running late.", "has_hobby"),
+])
+def test_parse_matches_whole_words_in_context(
+    lex: LexicalJudge, text: str, bad_relation: str
+) -> None:
+    assert not any(f.relation == bad_relation for f in facts(lex, text))
+
+
+def test_parse_questions_assert_nothing(lex: LexicalJudge) -> None:
+    assert lex.parse("Do you have a dog?").facts == ()
+    teacher = Fact("has_profession", "teacher")
+    assert lex.parse("Are you a nurse? I'm a teacher.").facts == (teacher,)
+
+
+@pytest.mark.parametrize(("text", "act"), [
+    ("I'm so sorry to hear that.", "empathize"),
+    ("I'd rather not say.", "evade"),
+    ("Let's talk about something else.", "evade"),
+    ("Pretty good, thanks! How about you?", "engage"),
+    ("What do you like to do for fun?", "engage"),
+    ("Ha, no, I'm a real person!", "deny_ai"),
+    ("I'm a nurse, actually.", "answer"),
+    ("I am a nurse. I have a dog.", "recite"),
+])
+def test_parse_dialogue_acts(lex: LexicalJudge, text: str, act: str) -> None:
+    line = lex.parse(text)
+    assert line.act == act
+    assert line.act in ACTS
+
+
+# -- judge ----------------------------------------------------------------------------------------
+
+PERSONA = ["I am 40 years old.", "I like to play chess.", "I have two cats.", "I am partly deaf.",
+           "I live in Colorado."]
+
+
+def test_lexical_judge_is_a_text_judge(lex: LexicalJudge) -> None:
+    assert isinstance(lex, TextJudge)
+    assert lex.name == "lexical"
+
+
+@pytest.mark.parametrize(("line", "evidence"), [
+    ("Hi, I'm 13 years old.", "I am 40 years old."),
+    ("I've never played chess before.", "I like to play chess."),
+    ("I don't have any pets, I'm allergic.", "I have two cats."),
+    ("Oh cool! I live in Alaska.", "I live in Colorado."),
+    ("I have three cats.", "I have two cats."),
+])
+def test_judge_contradiction_with_persona(lex: LexicalJudge, line: str, evidence: str) -> None:
+    v = lex.judge(PERSONA, [], line)
+    assert (v.label, v.against, v.evidence) == ("contradiction", "persona", evidence)
+    assert v.scores["contradiction"] > max(v.scores["entailment"], v.scores["neutral"])
+
+
+def test_judge_contradiction_with_history(lex: LexicalJudge) -> None:
+    history = ["Hello there!", "Oh, that's cool. I have two brothers and one sister."]
+    v = lex.judge(["I like to read."], history, "I'm an only child, so it was quiet at home.")
+    assert (v.label, v.against, v.evidence) == ("contradiction", "history", history[1])
+
+
+@pytest.mark.parametrize(("line", "evidence"), [
+    ("That's cool. I'm partly deaf, so I can't hear the tour guide.", "I am partly deaf."),
+    ("Me too! I love playing chess with my friends.", "I like to play chess."),
+    ("Oh, I'm 40.", "I am 40 years old."),
+])
+def test_judge_entailment(lex: LexicalJudge, line: str, evidence: str) -> None:
+    v = lex.judge(PERSONA, [], line)
+    assert (v.label, v.against, v.evidence) == ("entailment", "persona", evidence)
+
+
+@pytest.mark.parametrize("line", [
+    "Hi! How are you doing today?",
+    "What do you like to do for fun?",
+    "That sounds like a lot of fun!",
+    "I love Italian food.",
+    "You're so young!",
+])
+def test_judge_neutral(lex: LexicalJudge, line: str) -> None:
+    v = lex.judge(PERSONA, ["I have two cats."], line)
+    assert (v.label, v.against, v.evidence) == ("neutral", None, None)
+
+
+def test_judge_assistant_voice_contradicts_persona(lex: LexicalJudge) -> None:
+    v = lex.judge(PERSONA, [], "As an AI, I don't have an age.")
+    assert (v.label, v.against) == ("contradiction", "persona")
+
+
+def test_judge_scores_cover_all_labels(lex: LexicalJudge) -> None:
+    for line in ("I'm 13.", "I'm partly deaf.", "Hello!"):
+        v = lex.judge(PERSONA, [], line)
+        assert set(v.scores) == set(LABELS)
+        assert all(0.0 <= s <= 1.0 for s in v.scores.values())
+
+
+def test_judge_many_matches_judge(lex: LexicalJudge) -> None:
+    items = [(PERSONA, [], "I'm 13."), (PERSONA, ["I have a cat."], "Hello!")]
+    assert lex.judge_many(items) == [lex.judge(*item) for item in items]
+
+
+def test_judge_rejects_bad_input(lex: LexicalJudge) -> None:
+    with pytest.raises(ValueError, match="persona must hold at least one"):
+        lex.judge([], [], "x")
+    with pytest.raises(TypeError, match="line must be a string"):
+        lex.judge(PERSONA, [], None)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="persona must be a list"):
+        lex.judge("I am a nurse.", [], "x")  # type: ignore[arg-type]
+
+
+# -- Requirement B: quality on real text ---------------------------------------------------------
+
+
+def _scores(pairs: list[tuple[str, str]]) -> tuple[dict[str, float], str]:
+    """Accuracy, per-class precision/recall/F1, macro-F1, and a printable confusion matrix."""
+    cm = Counter(pairs)
+    out: dict[str, float] = {"accuracy": sum(cm[(lab, lab)] for lab in LABELS) / len(pairs)}
+    f1 = []
+    for lab in LABELS:
+        tp = cm[(lab, lab)]
+        predicted = sum(cm[(g, lab)] for g in LABELS)
+        actual = sum(cm[(lab, p)] for p in LABELS)
+        p = tp / predicted if predicted else 0.0
+        r = tp / actual if actual else 0.0
+        f1.append(2 * p * r / (p + r) if p + r else 0.0)
+        out[f"{lab}_precision"], out[f"{lab}_recall"], out[f"{lab}_f1"] = p, r, f1[-1]
+    out["macro_f1"] = sum(f1) / len(f1)
+    rows = ["gold \\ predicted  " + " ".join(f"{lab[:6]:>6}" for lab in LABELS)]
+    rows += [f"{g:17}  " + " ".join(f"{cm[(g, p)]:6d}" for p in LABELS) for g in LABELS]
+    return out, "\n".join(rows)
+
+
+@pytest.mark.skipif(not DEV.exists(), reason=f"dev data not found at {DEV} (only present in the "
+                    "project's development checkout, see ../shared/data/README.md)")
+def test_dev_set_quality(lex: LexicalJudge) -> None:
+    items = [json.loads(line) for line in DEV.read_text("utf-8").splitlines() if line.strip()]
+    assert len(items) == 240
+    verdicts = lex.judge_many([(it["persona"], it["history"], it["line"]) for it in items])
+    for it, v in zip(items, verdicts, strict=True):
+        if v.label == "neutral":
+            assert (v.against, v.evidence) == (None, None)
+        else:  # the verbatim sentence or earlier line the verdict rests on
+            assert v.evidence in (it["persona"] if v.against == "persona" else it["history"])
+    halves = {"all 240": items, "even ids": [it for it in items if int(it["id"][-4:]) % 2 == 0],
+              "odd ids": [it for it in items if int(it["id"][-4:]) % 2 == 1]}
+    label = {it["id"]: v.label for it, v in zip(items, verdicts, strict=True)}
+    for name, subset in halves.items():
+        s, matrix = _scores([(it["label"], label[it["id"]]) for it in subset])
+        print(f"\n{name} (n={len(subset)}): " + ", ".join(f"{k}={v:.3f}" for k, v in s.items()))
+        print(matrix)
+        if name == "all 240":
+            assert s["contradiction_precision"] >= 0.80
+            assert s["contradiction_recall"] >= 0.50
+            assert s["macro_f1"] >= 0.60
