@@ -37,11 +37,11 @@ class PersonaDialogueContinuousEnv(PersonaDialogueEnv):
     ## Action Space
 
     ``Box(-1, 1, (16,), float32)``. Every candidate reply has a *descriptor*: the unit-norm
-    projection of its hashed text vector by a fixed random ``16 x 128`` matrix (seeded, the same
-    for every env and run). An action picks the candidate whose descriptor has the highest
-    cosine similarity with it (ties: the lowest index; the zero action picks candidate 0). The
-    reference policies act with the descriptor of the reply they choose, so a logged dataset
-    holds exact descriptors.
+    projection of its text vector by a fixed random ``16 x dim`` matrix (seeded, the same for
+    every env and run; ``dim`` is the encoder's, 128 for the default hashed encoder). An action
+    picks the candidate whose descriptor has the highest cosine similarity with it (ties: the
+    lowest index; the zero action picks candidate 0). The reference policies act with the
+    descriptor of the reply they choose, so a logged dataset holds exact descriptors.
 
     ## Observation Space
 
@@ -64,22 +64,36 @@ class PersonaDialogueContinuousEnv(PersonaDialogueEnv):
         size = self.encoder.size + self.k * DESCRIPTOR_DIM
         self.observation_space = spaces.Box(-1.0, 1.0, (size,), np.float32)
         self.descriptors = np.zeros((self.k, DESCRIPTOR_DIM), dtype=np.float32)
+        self._described: dict[str, np.ndarray] = {}  # text -> descriptor (a cache)
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_described"] = {}
+        return state
 
     def action_for(self, index: int) -> np.ndarray:
         return self.descriptors[index].copy()
 
-    def _describe(self, obs: np.ndarray) -> None:
-        d, k = self.encoder.dim, self.k
-        cands = obs[4 * d : 4 * d + k * d].reshape(k, d)
-        desc = cands @ self._project.T
-        norms = np.linalg.norm(desc, axis=1, keepdims=True)
-        self.descriptors = np.divide(desc, norms, out=np.zeros_like(desc), where=norms > 0)
-        np.clip(self.descriptors, -1.0, 1.0, out=self.descriptors)
+    def describe(self, text: str) -> np.ndarray:
+        """The descriptor of a candidate text (unit norm, or zeros for the empty text)."""
+        desc = self._described.get(text)
+        if desc is None:
+            desc = self._project @ self.encoder.text_vector(text)
+            norm = float(np.linalg.norm(desc))
+            desc = np.clip(desc / norm if norm > 0 else desc, -1.0, 1.0).astype(np.float32)
+            if len(self._described) >= 200_000:
+                self._described.clear()
+            self._described[text] = desc
+        return desc
 
     def _observe(self) -> np.ndarray:
-        obs = super()._observe()
-        self._describe(obs)
-        return np.concatenate([obs, self.descriptors.ravel()])
+        base = super()._observe()
+        obs = np.empty(self.observation_space.shape, dtype=np.float32)
+        obs[: base.size] = base
+        self.descriptors = obs[base.size :].reshape(self.k, DESCRIPTOR_DIM)
+        for i, c in enumerate(self.candidates):
+            self.descriptors[i] = self.describe(c.text)
+        return obs
 
     def _line_for(self, action: Any) -> Line:
         try:
@@ -94,9 +108,10 @@ class PersonaDialogueContinuousEnv(PersonaDialogueEnv):
                 f"action has shape {a.shape}; this env's action space is "
                 f"Box(-1, 1, ({DESCRIPTOR_DIM},)): pass one float per descriptor dimension"
             )
-        if not np.all(np.isfinite(a)):
+        low, high = float(a.min()), float(a.max())
+        if not (math.isfinite(low) and math.isfinite(high)):
             raise ValueError("action contains NaN or infinity; pass finite floats in [-1, 1]")
-        if np.any(np.abs(a) > 1.0 + 1e-6):
+        if low < -1.0 - 1e-6 or high > 1.0 + 1e-6:
             raise ValueError(
                 f"action values must lie in [-1, 1] (got min {a.min():.3g}, max {a.max():.3g}); "
                 "clip or tanh-squash the policy output"
