@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import string
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -212,12 +213,31 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
         return self.reader.parse(action)
 
     def _observe(self) -> dict[str, str]:  # type: ignore[override]
-        history = []
-        for e in self.transcript:
-            history += [f"Partner: {e.move.text}", f"You: {e.line.text}"]
-        return {
-            "persona": "\n".join(self.persona.sentences),
-            "history": "\n".join(history),
-            "partner": self.move.text,
-            "candidates": "\n".join(c.text for c in self.candidates) if self.hints else "",
-        }
+        return text_observation(
+            self.persona.sentences,
+            [(e.move.text, e.line.text) for e in self.transcript],
+            self.move.text,
+            [c.text for c in self.candidates] if self.hints else [],
+        )
+
+
+def text_observation(
+    persona: Sequence[str],
+    exchanges: Sequence[tuple[str, str]],
+    partner_line: str,
+    candidates: Sequence[str] = (),
+) -> dict[str, str]:
+    """The text variant's observation: persona sentences, the earlier ``(partner line, own
+    line)`` exchanges, the partner's current line and the candidate hints. The real-log importer
+    builds its observations with this too, so logged and simulated datasets look alike."""
+    history = []
+    for partner, own in exchanges:
+        if partner:
+            history.append(f"Partner: {partner}")
+        history.append(f"You: {own}")
+    return {
+        "persona": "\n".join(persona),
+        "history": "\n".join(history),
+        "partner": partner_line,
+        "candidates": "\n".join(candidates),
+    }
