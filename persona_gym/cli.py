@@ -131,6 +131,67 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="with --eval: print one JSON object")
 
     p = sub.add_parser(
+        "datasets", help="build, list, inspect, verify and import Minari datasets",
+        description="Minari datasets of logged conversations (persona_gym/{domain}{-variant}/"
+        "{tier}-v0). They live in $MINARI_DATASETS_PATH (default ~/.minari/datasets).",
+    )
+    dsub = p.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
+    b = dsub.add_parser(
+        "build", help="log conversations of a reference policy as a dataset",
+        description="Log N conversations on train personas with the tier's behaviour policy "
+        "and write them as a Minari dataset (HDF5) whose eval env uses test personas. Built "
+        "in a temporary folder and moved into place when complete; an existing id is kept "
+        "unless --force.",
+    )
+    b.add_argument("--env", type=_env_id, required=True, help="environment id (any variant)")
+    b.add_argument("--tier", choices=("random", "drift", "expert", "mixed"), required=True,
+                   help="behaviour policy: random, drift, expert, or mixed (a third each)")
+    b.add_argument("--episodes", type=_positive_int, required=True, help="conversations to log")
+    b.add_argument("--seed", type=int, default=0, help="seed of episode 0 (default 0)")
+    b.add_argument("--force", action="store_true", help="replace an existing dataset")
+    b.add_argument("--workers", type=int, default=None,
+                   help="generation processes (default: one per core; 1 = in-process)")
+    b.add_argument("--json", action="store_true",
+                   help="print {dataset_id, episodes, seconds} as one JSON object")
+    lst = dsub.add_parser("list", help="list local persona_gym datasets")
+    lst.add_argument("--json", action="store_true", help="print a JSON list of ids")
+    i = dsub.add_parser(
+        "info", help="episodes, transitions, size, per-metric means, normalized score",
+        description="Summarise a dataset: episodes, transitions, bytes on disk, mean per-metric "
+        "scores and the normalized score of the logged behaviour.",
+    )
+    i.add_argument("dataset_id", help="e.g. persona_gym/openchat/mixed-v0")
+    i.add_argument("--json", action="store_true",
+                   help="print one JSON object: dataset_id, episodes, transitions, bytes_on_disk, "
+                   "bytes_per_transition, return_mean, normalized_score, metrics, ref_min_score, "
+                   "ref_max_score, eval_env, persona_gym, description")
+    v = dsub.add_parser(
+        "verify", help="replay every episode and compare it bit for bit",
+        description="Replay each stored episode from its stored seed with its behaviour policy "
+        "and check observations, actions and rewards match the env bit for bit. Exit code 1 "
+        "with the first mismatch named.",
+    )
+    v.add_argument("dataset_id", help="e.g. persona_gym/openchat/mixed-v0")
+    imp = dsub.add_parser(
+        "import-logs", help="turn real conversation logs into a text-variant dataset",
+        description="Read logged conversations (Synthetic-Persona-Chat CSV or the JSONL format "
+        "of docs/logs.md) and write persona_gym/logs/{name}-v0: each speaker with a persona "
+        "becomes an episode of the text variant (its lines are the actions), scored by the "
+        "judge. Malformed input stops the import with the file and line named; nothing is "
+        "written.",
+    )
+    imp.add_argument("file", help="the log file")
+    imp.add_argument("--format", choices=("spc-csv", "jsonl"), required=True,
+                     help="spc-csv (Synthetic-Persona-Chat) or jsonl (docs/logs.md)")
+    imp.add_argument("--judge", choices=("lexical",), default="lexical",
+                     help="the judge that reads the lines (lexical)")
+    imp.add_argument("--name", default=None,
+                     help="dataset name (default: the file name); id persona_gym/logs/NAME-v0")
+    imp.add_argument("--force", action="store_true", help="replace an existing dataset")
+    imp.add_argument("--json", action="store_true",
+                     help="print {dataset_id, episodes, transitions, sanitized} as JSON")
+
+    p = sub.add_parser(
         "demo", help="the README's main job: every reference policy on one env, compared",
         description="Run every reference policy on an env (test personas) and print a "
         "comparison table: normalized score with 95%% CI and the per-metric means, then the drift "
@@ -157,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _progress(total: int, desc: str) -> Any:
+def _progress(total: int | None, desc: str) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, desc=desc, unit="ep", file=sys.stderr, disable=None, leave=False)
@@ -285,6 +346,68 @@ def cmd_judge(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_datasets(args: argparse.Namespace) -> int:
+    import time
+
+    from persona_gym import datasets as D
+
+    def fail(message: str, code: int = 2) -> int:
+        print(f"persona-gym datasets: error: {message}", file=sys.stderr)
+        return code
+
+    action = args.datasets_command
+    try:
+        if action == "build":
+            start = time.perf_counter()
+            with _progress(args.episodes, f"{args.tier} on {args.env}") as bar:
+                ds_id = D.build_dataset(args.env, args.tier, args.episodes, args.seed,
+                                        force=args.force, progress=bar.update,
+                                        workers=args.workers)
+            seconds = time.perf_counter() - start
+            if args.json:
+                print(json.dumps({"dataset_id": ds_id, "episodes": args.episodes,
+                                  "seconds": seconds}))
+            else:
+                print(f"wrote {ds_id}: {args.episodes} episodes in {seconds:.1f} s "
+                      f"({D.datasets_root() / ds_id})")
+        elif action == "list":
+            ids = D.list_datasets()
+            if args.json:
+                print(json.dumps(ids))
+            else:
+                print("\n".join(ids) if ids else f"no persona_gym datasets in {D.datasets_root()}")
+        elif action == "info":
+            info = D.dataset_info(args.dataset_id)
+            if args.json:
+                print(json.dumps(info))
+            else:
+                print(f"{info['dataset_id']}: {info['episodes']} episodes, "
+                      f"{info['transitions']} transitions, {info['bytes_on_disk'] / 1e6:.1f} MB "
+                      f"({info['bytes_per_transition']:.0f} bytes/transition)")
+                print(f"logged behaviour: normalized score {info['normalized_score']:.1f}, "
+                      f"mean return {info['return_mean']:.3f} (eval env {info['eval_env']})")
+                print("mean per-line scores: " + ", ".join(
+                    f"{k} {_fmt(v)}" for k, v in info["metrics"].items()))
+        elif action == "verify":
+            with _progress(None, f"verify {args.dataset_id}") as bar:
+                problem = D.verify_dataset(args.dataset_id, progress=bar.update)
+            if problem:
+                print(f"MISMATCH {problem}")
+                return 1
+            print(f"{args.dataset_id}: every episode replays bit for bit")
+        elif action == "import-logs":
+            result = D.import_logs(args.file, args.format, name=args.name, force=args.force)
+            if args.json:
+                print(json.dumps(result))
+            else:
+                print(f"wrote {result['dataset_id']}: {result['episodes']} episodes, "
+                      f"{result['transitions']} transitions "
+                      f"({result['sanitized']} characters or lines sanitized)")
+    except (D.DatasetError, ValueError, FileNotFoundError) as exc:
+        return fail(str(exc))
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from persona_gym.evaluation import rollout, summarize
     from persona_gym.policies import POLICIES
@@ -393,7 +516,7 @@ def cmd_play(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "judge": cmd_judge,
-            "demo": cmd_demo, "refscores": cmd_refscores}
+            "datasets": cmd_datasets, "demo": cmd_demo, "refscores": cmd_refscores}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -162,17 +162,18 @@ class Partner:
 
     def _false_premise(self) -> Move | None:
         """Claim a value of a single-valued (or none-able) relation the agent does not hold."""
-        known = list(self.persona.facts) + self.heard
+        held: dict[str, set[tuple[str, str]]] = {}
+        for f in (*self.persona.facts, *self.heard):
+            if not f.negated:
+                held.setdefault(f.relation, set()).add((f.relation, f.value))
+        keys = self.ontology.conflict_keys
         options = []
-        for rel_name in sorted({f.relation for f in known}):
+        for rel_name in sorted(held):
             rel = self.ontology[rel_name]
-            held = [f for f in known if f.relation == rel_name]
-            wrong = [
-                v for v in rel.all_values
-                if (not rel.multi or v == NONE)
-                and all(self.ontology.contradicts(Fact(rel_name, v), f) for f in held)
+            options += [
+                (rel_name, v) for v in rel.all_values
+                if (not rel.multi or v == NONE) and held[rel_name] <= keys(rel_name, v)
             ]
-            options.extend((rel_name, v) for v in wrong)
         if not options:
             return None
         rel_name, value = self.rng.pick(options)

@@ -36,8 +36,12 @@ RELEVANT_ACTS = {
     "small_talk": {"engage"},
     "emotional": {"empathize"},
     "meta": {"deny_ai", "admit_ai"},
+    "open": {"answer", "engage", "empathize", "deny_ai", "admit_ai"},
 }
-"""Acts that address a non-question move; a question move is addressed by a fact on its relation."""
+"""Acts that address a non-question move; a question move is addressed by a fact on its relation.
+``open`` (a remark with no question the world knows) comes only from real logs
+(:meth:`persona_gym.judges.lexical.LexicalJudge.parse_move`): any reply that is not evasive or a
+recitation addresses it."""
 
 
 class Line(NamedTuple):
@@ -114,7 +118,7 @@ class SpeakerState:
         self.known.append(fact)
         self.known_keys.add(key)
         self.held.setdefault(fact.relation, []).append(fact.value)
-        for r, v in self.o.conflict_keys(*key):
+        for r, v in sorted(self.o.conflict_keys(*key)):  # sorted: set order varies by process
             values = self.wrong.setdefault(r, {})
             if values.get(v) != "contradict_persona":
                 values[v] = label

@@ -262,3 +262,33 @@ def test_vector_env(mode: str) -> None:
         assert reward.shape == (2,) and info["scores"]["p2l"].shape == (2,)
     finally:
         envs.close()
+
+
+def test_conversations_do_not_depend_on_the_process_hash_seed(tmp_path) -> None:
+    """Same seed, same conversation in any process: no iteration over hash-ordered sets."""
+    import subprocess
+    import sys
+
+    code = (
+        "import hashlib, gymnasium as gym, numpy as np, persona_gym\n"
+        "h = hashlib.sha256()\n"
+        "for env_id in persona_gym.registered_ids():\n"
+        "    env = gym.make(env_id)\n"
+        "    rng = np.random.default_rng(0)\n"
+        "    for seed in range(6):\n"
+        "        obs, _ = env.reset(seed=seed)\n"
+        "        term = False\n"
+        "        while not term:\n"
+        "            a = env.unwrapped.action_for(int(rng.integers(env.unwrapped.k)))\n"
+        "            obs, r, term, _, info = env.step(a)\n"
+        "            h.update(repr((obs if isinstance(obs, dict) else obs.tobytes(), r,\n"
+        "                           info['scores'])).encode())\n"
+        "print(h.hexdigest())\n"
+    )
+    digests = set()
+    for hash_seed in ("1", "2", "3"):
+        env = {**__import__("os").environ, "PYTHONHASHSEED": hash_seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True, cwd=tmp_path)
+        digests.add(out.stdout.strip())
+    assert len(digests) == 1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple, SupportsFloat
 
 import gymnasium as gym
@@ -21,8 +20,7 @@ from persona_gym.rng import Stream
 from persona_gym.world import SPLITS, Persona, load_ontology, sample_persona
 
 
-@dataclass(frozen=True)
-class TurnView:
+class TurnView(NamedTuple):
     """What a privileged (reference) policy may read at a turn: ground truth included.
 
     Learning agents see only the observation; reference policies and dataset loggers use this.

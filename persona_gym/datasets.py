@@ -1,0 +1,603 @@
+"""Minari datasets of logged conversations, and their correct conversion to d3rlpy.
+
+Dataset ids mirror env ids (DESIGN.md §8)::
+
+    persona_gym/OpenChat-v0            -> persona_gym/openchat/{tier}-v0
+    persona_gym/OpenChatContinuous-v0  -> persona_gym/openchat-continuous/{tier}-v0
+    persona_gym/OpenChatText-v0        -> persona_gym/openchat-text/{tier}-v0
+
+Tiers (:data:`TIERS`) name the behaviour policy that logged the conversations; conversations use
+**train** personas, and the dataset's eval env is the same id on **test** personas. Episode ``i``
+of a build with seed ``s`` is the env reset with seed ``s + i`` and the behaviour policy given
+``numpy.random.default_rng([s + i, 1])`` (the evaluation protocol's seeding), so
+:func:`verify_dataset` can replay every episode from its stored seed bit for bit.
+
+Each step's ``infos`` holds ``scores`` (p2l, l2l, qa, relevance, repetition, contradiction;
+``qa`` is NaN where undefined) and ``policy`` (an index into :data:`POLICY_CODES`).
+
+Writes are safe: a dataset is built under a temporary root on the same filesystem and moved
+into place only when complete, an existing id is never replaced without ``force``, every
+episode is checked against the spaces before it is written (Minari only warns), and episodes are
+written in chunks so memory does not grow with the number of episodes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import multiprocessing as mp
+import os
+import shutil
+import subprocess
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+
+import persona_gym
+from persona_gym.cards import EnvEntry
+from persona_gym.judges.symbolic import METRICS
+from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
+
+TIERS = ("random", "drift", "expert", "mixed")
+TIER_DESCRIPTIONS = {
+    "random": "every conversation logged by the random policy (uniform over the K candidates)",
+    "drift": "every conversation logged by the drift policy: consistent early, slipping more "
+    "as the conversation goes on and right after emotional or meta turns (an LLM-like agent)",
+    "expert": "every conversation logged by the expert (always the consistent in-character "
+    "reply)",
+    "mixed": "conversations logged in turn by the random, drift and expert policies (one third "
+    "each, episode i by policy i mod 3)",
+}
+MIXED = ("random", "drift", "expert")
+POLICY_CODES = tuple(POLICIES)
+"""``infos['policy']`` values index this tuple (random, parrot, assistant, drift, expert)."""
+
+AUTHOR = "persona_gym developers"
+
+
+class DatasetError(RuntimeError):
+    """A dataset cannot be built, read or verified; the message names it and the fix."""
+
+
+# -- ids ---------------------------------------------------------------------------------------
+
+
+def env_entry(env_id: str) -> EnvEntry:
+    from persona_gym.evaluation import env_entry as entry
+
+    return entry(env_id)
+
+
+def dataset_id(env_id: str, tier: str) -> str:
+    """The Minari id of ``tier`` logged on ``env_id`` (see the module docstring)."""
+    if tier not in TIERS:
+        raise ValueError(f"unknown tier {tier!r}; choose from {', '.join(TIERS)}")
+    entry = env_entry(env_id)
+    name, version = env_id.split("/", 1)[1].rsplit("-v", 1)
+    suffix = {"continuous": "Continuous", "text": "Text"}.get(entry.variant, "")
+    if suffix and name.endswith(suffix):
+        name = name[: -len(suffix)]
+    variant = "" if entry.variant == "discrete" else f"-{entry.variant}"
+    return f"persona_gym/{name.lower()}{variant}/{tier}-v{version}"
+
+
+def datasets_root() -> Path:
+    """Minari's dataset folder (``$MINARI_DATASETS_PATH`` or ``~/.minari/datasets``)."""
+    root = os.environ.get("MINARI_DATASETS_PATH")
+    return Path(root) if root else Path.home() / ".minari" / "datasets"
+
+
+# -- episodes ----------------------------------------------------------------------------------
+
+
+def _stack(values: list[Any]) -> Any:
+    """Per-step values as Minari stores them: arrays for Box/Discrete, dicts of lists for
+    Dict-of-Text observations, lists of strings for Text."""
+    first = values[0]
+    if isinstance(first, dict):
+        return {k: [v[k] for v in values] for k in first}
+    if isinstance(first, str):
+        return list(values)
+    return np.asarray(values)
+
+
+def _scores_row(scores: dict[str, float | None]) -> list[float]:
+    return [np.nan if scores[m] is None else float(scores[m]) for m in METRICS]
+
+
+def run_logged_episode(
+    env: gym.Env, policy: ReferencePolicy, seed: int
+) -> dict[str, Any]:
+    """One episode of ``policy`` on ``env``, as the arrays a dataset stores."""
+    obs, _ = env.reset(seed=seed)
+    policy.reset(np.random.default_rng([seed, 1]))
+    base = env.unwrapped
+    observations, actions, rewards, scores = [obs], [], [], []
+    while True:
+        action = base.action_for(policy.act(base.turn_view()))
+        obs, reward, terminated, truncated, info = env.step(action)
+        observations.append(obs)
+        actions.append(action)
+        rewards.append(float(reward))
+        scores.append(_scores_row(info["scores"]))
+        if terminated or truncated:
+            break
+    n = len(rewards)
+    code = POLICY_CODES.index(policy.name)
+    return {
+        "seed": seed,
+        "observations": _stack(observations),
+        "actions": _stack(actions),
+        "rewards": np.asarray(rewards, dtype=np.float64),
+        "terminations": np.asarray([False] * (n - 1) + [bool(terminated)]),
+        "truncations": np.asarray([False] * (n - 1) + [bool(truncated)]),
+        "infos": {"scores": np.asarray(scores, dtype=np.float32),
+                  "policy": np.full(n, code, dtype=np.int8)},
+    }
+
+
+def behaviour_policy(tier: str, index: int) -> str:
+    """The policy that logs episode ``index`` of a ``tier`` dataset."""
+    return MIXED[index % 3] if tier == "mixed" else tier
+
+
+def _check_spaces(episode: dict[str, Any], obs_space: gym.Space, act_space: gym.Space,
+                  where: str) -> None:
+    """Reject an episode whose data is outside the spaces (Minari would only warn)."""
+
+    def check(space: gym.Space, data: Any, what: str) -> None:
+        if isinstance(space, gym.spaces.Box):
+            arr = np.asarray(data)
+            ok = (arr.dtype == space.dtype and arr.shape[1:] == space.shape
+                  and np.all(arr >= space.low) and np.all(arr <= space.high))
+        elif isinstance(space, gym.spaces.Discrete):
+            arr = np.asarray(data)
+            ok = (np.issubdtype(arr.dtype, np.integer) and np.all(arr >= space.start)
+                  and np.all(arr < space.start + space.n))
+        elif isinstance(space, gym.spaces.Dict):
+            for key, sub in space.spaces.items():
+                check(sub, data[key], f"{what}[{key!r}]")
+            return
+        else:
+            ok = all(space.contains(x) for x in data)
+        if not ok:
+            raise DatasetError(f"{where}: {what} fall outside {space}; nothing was written")
+
+    check(obs_space, episode["observations"], "observations")
+    check(act_space, episode["actions"], "actions")
+
+
+def _put(group: Any, key: str, data: Any) -> None:
+    """Store one field the way Minari's HDF5 storage lays it out (groups for dicts, UTF-8
+    string datasets for text), as one contiguous dataset."""
+    import h5py
+
+    if isinstance(data, dict):
+        sub = group.create_group(key)
+        for k, v in data.items():
+            _put(sub, k, v)
+    elif isinstance(data, list) and data and isinstance(data[0], str):
+        group.create_dataset(key, data=data, dtype=h5py.string_dtype(encoding="utf-8"))
+    else:
+        group.create_dataset(key, data=np.asarray(data))
+
+
+def _append_episodes(storage: Any, episodes: list[dict[str, Any]]) -> None:
+    """Append episodes to a Minari HDF5 storage in its own layout (one group per episode).
+
+    Minari's writer makes every field a chunked, resizable dataset, which costs about 1 ms per
+    episode; episodes here are written once and never resized, so contiguous datasets do.
+    """
+    import h5py
+
+    path = Path(storage.data_path) / "main_data.hdf5"
+    steps = 0
+    with h5py.File(path, "a", track_order=True) as fh:
+        first = len(fh.keys())
+        for i, ep in enumerate(episodes, first):
+            group = fh.create_group(f"episode_{i}")
+            group.attrs["id"] = i
+            if ep.get("seed") is not None:
+                group.attrs["seed"] = ep["seed"]
+            group.attrs["total_steps"] = len(ep["rewards"])
+            steps += len(ep["rewards"])
+            for key in ("observations", "actions", "rewards", "terminations", "truncations",
+                        "infos"):
+                _put(group, key, ep[key])
+        total = len(fh.keys())
+    storage.update_metadata({"total_episodes": total,
+                             "total_steps": int(storage.total_steps) + steps})
+
+
+# -- safe writing ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _datasets_path(path: Path) -> Iterator[None]:
+    old = os.environ.get("MINARI_DATASETS_PATH")
+    os.environ["MINARI_DATASETS_PATH"] = str(path)
+    try:
+        yield
+    finally:
+        if old is None:
+            del os.environ["MINARI_DATASETS_PATH"]
+        else:
+            os.environ["MINARI_DATASETS_PATH"] = old
+
+
+def _code_permalink() -> str:
+    here = Path(__file__).resolve().parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                                text=True, timeout=5, check=True).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit = "unknown"
+    return f"persona_gym {persona_gym.__version__} (git {commit}), persona_gym/datasets.py"
+
+
+def write_dataset(
+    ds_id: str,
+    episodes: Iterable[list[dict[str, Any]]],
+    *,
+    env: gym.Env,
+    eval_env: Any,
+    ref_min_score: float,
+    ref_max_score: float,
+    description: str,
+    algorithm_name: str,
+    extra_metadata: dict[str, Any],
+    force: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> Path:
+    """Write chunks of episodes (lists of dicts as :func:`run_logged_episode` returns) as the
+    Minari dataset ``ds_id``: staged under a temporary root and moved into place when
+    complete. Returns the dataset's folder."""
+    import warnings
+
+    import minari
+    from minari.namespace import create_namespace, list_local_namespaces
+
+    root = datasets_root()
+    final = root / ds_id
+    if final.exists() and not force:
+        raise DatasetError(
+            f"dataset {ds_id} already exists at {final}; pass --force (force=True) to replace it"
+        )
+    root.mkdir(parents=True, exist_ok=True)
+    staging = root / ".persona_gym_tmp" / uuid.uuid4().hex
+    staging.mkdir(parents=True)
+    try:
+        with _datasets_path(staging), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # Minari warns about optional metadata we skip
+            dataset = minari.create_dataset_from_buffers(
+                dataset_id=ds_id,
+                buffer=[],
+                env=env,
+                eval_env=eval_env,
+                algorithm_name=algorithm_name,
+                author={AUTHOR},
+                code_permalink=_code_permalink(),
+                ref_min_score=ref_min_score,
+                ref_max_score=ref_max_score,
+                description=description,
+                data_format="hdf5",
+                requirements=[f"persona-gym=={persona_gym.__version__}", "gymnasium==1.0.0"],
+            )
+            count = 0
+            for chunk in episodes:
+                for ep in chunk:
+                    _check_spaces(ep, env.observation_space, env.action_space,
+                                  f"{ds_id} episode {count}")
+                    count += 1
+                _append_episodes(dataset.storage, chunk)
+                if progress:
+                    progress(len(chunk))
+            if not count:
+                raise DatasetError(f"{ds_id}: no episodes to write")
+            dataset.storage.update_metadata(
+                {**extra_metadata, "dataset_size": dataset.storage.get_size()}
+            )
+        namespace = ds_id.rsplit("/", 1)[0]
+        with _datasets_path(root):
+            if namespace not in list_local_namespaces():
+                create_namespace(namespace)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        if final.exists():  # force: swap, then delete the old copy with the staging folder
+            os.replace(final, staging / "replaced")
+        os.replace(staging / ds_id, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            (root / ".persona_gym_tmp").rmdir()
+    return final
+
+
+# -- build -------------------------------------------------------------------------------------
+
+
+def _eval_spec(env_id: str) -> Any:
+    spec = gym.spec(env_id)
+    return dataclasses.replace(spec, kwargs={**spec.kwargs, "split": "test"})
+
+
+_WORKER_STATE: dict[tuple[str, str], tuple[gym.Env, dict[str, ReferencePolicy]]] = {}
+
+
+def _generate_chunk(task: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
+    """Episodes ``start .. stop - 1`` of a build (runs in a worker process or in-process)."""
+    env_id, tier, seed, start, stop = task
+    if (env_id, tier) not in _WORKER_STATE:
+        names = set(MIXED) if tier == "mixed" else {tier}
+        _WORKER_STATE[env_id, tier] = (gym.make(env_id, split="train"),
+                                       {n: make_policy(n) for n in names})
+    env, policies = _WORKER_STATE[env_id, tier]
+    return [run_logged_episode(env, policies[behaviour_policy(tier, i)], seed + i)
+            for i in range(start, stop)]
+
+
+def _generate(env_id: str, tier: str, episodes: int, seed: int, workers: int,
+              chunk: int) -> Iterator[list[dict[str, Any]]]:
+    """Chunks of logged episodes, in order; with ``workers > 1`` generated by a process pool
+    with at most ``2 * workers`` chunks in flight (memory stays flat)."""
+    tasks = [(env_id, tier, seed, s, min(s + chunk, episodes)) for s in range(0, episodes, chunk)]
+    if workers <= 1 or len(tasks) < 2:
+        for task in tasks:
+            yield _generate_chunk(task)
+        return
+    methods = mp.get_all_start_methods()
+    ctx = mp.get_context("fork" if "fork" in methods else "spawn")
+    with ctx.Pool(workers) as pool:
+        todo = iter(tasks)
+        pending = deque(pool.apply_async(_generate_chunk, (t,)) for t in islice(todo, 2 * workers))
+        while pending:
+            result = pending.popleft().get()
+            nxt = next(todo, None)
+            if nxt is not None:
+                pending.append(pool.apply_async(_generate_chunk, (nxt,)))
+            yield result
+
+
+def default_workers() -> int:
+    """Generation processes for a build: one per core (the writer shares them), at most 8."""
+    return max(1, min(os.cpu_count() or 1, 8))
+
+
+def build_dataset(
+    env_id: str,
+    tier: str,
+    episodes: int,
+    seed: int = 0,
+    *,
+    force: bool = False,
+    progress: Callable[[int], None] | None = None,
+    workers: int | None = None,
+    chunk_episodes: int = 50,
+) -> str:
+    """Log ``episodes`` conversations of ``tier`` on ``env_id`` (train personas) as a Minari
+    dataset; returns its id. See the module docstring for seeding and safety. The result does
+    not depend on ``workers``."""
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    ds_id = dataset_id(env_id, tier)
+    entry = env_entry(env_id)
+    if (datasets_root() / ds_id).exists() and not force:
+        raise DatasetError(
+            f"dataset {ds_id} already exists at {datasets_root() / ds_id}; pass --force "
+            "(force=True) to replace it"
+        )
+    env = gym.make(env_id, split="train")
+    workers = default_workers() if workers is None else workers
+    write_dataset(
+        ds_id,
+        _generate(env_id, tier, episodes, seed, workers, chunk_episodes),
+        env=env,
+        eval_env=_eval_spec(env_id),
+        ref_min_score=entry.ref_min_score,
+        ref_max_score=entry.ref_max_score,
+        description=(
+            f"{entry.description} Tier '{tier}': {TIER_DESCRIPTIONS[tier]}. Conversations use "
+            f"train personas; evaluate on the eval env (test personas, held-out partner "
+            f"style). Episode i: env seed {seed} + i, policy rng default_rng([seed + i, 1]). "
+            f"infos: scores ({', '.join(METRICS)}; qa NaN where undefined) and policy "
+            f"(index into {list(POLICY_CODES)})."
+        ),
+        algorithm_name=f"persona_gym reference policy: {tier}",
+        extra_metadata={"persona_gym": {"env_id": env_id, "tier": tier, "seed": seed,
+                                        "policy_codes": list(POLICY_CODES),
+                                        "metrics": list(METRICS)}},
+        force=force,
+        progress=progress,
+    )
+    env.close()
+    return ds_id
+
+
+# -- reading, checking, converting -------------------------------------------------------------
+
+
+def load(ds_id: str) -> Any:
+    """``minari.load_dataset`` for a local dataset, with clear errors (never downloads)."""
+    import minari
+
+    path = datasets_root() / ds_id
+    if not path.exists():
+        raise DatasetError(
+            f"no local dataset {ds_id} under {datasets_root()}; build it with "
+            f"`persona-gym datasets build` or list them with `persona-gym datasets list`"
+        )
+    data_file = path / "data" / "main_data.hdf5"
+    try:
+        dataset = minari.load_dataset(ds_id, download=False)
+        dataset.total_steps  # noqa: B018  (touches the metadata)
+    except Exception as exc:
+        raise DatasetError(
+            f"dataset {ds_id} at {path} cannot be read ({type(exc).__name__}: {exc}); the files "
+            f"may be corrupted or truncated: rebuild it with --force"
+        ) from None
+    _check_readable(data_file, ds_id)
+    return dataset
+
+
+def _check_readable(data_file: Path, ds_id: str) -> None:
+    import h5py
+
+    try:
+        with h5py.File(data_file, "r") as fh:
+            fh.keys()
+    except OSError as exc:
+        raise DatasetError(
+            f"{data_file} (dataset {ds_id}) is not a readable HDF5 file ({exc}); it may be "
+            "corrupted or truncated: rebuild it with --force"
+        ) from None
+
+
+def list_datasets() -> list[str]:
+    """Ids of the local persona_gym datasets, sorted."""
+    root = datasets_root() / "persona_gym"
+    if not root.is_dir():
+        return []
+    return sorted(
+        str(p.parent.parent.relative_to(datasets_root()))
+        for p in root.glob("**/data/metadata.json")
+        if ".persona_gym_tmp" not in p.parts
+    )
+
+
+def iter_episodes(dataset: Any) -> Iterator[Any]:
+    """Episodes of a dataset, with a clear error naming the file when one cannot be read."""
+    path = Path(dataset.storage.data_path)
+    try:
+        yield from dataset.iterate_episodes()
+    except (OSError, KeyError) as exc:
+        raise DatasetError(
+            f"{path / 'main_data.hdf5'}: an episode cannot be read ({exc}); the file may be "
+            "corrupted or truncated: rebuild the dataset with --force"
+        ) from None
+
+
+def dataset_info(ds_id: str) -> dict[str, Any]:
+    """Episodes, transitions, size on disk, per-metric means and the logged behaviour's
+    normalized score (the dict ``persona-gym datasets info --json`` prints)."""
+    dataset = load(ds_id)
+    meta = dataset.storage.metadata
+    returns, sums, counts = [], np.zeros(len(METRICS)), np.zeros(len(METRICS))
+    for ep in iter_episodes(dataset):
+        returns.append(float(np.sum(ep.rewards)))
+        scores = np.asarray(ep.infos["scores"], dtype=np.float64)
+        ok = ~np.isnan(scores)
+        sums += np.where(ok, scores, 0.0).sum(axis=0)
+        counts += ok.sum(axis=0)
+    ref_min, ref_max = float(meta["ref_min_score"]), float(meta["ref_max_score"])
+    norm = 100.0 * (np.asarray(returns) - ref_min) / (ref_max - ref_min)
+    path = datasets_root() / ds_id
+    size = sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    return {
+        "dataset_id": ds_id,
+        "episodes": int(dataset.total_episodes),
+        "transitions": int(dataset.total_steps),
+        "bytes_on_disk": size,
+        "bytes_per_transition": size / max(int(dataset.total_steps), 1),
+        "return_mean": float(np.mean(returns)),
+        "normalized_score": float(norm.mean()),
+        "metrics": {m: (float(s / c) if c else None)
+                    for m, s, c in zip(METRICS, sums, counts, strict=True)},
+        "ref_min_score": ref_min,
+        "ref_max_score": ref_max,
+        "eval_env": json.loads(meta["eval_env_spec"])["id"] if meta.get("eval_env_spec")
+        else None,
+        "persona_gym": meta.get("persona_gym"),
+        "description": meta.get("description"),
+    }
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple) and a and isinstance(a[0], str):
+        return list(a) == list(b)
+    a, b = np.asarray(a), np.asarray(b)
+    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+
+
+def verify_dataset(ds_id: str, progress: Callable[[int], None] | None = None) -> str | None:
+    """Replay every episode from its stored seed with its behaviour policy and compare
+    observations, actions and rewards bit for bit. Returns ``None`` when all match, else a
+    message naming the first mismatch."""
+    dataset = load(ds_id)
+    meta = dataset.storage.metadata.get("persona_gym") or {}
+    env_id, tier = meta.get("env_id"), meta.get("tier")
+    if env_id is None or tier is None:
+        raise DatasetError(f"{ds_id} was not built by `persona-gym datasets build`: no replay "
+                           "information in its metadata")
+    env = gym.make(env_id, split="train")
+    policies = {n: make_policy(n) for n in POLICY_CODES}
+    for i, ep in enumerate(iter_episodes(dataset)):
+        code = int(np.asarray(ep.infos["policy"])[0])
+        seed = dataset.storage.get_episode_metadata([ep.id]).__next__().get("seed")
+        replay = run_logged_episode(env, policies[POLICY_CODES[code]], int(seed))
+        for field, stored in (("observations", ep.observations), ("actions", ep.actions),
+                              ("rewards", ep.rewards)):
+            if not _equal(replay[field], stored):
+                return (f"{ds_id}: episode {i} (seed {seed}, policy {POLICY_CODES[code]}): "
+                        f"{field} differ from the env's replay")
+        if progress:
+            progress(1)
+    return None
+
+
+def to_mdp(dataset: Any) -> Any:
+    """A d3rlpy ``MDPDataset`` aligned observation-to-action.
+
+    Minari stores T + 1 observations and T actions per episode; every transition pairs
+    observation ``t`` with action ``t``, so each episode's last observation is dropped. (d3rlpy's
+    own ``get_minari`` concatenates all T + 1 observations with the T actions, which shifts every
+    episode after the first.) Discrete actions become ``int64``; text datasets cannot be used
+    by d3rlpy and raise :class:`DatasetError`.
+    """
+    from d3rlpy.dataset import MDPDataset
+
+    if isinstance(dataset, str):
+        dataset = load(dataset)
+    if not isinstance(dataset.observation_space, gym.spaces.Box):
+        raise DatasetError(
+            f"{dataset.spec.dataset_id} has {type(dataset.observation_space).__name__} "
+            "observations; d3rlpy needs vectors: use a discrete or continuous dataset"
+        )
+    obs, actions, rewards, terms, truncs = [], [], [], [], []
+    for ep in iter_episodes(dataset):
+        obs.append(np.asarray(ep.observations)[:-1])
+        actions.append(np.asarray(ep.actions))
+        rewards.append(np.asarray(ep.rewards, dtype=np.float32))
+        terms.append(np.asarray(ep.terminations, dtype=np.float32))
+        truncs.append(np.asarray(ep.truncations, dtype=np.float32))
+    act = np.concatenate(actions)
+    if isinstance(dataset.action_space, gym.spaces.Discrete):
+        act = act.astype(np.int64)
+    return MDPDataset(
+        observations=np.concatenate(obs),
+        actions=act,
+        rewards=np.concatenate(rewards),
+        terminals=np.concatenate(terms),
+        timeouts=np.concatenate(truncs),
+        action_space=_d3rlpy_action_space(dataset.action_space),
+        action_size=_action_size(dataset.action_space),
+    )
+
+
+def _d3rlpy_action_space(space: gym.Space) -> Any:
+    from d3rlpy.constants import ActionSpace
+
+    if isinstance(space, gym.spaces.Discrete):
+        return ActionSpace.DISCRETE
+    return ActionSpace.CONTINUOUS
+
+
+def _action_size(space: gym.Space) -> int:
+    return int(space.n) if isinstance(space, gym.spaces.Discrete) else int(space.shape[0])
