@@ -552,14 +552,15 @@ def verify_dataset(ds_id: str, progress: Callable[[int], None] | None = None) ->
     return None
 
 
-def to_mdp(dataset: Any) -> Any:
+def to_mdp(dataset: Any, episodes: int | None = None) -> Any:
     """A d3rlpy ``MDPDataset`` aligned observation-to-action.
 
     Minari stores T + 1 observations and T actions per episode; every transition pairs
     observation ``t`` with action ``t``, so each episode's last observation is dropped. (d3rlpy's
     own ``get_minari`` concatenates all T + 1 observations with the T actions, which shifts every
     episode after the first.) Discrete actions become ``int64``; text datasets cannot be used
-    by d3rlpy and raise :class:`DatasetError`.
+    by d3rlpy and raise :class:`DatasetError`. ``episodes`` keeps the first N episodes (the
+    scaling study trains on growing prefixes of one dataset).
     """
     from d3rlpy.dataset import MDPDataset
 
@@ -570,8 +571,13 @@ def to_mdp(dataset: Any) -> Any:
             f"{dataset.spec.dataset_id} has {type(dataset.observation_space).__name__} "
             "observations; d3rlpy needs vectors: use a discrete or continuous dataset"
         )
+    if episodes is not None and not 0 < episodes <= dataset.total_episodes:
+        raise DatasetError(f"episodes={episodes} but {dataset.spec.dataset_id} holds "
+                           f"{dataset.total_episodes}; build a larger dataset")
     obs, actions, rewards, terms, truncs = [], [], [], [], []
-    for ep in iter_episodes(dataset):
+    for i, ep in enumerate(iter_episodes(dataset)):
+        if episodes is not None and i >= episodes:
+            break
         obs.append(np.asarray(ep.observations)[:-1])
         actions.append(np.asarray(ep.actions))
         rewards.append(np.asarray(ep.rewards, dtype=np.float32))
@@ -601,3 +607,81 @@ def _d3rlpy_action_space(space: gym.Space) -> Any:
 
 def _action_size(space: gym.Space) -> int:
     return int(space.n) if isinstance(space, gym.spaces.Discrete) else int(space.shape[0])
+
+
+# -- real logs ---------------------------------------------------------------------------------
+
+LOG_ENV = "persona_gym/OpenChatText-v0"
+"""The env whose spaces imported logs use (and whose test split is their eval env)."""
+
+
+def import_logs(path: str | Path, fmt: str, name: str | None = None, *, force: bool = False,
+                progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Turn logged conversations into the text-variant dataset ``persona_gym/logs/{name}-v0``.
+
+    Every speaker with persona sentences becomes an episode (its lines are the actions), read
+    by the lexical judge and scored by the symbolic judge with the open-chat reward weights
+    (:mod:`persona_gym.logs`). The whole file is read and validated before anything is written.
+    """
+    import re
+
+    from persona_gym.cards import load_card
+    from persona_gym.judges.lexical import LexicalJudge
+    from persona_gym.logs import read_conversations, score_conversation
+
+    name = name or Path(path).stem
+    name = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "log"
+    ds_id = f"persona_gym/logs/{name}-v0"
+    if (datasets_root() / ds_id).exists() and not force:
+        raise DatasetError(f"dataset {ds_id} already exists; pass --force to replace it")
+    judge = LexicalJudge()
+    weights = load_card(gym.registry[LOG_ENV].kwargs["card"]).reward
+    conversations = list(read_conversations(path, fmt))  # validates the whole file first
+    episodes: list[dict[str, Any]] = []
+    sanitized = 0
+    for conv in conversations:
+        for ep in score_conversation(conv, judge, weights):
+            n = len(ep.actions)
+            sanitized += sum(ep.sanitized.values())
+            episodes.append({
+                "seed": None,
+                "observations": _stack(ep.observations),
+                "actions": list(ep.actions),
+                "rewards": np.asarray(ep.rewards, dtype=np.float64),
+                "terminations": np.asarray([False] * (n - 1) + [True]),
+                "truncations": np.zeros(n, dtype=bool),
+                "infos": {"scores": np.asarray(
+                    [[np.nan if np.isnan(v) else v for v in s] for s in ep.scores],
+                    dtype=np.float32)},
+            })
+    if not episodes:
+        raise DatasetError(f"{path}: no speaker with a persona and at least one line")
+    entry = env_entry(LOG_ENV)
+    env = gym.make(LOG_ENV, split="train")
+    write_dataset(
+        ds_id,
+        (episodes[i : i + 200] for i in range(0, len(episodes), 200)),
+        env=env,
+        eval_env=_eval_spec(LOG_ENV),
+        ref_min_score=entry.ref_min_score,
+        ref_max_score=entry.ref_max_score,
+        description=(
+            f"Logged conversations imported from {Path(path).name} ({fmt}): each speaker with a "
+            "persona is an episode of the text variant, its lines the actions; facts read by "
+            "the lexical judge, scores by the symbolic judge (docs/metrics.md), open-chat "
+            "reward weights. Episode lengths follow the logs, so normalized scores against "
+            f"{LOG_ENV}'s references are indicative only. infos: scores "
+            f"({', '.join(METRICS)}). Synthetic-Persona-Chat is CC-BY 4.0 (Jandaghi et al., "
+            "2023): cite it when you report results on it."
+        ),
+        algorithm_name=f"logged conversations ({fmt})",
+        extra_metadata={"persona_gym": {"source": str(Path(path).name), "format": fmt,
+                                        "judge": "lexical", "metrics": list(METRICS),
+                                        "sanitized": sanitized}},
+        force=force,
+        progress=progress,
+    )
+    env.close()
+    return {"dataset_id": ds_id, "episodes": len(episodes),
+            "transitions": int(sum(len(e["actions"]) for e in episodes)),
+            "sanitized": sanitized}

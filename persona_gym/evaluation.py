@@ -13,6 +13,7 @@ Episode ``i`` of a run with seed ``s`` resets the env with seed ``s + i`` and gi
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -161,3 +162,185 @@ def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
         "ref_min_score": entry.ref_min_score,
         "ref_max_score": entry.ref_max_score,
     }
+
+
+# -- the official evaluation protocol ---------------------------------------------------------
+
+PROTOCOL_VERSION = 1
+"""Bumped whenever anything below changes what a score means."""
+RESULTS_FORMAT = "persona_gym.results"
+DEFAULT_SEEDS = (0, 1, 2)
+DEFAULT_EPISODES = 100
+EVAL_SEED_BASE = 1_000_000
+
+
+def episode_seed(seed: int, index: int) -> int:
+    """Env seed of episode ``index`` of evaluation seed ``seed`` (disjoint from the seeds the
+    reference scores and the datasets use)."""
+    return EVAL_SEED_BASE + 10_000 * seed + index
+
+
+class TorchScriptPolicy:
+    """A policy exported as TorchScript (e.g. d3rlpy's ``save_policy('policy.pt')``): maps a
+    batch of observations to a batch of actions. Loading a TorchScript file runs no pickled
+    Python: it is a serialized graph of tensor operations."""
+
+    def __init__(self, path: str, device: str | None = None) -> None:
+        import torch
+
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"no policy file at {path}")
+        self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
+        try:
+            self.module = torch.jit.load(path, map_location=self.device)
+        except RuntimeError as exc:
+            raise ValueError(
+                f"{path} is not a TorchScript policy ({str(exc).splitlines()[0]}); export one "
+                "with d3rlpy's algo.save_policy('policy.pt')"
+            ) from None
+        self.module.eval()
+        self.name = os.path.basename(path)
+
+    def reset(self, rng: np.random.Generator) -> None:  # stateless
+        del rng
+
+    def act_batch(self, obs: np.ndarray) -> np.ndarray:
+        import torch
+
+        with torch.inference_mode():
+            x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
+            return self.module(x).cpu().numpy()
+
+    def act(self, obs: np.ndarray) -> Any:
+        out = self.act_batch(np.asarray(obs)[None])[0]
+        return int(out) if np.ndim(out) == 0 else out.astype(np.float32)
+
+
+def resolve_policy(spec: str | Any) -> Any:
+    """A reference policy name, ``hf:PATH`` (text variants), a TorchScript ``.pt`` file, or an
+    object that is already a policy."""
+    if not isinstance(spec, str):
+        return spec
+    if spec.endswith(".pt"):
+        return TorchScriptPolicy(spec)
+    return load_policy(spec)
+
+
+def _env_action(out: Any, space: gym.Space) -> Any:
+    if isinstance(space, gym.spaces.Discrete):
+        return int(np.asarray(out).reshape(-1)[0]) if np.ndim(out) else int(out)
+    if isinstance(space, gym.spaces.Box):
+        return np.clip(np.asarray(out, dtype=np.float32), space.low, space.high)
+    return out
+
+
+def _batched_episodes(env_id: str, policy: Any, seeds: list[int], batch: int,
+                      progress: Callable[[int], None] | None) -> list[Episode]:
+    """Episodes of an observation policy with ``act_batch``: ``batch`` envs in a vector env
+    stepped in lockstep, one forward pass per step for all of them."""
+    out: list[Episode] = []
+    for start in range(0, len(seeds), batch):
+        chunk = seeds[start : start + batch]
+        envs = gym.vector.SyncVectorEnv(
+            [lambda: gym.make(env_id, split="test") for _ in chunk]
+        )
+        try:
+            obs, _ = envs.reset(seed=list(chunk))
+            space = envs.single_action_space
+            lines: list[list[dict[str, float | None]]] = [[] for _ in chunk]
+            done = np.zeros(len(chunk), dtype=bool)
+            metrics: list[dict[str, float] | None] = [None] * len(chunk)
+            while not done.all():
+                actions = policy.act_batch(obs)
+                if isinstance(space, gym.spaces.Discrete):
+                    actions = np.asarray(actions).reshape(len(chunk), -1)[:, 0].astype(np.int64)
+                else:
+                    actions = np.clip(np.asarray(actions, dtype=np.float32), space.low,
+                                      space.high)
+                obs, _, term, trunc, info = envs.step(actions)
+                for i in np.flatnonzero(~done):
+                    lines[i].append({m: _scalar(info["scores"][m][i]) for m in METRICS})
+                    if term[i] or trunc[i]:
+                        metrics[i] = {k: float(v[i]) for k, v in info["metrics"].items()}
+                done |= term | trunc
+            out += [Episode(s, m, ls) for s, m, ls in zip(chunk, metrics, lines, strict=True)]
+            if progress is not None:
+                progress(len(chunk))
+        finally:
+            envs.close()
+    return out
+
+
+def _scalar(value: Any) -> float | None:
+    return None if value is None or (isinstance(value, float) and math.isnan(value)) else float(
+        value)
+
+
+def evaluate(
+    env_id: str,
+    policy: str | Any,
+    episodes: int = DEFAULT_EPISODES,
+    seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS,
+    batch: int = 50,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """The official evaluation: ``episodes`` test-split episodes (test personas, partner styles
+    including the held-out one) for each evaluation seed, as one results dict (the format of
+    ``persona-gym evaluate --out``; leaderboard/schema.json validates it).
+
+    Trained policies with ``act_batch`` run batched (a vector env of ``batch`` envs and one
+    forward pass per step); reference policies read each env's ground truth.
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if not seeds:
+        raise ValueError("give at least one evaluation seed")
+    spec = policy if isinstance(policy, str) else getattr(policy, "name", type(policy).__name__)
+    pol = resolve_policy(policy)
+    per_seed_eps: dict[int, list[Episode]] = {}
+    for s in seeds:
+        ep_seeds = [episode_seed(s, j) for j in range(episodes)]
+        if hasattr(pol, "act_batch"):
+            per_seed_eps[s] = _batched_episodes(env_id, pol, ep_seeds, batch, progress)
+        else:
+            env = gym.make(env_id, split="test")
+            try:
+                per_seed_eps[s] = []
+                for es in ep_seeds:
+                    per_seed_eps[s].append(run_episode(env, pol, es))
+                    if progress is not None:
+                        progress(1)
+            finally:
+                env.close()
+    everything = [e for eps in per_seed_eps.values() for e in eps]
+    summary = summarize(env_id, everything)
+    per_seed = []
+    for s, eps in per_seed_eps.items():
+        returns = np.array([e.metrics["return"] for e in eps])
+        per_seed.append({
+            "seed": s,
+            "episodes": len(eps),
+            "normalized_score": float(np.mean(normalized_score(returns, env_id))),
+            "return_mean": float(returns.mean()),
+            "metrics": {m: _mean([e.metrics[m] for e in eps]) for m in METRICS},
+        })
+    import persona_gym
+
+    return {
+        "format": RESULTS_FORMAT,
+        "format_version": 1,
+        "protocol_version": PROTOCOL_VERSION,
+        "persona_gym_version": persona_gym.__version__,
+        "policy": spec,
+        "split": "test",
+        "seeds": list(seeds),
+        "episodes_per_seed": episodes,
+        **summary,
+        "per_seed": per_seed,
+    }
+
+
+def _mean(values: list[float]) -> float | None:
+    arr = np.array(values, dtype=np.float64)
+    arr = arr[~np.isnan(arr)]
+    return float(arr.mean()) if arr.size else None

@@ -205,3 +205,56 @@ def test_datasets_cli(capsys: pytest.CaptureFixture) -> None:
     assert "--force" in capsys.readouterr().err
     assert main(["datasets", "info", "persona_gym/none/x-v0"]) == 2
     assert "no local dataset" in capsys.readouterr().err
+
+
+SPC = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "spc" / \
+    "Synthetic-Persona-Chat_valid.csv"
+
+
+def test_import_logs_from_jsonl(tmp_path: Path) -> None:
+    rows = [
+        {"id": "c1", "personas": {"A": ["I don't have any pets.", "I am a nurse."],
+                                  "B": ["I love jazz."]},
+         "turns": [{"speaker": "B", "text": "Hi! Do you have any pets?"},
+                   {"speaker": "A", "text": "I have a dog."},
+                   {"speaker": "B", "text": "What do you do for a living?"},
+                   {"speaker": "A", "text": "I'm a nurse."}]},
+    ]
+    src = tmp_path / "logs.jsonl"
+    src.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = D.import_logs(src, "jsonl", name="fixture")
+    assert result["dataset_id"] == "persona_gym/logs/fixture-v0" and result["episodes"] == 2
+    dataset = minari.load_dataset(result["dataset_id"])
+    ep = dataset[0]
+    assert ep.actions == ["I have a dog.", "I'm a nurse."]
+    assert ep.observations["partner"][:2] == ["Hi! Do you have any pets?",
+                                               "What do you do for a living?"]
+    scores = ep.infos["scores"]
+    assert scores[0, 0] == 0 and scores[1, 0] == 1  # p2l: the dog contradicts "no pets"
+    assert ep.rewards[0] < 0 < ep.rewards[1]
+    info = D.dataset_info(result["dataset_id"])
+    assert info["episodes"] == 2 and 0 < info["metrics"]["p2l"] < 1
+    with pytest.raises(D.DatasetError, match="not built by `persona-gym datasets build`"):
+        D.verify_dataset(result["dataset_id"])
+
+
+def test_import_logs_bad_input_writes_nothing(tmp_path: Path,
+                                              capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "bad.jsonl"
+    src.write_text('{"id": "c1", "personas": {"A": ["I sing."]}, "turns": []}\n{oops\n')
+    assert main(["datasets", "import-logs", str(src), "--format", "jsonl"]) == 2
+    assert "bad.jsonl" in capsys.readouterr().err
+    assert D.list_datasets() == []
+
+
+@pytest.mark.skipif(not SPC.exists(), reason=f"SPC data not found at {SPC} (only present "
+                    "beside the repository in this project's workspace and CI)")
+def test_import_spc_validation_file(capsys: pytest.CaptureFixture) -> None:
+    assert main(["datasets", "import-logs", str(SPC), "--format", "spc-csv", "--name",
+                 "spc_valid", "--json"]) == 0
+    result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert result["episodes"] == 2000 and result["transitions"] > 20_000
+    info = D.dataset_info("persona_gym/logs/spc_valid-v0")
+    assert set(info["metrics"]) == {"p2l", "l2l", "qa", "relevance", "repetition",
+                                    "contradiction"}
+    assert 0.9 < info["metrics"]["p2l"] <= 1.0 and info["metrics"]["relevance"] > 0.5

@@ -147,3 +147,12 @@ def test_episode_metrics_average_lines_and_qa_over_questions() -> None:
     assert m["relevance"] == pytest.approx(2 / 3)
     assert m["return"] == pytest.approx(sum(rewards))
     assert m["length"] == 3
+
+
+def test_a_persona_denial_is_contradicted_by_asserting_it() -> None:
+    persona = Persona(facts=(Fact("like_drink", "soda", True), Fact("have_pet", "dog")),
+                      sentences=("I do not drink soda.", "I have a dog."))
+    j = SymbolicJudge(ONTO, persona)
+    ask = Move("ask", "Drinks?", "like_drink")
+    assert j.score(ask, Line("I love soda.", (Fact("like_drink", "soda"),))).p2l == 0
+    assert j.score(ask, Line("No soda for me.", (Fact("like_drink", "soda", True),))).p2l == 1

@@ -55,6 +55,7 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from persona_gym.judges.base import LABELS, Verdict, validate_item
+from persona_gym.partners import Move
 from persona_gym.replies import (
     AGAIN_PREFIXES,
     ASSISTANT_ACTS,
@@ -1141,6 +1142,146 @@ def _place_clash(a: str, b: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
+# Partner moves from text (real logs)
+# ---------------------------------------------------------------------------------------------
+
+# a claim that the other speaker is a machine: the noun must end the phrase ("are you a bot?",
+# "is an AI writing your answers?"), so "are you a computer programmer?" is not meta
+_AI_NOUN = (r"(?:ai|a\.i\.|bot|robot|chatbot|chat bot|machine|computer|language model"
+            r"|artificial intelligence|virtual assistant|ai assistant)s?"
+            r"(?=(?:\s+(?:right now|now|here|really|actually|honestly|at all|or something))?"
+            r"\s*(?:[?.!,;]|$|or\b|and\b|answering\b|writing\b|typing\b|pretending\b"
+            r"|program\b|assistants?\b|model\b|system\b))")
+_META = re.compile(
+    rf"\b(?:are you|am i (?:talking|chatting|speaking) (?:to|with)|is this|is that|is it"
+    rf"|you (?:sound|seem|type|talk|write)(?: a bit| kind of| just| so| really)? like"
+    rf"|feels? like (?:talking|chatting) (?:to|with)|talking to|is an?)\b[^.!?]{{0,60}}?"
+    rf"\b{_AI_NOUN}"
+    r"|\bare you (?:even |actually |really )?(?:a |an )?(?:real (?:person|human|client|student)"
+    r"|real|human(?: being)?|actual person|person)(?=\s*(?:[?.!,]|$|or\b))"
+    r"|\bsounds? (?:so |a bit |kind of |very |really )?(?:scripted|robotic|automated)\b"
+    r"|\bautomated (?:\w+ )?(?:bot|system|replies|reply|responses?|answers?)\b"
+)
+_EMOTIONAL = re.compile(
+    r"\bi (?:am|feel|felt|was|have been|have been feeling|keep feeling)\s+"
+    r"(?:(?:so|really|very|pretty|a bit|a little|kind of|kinda|just|quite|super|extremely|too"
+    r"|feeling|still|always|completely|totally)\s+)*"
+    r"(?:sad|lonely|alone|depressed|stressed(?: out)?|anxious|scared(?! of)|afraid(?! of)"
+    r"|frightened|worried|overwhelmed|upset|heartbroken|hopeless|miserable|exhausted"
+    r"|burn(?:ed|t) out|hurt|devastated|crushed|lost|stupid|worthless|frustrated|grieving"
+    r"|broken|numb|unhappy)\b"
+    r"|\b(?:lonely|loneliness|depressed|depression|anxiety|overwhelmed|heartbroken|hopeless"
+    r"|miserable|grief|grieving|funeral|miscarriage|divorce|divorced|broke up|breakup"
+    r"|break up|dumped|laid off|got fired|passed away|died|crushed me|breaks my heart"
+    r"|cry|crying|cried|tears|feeling down|feel down|worried|stressed)\b"
+    r"|\b(?:lost|losing) (?:my (?:job|mom|dad|mother|father|husband|wife|partner|son|daughter"
+    r"|brother|sister|friend|best friend|grandma|grandpa|grandmother|grandfather|dog|cat|pet"
+    r"|home|house)|someone)\b"
+    r"|\bmiss (?:him|her|them|my)\b|\bnobody (?:really )?(?:listens|cares|understands)\b"
+    r"|\bcan (?:barely|not) (?:sleep|cope|go on)\b|\bcarrying a lot\b"
+    r"|\b(?:going through|having|had|have had) (?:such )?an? (?:really )?(?:hard|tough|rough"
+    r"|difficult) time\b|\b(?:hard|tough|rough|bad|terrible) (?:day|week|month|year)\b"
+    r"|\bi (?:worry|have been worrying|am worrying)\b"
+    r"|\bfeel (?:exactly )?(?:like this|this way)\b"
+)
+_ABOUT_YOU = re.compile(r"\b(?:you|your|yours|yourself)\b|^(?:any|got any) ")
+_ECHO = re.compile(
+    r"^(?:and |so |but |well |oh )?(?:what|how) about (?:you|yourself|yours)\b|^and (?:you|yours)\b"
+    r"|^(?:you|yourself|yours)\W*$|^what is yours\b|^(?:do|are|have|did|can|were) you\W*$"
+)
+_QUESTION_LIKE = re.compile(r"^(?:tell me (?:more )?about your|i (?:was )?wonder(?:ing)? (?:if|"
+                            r"what|where|how|whether))\b")
+_PREFIX_CUT = re.compile(r"^[^,:]*[,:]\s+(?:(?:and|but|so|oh|well|anyway)\s+)?")
+# Looser question cues, tried in order (more specific relations first) on the expanded,
+# lower-cased question sentence about "you".
+_QUESTION_CUES: tuple[tuple[str, str], ...] = (
+    ("career_goal", r"\bwant to (?:be|do|become)\b[^?]*\b(?:someday|grow up|future|after "
+                    r"(?:school|college|graduation|you graduate))|\bdream (?:job|career)\b"
+                    r"|\bcareer goals?\b|\bdo with your life\b|\bwhen you grow up\b"
+                    r"|\bfuture career\b"),
+    ("dislike_food", r"\b(?:foods?|anything|something|dish|dishes)\b[^?]*\b(?:you )?"
+                     r"(?:do not like|dislike|hate|can not stand|will not eat|would not eat"
+                     r"|do not eat|refuse to eat)\b|\bfoods? (?:do you|you) (?:hate|dislike)\b"
+                     r"|\bleast favou?rite food\b"),
+    ("diet", r"\bdiet(?:ary|s)?\b|\bvegetarian\b|\bvegan\b|\beat meat\b"),
+    ("has_profession", r"\bdo for (?:a )?(?:living|work|money)\b|\bmake a living\b"
+                       r"|\byour (?:job|work|occupation|profession|line of work|career|day job)\b"
+                       r"|\bwhat (?:kind of |sort of |type of )?(?:work|job)\b"
+                       r"|\bwhere do you work\b|\bwhat do you do\s*$|\bdo you (?:work|have a job)\b"
+                       r"|\bare you (?:working|employed)\b|\bwork as\b|\bfor a living\b"),
+    ("has_age", r"\bhow old\b|\byour age\b|\bwhat age\b"),
+    ("have_sibling", r"\bsiblings?\b|\bbrothers?\b|\bsisters?\b|\bonly child\b"),
+    ("have_children", r"\bkids\b|\bchildren\b|\bchild\b|\bare you a (?:parent|mom|dad|mother"
+                      r"|father)\b|\bsons?\b|\bdaughters?\b"),
+    ("have_pet", r"\bpets?\b|\banimals?\b|\banimal person\b|\bdogs?\b|\bcats?\b|\bpupp(?:y|ies)"
+                 r"\b|\bkittens?\b"),
+    ("born_in", r"\bwhere (?:are|were) you (?:originally )?(?:born|from)\b|\boriginally from\b"
+                r"|\bwhere did you grow up\b|\bhometown\b|\bborn\b"),
+    ("live_in", r"\bwhere do you (?:live|stay)\b|\bwhere are you (?:based|located|living)\b"
+                r"|\bwhat (?:city|town|state|country|part of \w+)\b|\blive in\b|\bcall home\b"
+                r"|\bwhere is home\b|\bwhere you live\b"),
+    ("marital_status", r"\bmarried\b|\bsingle\b|\bseeing anyone\b|\brelationship\b"
+                       r"|\bboyfriend\b|\bgirlfriend\b|\bhusband\b|\bwife\b|\bdating\b"
+                       r"|\bspecial someone\b|\bsignificant other\b|\bspouse\b"),
+    ("hair_color", r"\bhair\b"),
+    ("eye_color", r"\beyes?\b(?! on)"),
+    ("favorite_color", r"\bcolou?rs?\b"),
+    ("favorite_subject", r"\bsubjects?\b|\bfavou?rite class\b|\bclass in school\b"),
+    ("attend_school", r"\bschool\b|\bstudent\b|\bcollege\b|\buniversity\b|\bstudying\b"
+                      r"|\bmajor(?:ing)?\b|\bwhat grade\b"),
+    ("play_instrument", r"\binstruments?\b|\bmusical\b|\bplay (?:the |an? |any )?(?:guitar|piano"
+                        r"|violin|drums|cello|flute|saxophone|trumpet|ukulele|bass|harp|banjo)\b"),
+    ("like_music", r"\bmusic\b|\blisten(?:ing)? to\b|\bbands?\b|\bsongs?\b|\bsingers?\b"
+                   r"|\bmusicians?\b|\bconcerts?\b"),
+    ("like_drink", r"\bdrinks?\b|\bdrinking\b|\bbeverages?\b|\bcoffee\b|\btea\b"),
+    ("like_food", r"\bfoods?\b|\bto eat\b|\beat(?:ing)?\b|\bfavou?rite (?:meal|dish|snack"
+                  r"|dessert|cuisine|restaurant)\b|\bcuisine\b"),
+    ("favorite_sport", r"\bsports?\b|\bteams?\b|\bathletes?\b"),
+    ("favorite_season", r"\bseasons?\b|\btime of (?:the )?year\b"),
+    ("favorite_book_genre", r"\bbooks?\b|\bread\b|\breading\b|\bnovels?\b|\bauthors?\b"),
+    ("favorite_movie_genre", r"\bmovies?\b|\bfilms?\b|\bflicks\b|\bcinema\b"),
+    ("own_vehicle", r"\bdrive\b|\bcars?\b|\bvehicles?\b|\bget around\b|\bwheels\b|\btruck\b"
+                    r"|\bmotorcycle\b"),
+    ("height", r"\bhow tall\b|\bare you (?:tall|short)\b|\bheight\b"),
+    ("dominant_hand", r"\bhanded\b|\bwhich hand\b|\bdominant hand\b"),
+    ("speak_language", r"\blanguages?\b|\bspeak\b|\bbilingual\b|\bfluent\b"),
+    ("fear", r"\bafraid\b|\bscared\b|\bfears?\b|\bscares? you\b|\bphobias?\b|\bfrighten"),
+    ("sleep_schedule", r"\bmorning person\b|\bnight (?:owl|person)\b|\bearly bird\b"
+                       r"|\bget up early\b|\bwake up\b|\bstay up late\b|\bsleep\b"
+                       r"|\bgo to bed\b"),
+    ("health_condition", r"\bhealth\b|\bhealthy\b|\bmedical\b|\billness\b|\bsick\b"
+                         r"|\ballergi"),
+    ("stress_source", r"\bstress|\bworr(?:y|ied|ying)\b|\bkeeps you up at night\b"
+                      r"|\bweighing on you\b|\bbothering you\b|\bon your mind\b"),
+    ("personality", r"\boutgoing\b|\bpersonality\b|\bpeople person\b|\bintrovert|\bextrovert"
+                    r"|\bshy\b|\baround (?:lots of |a lot of )?people\b"),
+    ("has_hobby", r"\bfor fun\b|\bhobb(?:y|ies)\b|\bfree time\b|\bspare time\b"
+                  r"|\bspend your (?:weekends|time|days)\b|\b(?:like|love) to do\b"
+                  r"|\benjoy doing\b|\bfavou?rite (?:things? to do|activity|activities|pastime)"
+                  r"\b|\binterests?\b|\bpassions?\b|\bare you into\b|\bdo in your\b"),
+)
+_PERSON_SWAP = {"you are": "i am", "i am": "you are", "you": "i", "your": "my", "yours": "mine",
+                "yourself": "myself", "i": "you", "my": "your", "mine": "yours",
+                "myself": "yourself", "me": "you"}
+_SWAP_RE = re.compile(r"\b(?:you are|i am|yourself|yours|your|you|myself|mine|my|me|i)\b")
+_INVERTED = re.compile(r"\b(are|were|have|do|does|did|can|could|will|would)( not)? i\b")
+_UNINVERT = {"are": "am", "were": "was", "do": "", "does": "", "did": ""}
+
+
+def _second_to_first(sentence: str) -> str:
+    """A question about "you" as a statement by its addressee ("do you have a dog" -> "i have a
+    dog", "are you married" -> "i am married"), for the first-person fact reader."""
+    s = _SWAP_RE.sub(lambda m: _PERSON_SWAP[m.group(0)], sentence)
+
+    def uninvert(m: re.Match[str]) -> str:
+        aux = _UNINVERT.get(m.group(1), m.group(1))
+        neg = " do not" if m.group(2) and not aux else (" not" if m.group(2) else "")
+        return f"i{(' ' + aux) if aux else ''}{neg}"
+
+    return _SPACES.sub(" ", _INVERTED.sub(uninvert, s)).strip()
+
+
+# ---------------------------------------------------------------------------------------------
 # The judge
 # ---------------------------------------------------------------------------------------------
 
@@ -1161,6 +1302,8 @@ class LexicalJudge:
         self._build_free_text()
         self._parse_cached = lru_cache(maxsize=1 << 16)(self._parse_uncached)
         self._clauses_cached = lru_cache(maxsize=1 << 14)(self._clauses_uncached)
+        self._build_questions()
+        self._move_cached = lru_cache(maxsize=1 << 16)(self._move_uncached)
 
     def __getstate__(self) -> dict[str, Ontology]:
         """Pickle only the ontology (an env holding a judge stays picklable); caches rebuild."""
@@ -1279,6 +1422,93 @@ class LexicalJudge:
             raise TypeError(f"text must be a string, got {type(text).__name__}")
         parsed = self._parse_cached(text)
         return Line(text, parsed.facts, parsed.act, "free_text")
+
+    # -- partner moves (real logs) ------------------------------------------------------------
+
+    def _build_questions(self) -> None:
+        """Index the world's question templates and compile the looser question cues."""
+        self._questions: dict[str, str] = {}
+        for rel in self.ontology.relations.values():
+            for t in rel.question:
+                self._questions.setdefault(_key(_expand(t)), rel.name)
+        self._cues = tuple((rel, re.compile(p)) for rel, p in _QUESTION_CUES
+                           if rel in self.ontology.relations)
+
+    def parse_move(self, text: str) -> Move:
+        """The partner move a line of real text makes, for scoring the reply to it.
+
+        * ``Move("meta", text)``: the line asks or suggests that the other speaker is a machine
+          ("Are you a bot?", "Am I talking to an AI?", "Are you a real person?");
+        * ``Move("ask", text, relation)``: a question about a relation of the world, found from
+          the last question sentence backwards by (1) the ontology's question templates, also
+          after a lead-in ("Remind me, what's your job?"), (2) a value the question names
+          ("Do you have a dog?" is read as "I have a dog": ``have_pet``), (3) looser cue words
+          ("What do you do for work?", "Any pets?"), or (4) for "What about you?" / "And
+          you?", the relation of the speaker's own statement just before it ("I'm a nurse.
+          What about you?");
+        * ``Move("emotional", text)``: an emotional disclosure or emotional talk ("I've been so
+          lonely", "I lost my job", "my dog died");
+        * ``Move("open", text)`` otherwise (remarks, greetings, questions about things the
+          world has no relation for); the empty line is ``Move("open", "")``.
+
+        ``open`` comes only from logs: any reply that is not evasive or a recitation addresses
+        it (:data:`persona_gym.replies.RELEVANT_ACTS`).
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"text must be a string, got {type(text).__name__}")
+        kind, relation = self._move_cached(text)
+        return Move(kind, text, relation)
+
+    def _move_uncached(self, text: str) -> tuple[str, str | None]:
+        s = _PLACEHOLDER.sub(" ", _expand(text)).strip()
+        if not s:
+            return "open", None
+        sentences = [x for x in _SENTENCE_SPLIT.split(s) if x.strip(" .!?")]
+        if any(_META.search(x) for x in sentences):
+            return "meta", None
+        for i in range(len(sentences) - 1, -1, -1):
+            sentence = sentences[i]
+            key = _key(sentence).strip(" ,;:\"'*")
+            if not (sentence.rstrip().endswith("?") or _QUESTION_LIKE.match(key)):
+                continue
+            rel = self._question_relation(key)
+            if rel is None and _ECHO.search(_PREFIX_CUT.sub("", key) if "," in key else key):
+                rel = self._echo_relation(sentences[:i])
+            if rel is not None:
+                return "ask", rel
+        if _EMOTIONAL.search(s):
+            return "emotional", None
+        return "open", None
+
+    def _question_relation(self, key: str, exact: bool = True) -> str | None:
+        """The relation a question sentence (an expanded key) asks about, or None."""
+        if exact:
+            cand = key
+            while True:
+                rel = self._questions.get(cand)
+                if rel is not None:
+                    return rel
+                cut = _PREFIX_CUT.sub("", cand, count=1)
+                if cut == cand:
+                    break
+                cand = cut
+        if not _ABOUT_YOU.search(key):
+            return None
+        for fact in self._free(_second_to_first(key)):
+            if fact.relation in self.ontology.relations:
+                return fact.relation
+        for rel, pattern in self._cues:
+            if pattern.search(key):
+                return rel
+        return None
+
+    def _echo_relation(self, before: Sequence[str]) -> str | None:
+        """For "What about you?": the relation of the speaker's last statement before it."""
+        for sentence in reversed(before):
+            for fact in self.parse(sentence).facts:
+                if fact.relation in self.ontology.relations:
+                    return fact.relation
+        return None
 
     def _parse_uncached(self, text: str) -> _Parsed:
         line = _REPEAT_SUFFIX.sub("", _expand(text))

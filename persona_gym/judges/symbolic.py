@@ -46,11 +46,14 @@ class SymbolicJudge:
     def __init__(self, ontology: Ontology, persona: Persona) -> None:
         self.o = ontology
         self.persona = persona
-        self.persona_keys = {(f.relation, f.value) for f in persona.facts} | {
+        positive = [f for f in persona.facts if not f.negated]
+        # a persona may deny something ("I do not drink soda"): asserting it contradicts
+        self.persona_denied = {(f.relation, f.value) for f in persona.facts if f.negated}
+        self.persona_keys = {(f.relation, f.value) for f in positive} | {
             (HUMAN.relation, HUMAN.value)
         }
         self.persona_values: dict[str, set[str]] = {}
-        for f in persona.facts:
+        for f in positive:
             self.persona_values.setdefault(f.relation, set()).add(f.value)
         self.lines: list[tuple[Fact, ...]] = []
         self._said: set[str] = set()
@@ -81,7 +84,9 @@ class SymbolicJudge:
     def _contradicts_persona(self, fact: Fact) -> bool:
         if fact.negated:
             return (fact.relation, fact.value) in self.persona_keys
-        return not self.o.conflict_keys(fact.relation, fact.value).isdisjoint(self.persona_keys)
+        key = (fact.relation, fact.value)
+        return key in self.persona_denied or not self.o.conflict_keys(*key).isdisjoint(
+            self.persona_keys)
 
     def score(self, move: Move, line: Line) -> LineScores:
         """Judge ``line`` as the answer to ``move`` (does not change the history)."""

@@ -1,0 +1,241 @@
+"""The scaling study: normalized score against dataset size, per algorithm and data tier.
+
+For each tier the dataset is built once at the largest size; a cell ``(tier, size, algo, seed)``
+trains the baseline on the first ``size`` episodes (:func:`persona_gym.training.train`),
+evaluates its exported policy with the official protocol and stores the result as
+``{out}/cells/{tier}__{size}__{algo}__{seed}.json``. Finished cells are never re-run, so an
+interrupted study resumes where it stopped. The behaviour policy of each tier is evaluated with
+the same protocol (``mixed``: the mean of random, drift and expert).
+
+Outputs in ``{out}``: ``table.md`` and ``table.csv`` (mean normalized score over seeds with a
+95% bootstrap CI over seeds), ``scaling.png`` (score vs size per algorithm, CI bands, the
+behaviour policy dashed) and ``by_turn.png`` (l2l and qa by turn index for the best policy
+against the behaviour policy: does offline RL remove late-conversation drift?).
+"""
+
+from __future__ import annotations
+
+import csv
+import importlib
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from persona_gym.evaluation import bootstrap_ci, evaluate
+
+MIXED_POLICIES = ("random", "drift", "expert")
+
+
+@dataclass(frozen=True)
+class StudySpec:
+    """What a study runs (``persona-gym scale`` arguments)."""
+
+    env: str
+    tiers: tuple[str, ...]
+    sizes: tuple[int, ...]
+    algos: tuple[str, ...]
+    seeds: tuple[int, ...]
+    steps: int
+    eval_episodes: int
+    eval_seeds: tuple[int, ...]
+    device: str = "auto"
+    wandb: str = "offline"
+
+
+QUICK = {"sizes": (100, 300), "steps": 400, "eval_episodes": 50, "seeds": (0,),
+         "eval_seeds": (0,)}
+"""``--quick``: minutes on a laptop CPU; a smoke test of the whole pipeline, not a result."""
+
+
+def _baseline(algo: str) -> Any:
+    try:
+        return importlib.import_module(f"persona_gym.baselines.{algo}")
+    except ModuleNotFoundError:
+        from persona_gym.baselines import ALGOS
+
+        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGOS)}") from None
+
+
+def behaviour_score(spec: StudySpec, tier: str, out: Path) -> dict[str, Any]:
+    """The tier's behaviour policy under the protocol (cached: ``behaviour_{tier}.json``)."""
+    path = out / f"behaviour_{tier}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    policies = MIXED_POLICIES if tier == "mixed" else (tier,)
+    runs = [evaluate(spec.env, p, episodes=spec.eval_episodes, seeds=spec.eval_seeds)
+            for p in policies]
+    result = {
+        "tier": tier,
+        "normalized_score": float(np.mean([r["normalized_score"] for r in runs])),
+        "by_turn": {m: _mean_lists([r["by_turn"][m] for r in runs]) for m in ("l2l", "qa")},
+    }
+    path.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _mean_lists(lists: list[list[float | None]]) -> list[float | None]:
+    out = []
+    for values in zip(*lists, strict=True):
+        ok = [v for v in values if v is not None]
+        out.append(float(np.mean(ok)) if ok else None)
+    return out
+
+
+def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: Path) -> dict:
+    """Train and evaluate one cell (or read it when it is already done)."""
+    path = out / "cells" / f"{tier}__{size}__{algo}__{seed}.json"
+    if path.exists():
+        return json.loads(path.read_text())
+    from persona_gym.evaluation import env_entry
+    from persona_gym.training import train
+
+    module = _baseline(algo)
+    args = module.Args(
+        env=spec.env, tier=tier, dataset_episodes=max(spec.sizes), train_episodes=size,
+        steps=spec.steps, steps_per_epoch=max(1, spec.steps // 5), seed=seed,
+        eval_episodes=spec.eval_episodes, eval_seeds=list(spec.eval_seeds), device=spec.device,
+        wandb=spec.wandb, wandb_group=f"scale:{spec.env}", out=str(out / "runs"), force=True,
+    )
+    variant = env_entry(spec.env).variant
+    summary = train(args, module.algo_for(variant), module.make_algo,
+                    tags=["scale", f"size={size}"])
+    results = json.loads((Path(summary["logdir"]) / "results.json").read_text())
+    cell = {"tier": tier, "size": size, "algo": module.algo_for(variant), "seed": seed,
+            "normalized_score": results["normalized_score"],
+            "metrics": {m: v["mean"] for m, v in results["metrics"].items()},
+            "by_turn": results["by_turn"], "train_seconds": summary["train_seconds"],
+            "run": summary["run"]}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".part")
+    tmp.write_text(json.dumps(cell, indent=2))
+    tmp.replace(path)
+    return cell
+
+
+def ensure_datasets(spec: StudySpec) -> None:
+    """Build each tier's dataset at the largest size (rebuild when an existing one is smaller)."""
+    from persona_gym import datasets as D
+
+    for tier in spec.tiers:
+        ds_id = D.dataset_id(spec.env, tier)
+        if ds_id in D.list_datasets() and D.load(ds_id).total_episodes >= max(spec.sizes):
+            continue
+        D.build_dataset(spec.env, tier, max(spec.sizes), force=True)
+
+
+def run_study(spec: StudySpec, out: str | Path,
+              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+    """Run every missing cell, then write the tables and plots; returns the aggregate rows."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spec.json").write_text(json.dumps(spec.__dict__, indent=2))
+    for algo in spec.algos:
+        _baseline(algo)  # fail early on a typo
+    ensure_datasets(spec)
+    cells = []
+    for tier in spec.tiers:
+        for size in spec.sizes:
+            for algo in spec.algos:
+                for seed in spec.seeds:
+                    if progress:
+                        progress(f"{tier} size={size} {algo} seed={seed}")
+                    cells.append(run_cell(spec, tier, size, algo, seed, out))
+    behaviour = {tier: behaviour_score(spec, tier, out) for tier in spec.tiers}
+    rows = aggregate(cells, behaviour)
+    write_tables(rows, out)
+    plot(rows, cells, behaviour, spec, out)
+    return {"rows": rows, "behaviour": behaviour, "out": str(out)}
+
+
+def aggregate(cells: Sequence[dict], behaviour: dict[str, dict]) -> list[dict[str, Any]]:
+    """One row per (tier, size, algo): mean over seeds and a 95% bootstrap CI over seeds."""
+    groups: dict[tuple[str, int, str], list[dict]] = {}
+    for c in cells:
+        groups.setdefault((c["tier"], c["size"], c["algo"]), []).append(c)
+    rows = []
+    for (tier, size, algo), group in sorted(groups.items()):
+        scores = np.array([c["normalized_score"] for c in group])
+        lo, hi = bootstrap_ci(scores)
+        rows.append({
+            "tier": tier, "size": size, "algo": algo, "seeds": len(group),
+            "normalized_score": float(scores.mean()), "ci_low": lo, "ci_high": hi,
+            "p2l": float(np.mean([c["metrics"]["p2l"] for c in group])),
+            "l2l": float(np.mean([c["metrics"]["l2l"] for c in group])),
+            "qa": float(np.mean([c["metrics"]["qa"] for c in group])),
+            "behaviour": behaviour[tier]["normalized_score"],
+        })
+    return rows
+
+
+def write_tables(rows: list[dict[str, Any]], out: Path) -> None:
+    keys = list(rows[0]) if rows else []
+    with (out / "table.csv").open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=keys)
+        writer.writeheader()
+        writer.writerows(rows)
+    lines = ["| tier | episodes | algorithm | seeds | normalized score | 95% CI | p2l | l2l | qa "
+             "| behaviour |", "|---|---:|---|---:|---:|---|---:|---:|---:|---:|"]
+    for r in rows:
+        lines.append(
+            f"| {r['tier']} | {r['size']} | {r['algo']} | {r['seeds']} | "
+            f"{r['normalized_score']:.1f} | [{r['ci_low']:.1f}, {r['ci_high']:.1f}] | "
+            f"{r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | {r['behaviour']:.1f} |")
+    (out / "table.md").write_text("\n".join(lines) + "\n")
+
+
+def plot(rows: list[dict[str, Any]], cells: Sequence[dict], behaviour: dict[str, dict],
+         spec: StudySpec, out: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tiers = list(spec.tiers)
+    fig, axes = plt.subplots(1, len(tiers), figsize=(5.5 * len(tiers), 4), squeeze=False)
+    for ax, tier in zip(axes[0], tiers, strict=True):
+        for algo in sorted({r["algo"] for r in rows}):
+            rs = sorted((r for r in rows if r["tier"] == tier and r["algo"] == algo),
+                        key=lambda r: r["size"])
+            if not rs:
+                continue
+            x = [r["size"] for r in rs]
+            ax.plot(x, [r["normalized_score"] for r in rs], marker="o", label=algo)
+            ax.fill_between(x, [r["ci_low"] for r in rs], [r["ci_high"] for r in rs],
+                            alpha=0.2)
+        ax.axhline(behaviour[tier]["normalized_score"], color="gray", linestyle="--",
+                   label="behaviour policy")
+        ax.set_xscale("log")
+        ax.set_xlabel("dataset size (episodes)")
+        ax.set_ylabel("normalized score (test personas)")
+        ax.set_title(f"{spec.env.split('/')[-1]}: {tier} data")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "scaling.png", dpi=120)
+    plt.close(fig)
+
+    best = max(cells, key=lambda c: (c["size"], c["normalized_score"]))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for ax, metric in zip(axes, ("l2l", "qa"), strict=True):
+        turns = np.arange(1, len(best["by_turn"][metric]) + 1)
+        ax.plot(turns, _nan(best["by_turn"][metric]), marker="o",
+                label=f"{best['algo']} ({best['tier']}, {best['size']} episodes)")
+        ax.plot(turns, _nan(behaviour[best["tier"]]["by_turn"][metric]), marker="s",
+                linestyle="--", label=f"behaviour ({best['tier']})")
+        ax.set_xlabel("turn index")
+        ax.set_ylabel(metric)
+        ax.set_ylim(-0.02, 1.02)
+        ax.set_title(f"{metric} by turn index")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out / "by_turn.png", dpi=120)
+    plt.close(fig)
+
+
+def _nan(values: list[float | None]) -> list[float]:
+    return [np.nan if v is None else v for v in values]

@@ -1,0 +1,298 @@
+"""The training path the baseline scripts share: dataset -> d3rlpy -> logs -> export -> evaluation.
+
+A baseline script (``baselines/cql.py`` ...) defines an ``Args`` dataclass (extending
+:class:`TrainArgs`) and a function building its d3rlpy algorithm, then calls :func:`train`.
+A run named ``{env}__{algo}__{seed}`` writes into ``{out}/{run}/``:
+
+* ``config.json`` — the arguments, the dataset id, the seed, and the versions of persona_gym,
+  d3rlpy, torch and gymnasium;
+* ``metrics.jsonl`` — one line per epoch of d3rlpy's training metrics (no wandb needed);
+* ``policy.pt`` — the greedy policy as TorchScript (loads with ``torch.jit.load``, runs no
+  pickled Python); ``checkpoint.pt`` + ``params.json`` — the d3rlpy weights and config, to
+  resume (``--resume``);
+* ``results.json`` — the official evaluation of ``policy.pt``
+  (:func:`persona_gym.evaluation.evaluate`);
+* a wandb run (offline by default: ``wandb/offline-run-*`` under the run folder; nothing leaves
+  the machine unless ``--wandb online``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import gymnasium as gym
+
+from persona_gym.evaluation import env_entry, evaluate
+
+
+def arg(default: Any, help: str, **kwargs: Any) -> Any:
+    """A dataclass field that documents itself (the help text shows in ``--help``)."""
+    if isinstance(default, list | dict | tuple):
+        return field(default_factory=lambda: default, metadata={"help": help, **kwargs})
+    return field(default=default, metadata={"help": help, **kwargs})
+
+
+@dataclass
+class TrainArgs:
+    """Arguments every baseline shares."""
+
+    env: str = arg("persona_gym/OpenChatContinuous-v0",
+                   "environment id; its variant (discrete or continuous) picks the algorithm")
+    tier: str = arg("mixed", "dataset tier (random, drift, expert, mixed); built if missing")
+    dataset_episodes: int = arg(1000, "episodes to log when the dataset must be built")
+    train_episodes: int = arg(0, "train on the first N episodes only (0: all of them)")
+    steps: int = arg(5000, "gradient updates")
+    steps_per_epoch: int = arg(1000, "updates between log lines")
+    batch_size: int = arg(256, "minibatch size")
+    seed: int = arg(0, "training seed (d3rlpy.seed)")
+    device: str = arg("auto", "auto (CUDA when available, else CPU), cpu:0 or cuda:0")
+    eval_episodes: int = arg(100, "evaluation episodes per evaluation seed (0: skip evaluation)")
+    eval_seeds: list[int] = arg([0], "evaluation seeds (the protocol default is 0 1 2)")
+    wandb: str = arg("offline", "wandb mode: offline (default), online or disabled")
+    wandb_project: str = arg("persona_gym", "wandb project")
+    wandb_group: str = arg("", "wandb group (default: the env id)")
+    out: str = arg("runs", "folder for run directories")
+    resume: bool = arg(False, "continue from {out}/{run}/checkpoint.pt")
+    force: bool = arg(False, "overwrite an existing run folder")
+
+
+def parse_args(cls: type[TrainArgs], argv: Sequence[str] | None = None,
+               description: str = "") -> TrainArgs:
+    """Parse ``argv`` into ``cls``: one ``--flag`` per field, help from the field metadata."""
+    parser = argparse.ArgumentParser(
+        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    for f in dataclasses.fields(cls):
+        flag = "--" + f.name.replace("_", "-")
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        helptext = f.metadata.get("help", "")
+        if isinstance(default, bool):
+            parser.add_argument(flag, action="store_true", default=default, help=helptext)
+        elif isinstance(default, list):
+            parser.add_argument(flag, type=int, nargs="+", default=default, help=helptext)
+        else:
+            parser.add_argument(flag, type=type(default), default=default, help=helptext)
+    return cls(**vars(parser.parse_args(argv)))
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda:0`` when CUDA is available, else ``cpu:0``."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda:0" if torch.cuda.is_available() else "cpu:0"
+
+
+def run_name(env_id: str, algo: str, seed: int) -> str:
+    """``{env}__{algo}__{seed}`` with the env's short name (``OpenChat-v0``)."""
+    return f"{env_id.split('/')[-1]}__{algo}__{seed}"
+
+
+def versions() -> dict[str, str]:
+    import d3rlpy
+    import torch
+
+    import persona_gym
+
+    return {"persona_gym": persona_gym.__version__, "d3rlpy": d3rlpy.__version__,
+            "torch": torch.__version__, "gymnasium": gym.__version__,
+            "python": sys.version.split()[0]}
+
+
+# -- logging ------------------------------------------------------------------------------------
+
+
+class JsonlAdapter:
+    """d3rlpy logger adapter writing ``params.json`` and one ``metrics.jsonl`` line per epoch."""
+
+    def __init__(self, logdir: Path) -> None:
+        self.logdir = logdir
+        self._metrics: dict[str, float] = {}
+        self._fh = (logdir / "metrics.jsonl").open("a", encoding="utf-8")
+
+    def write_params(self, params: dict[str, Any]) -> None:
+        (self.logdir / "params.json").write_text(json.dumps(params, indent=2, default=str))
+
+    def before_write_metric(self, epoch: int, step: int) -> None:
+        self._metrics = {}
+
+    def write_metric(self, epoch: int, step: int, name: str, value: float) -> None:
+        self._metrics[name] = float(value)
+
+    def after_write_metric(self, epoch: int, step: int) -> None:
+        self._fh.write(json.dumps({"epoch": epoch, "step": step, **self._metrics}) + "\n")
+        self._fh.flush()
+
+    def save_model(self, epoch: int, algo: Any) -> None:
+        algo.save_model(str(self.logdir / "checkpoint.pt"))  # weights only: no pickle
+
+    def close(self) -> None:
+        self._fh.close()
+
+    def watch_model(self, epoch: int, step: int) -> None:
+        pass
+
+
+class WandbAdapter:
+    """d3rlpy logger adapter for wandb that carries config, tags and group (d3rlpy's own
+    adapter cannot). Offline unless told otherwise."""
+
+    def __init__(self, run: Any) -> None:
+        self.run = run
+        self._metrics: dict[str, float] = {}
+
+    def write_params(self, params: dict[str, Any]) -> None:
+        self.run.config.update({"d3rlpy": params}, allow_val_change=True)
+
+    def before_write_metric(self, epoch: int, step: int) -> None:
+        self._metrics = {}
+
+    def write_metric(self, epoch: int, step: int, name: str, value: float) -> None:
+        self._metrics[f"train/{name}"] = float(value)
+
+    def after_write_metric(self, epoch: int, step: int) -> None:
+        self.run.log({**self._metrics, "epoch": epoch}, step=step)
+
+    def save_model(self, epoch: int, algo: Any) -> None:
+        pass  # checkpoints stay in the run folder
+
+    def close(self) -> None:
+        pass  # the run is finished by train() after evaluation is logged
+
+    def watch_model(self, epoch: int, step: int) -> None:
+        pass
+
+
+def start_wandb(mode: str, project: str, name: str, group: str, tags: list[str],
+                config: dict[str, Any], logdir: Path) -> Any:
+    """A wandb run (``mode`` offline/online) or ``None`` (disabled)."""
+    if mode == "disabled":
+        return None
+    if mode not in ("offline", "online"):
+        raise ValueError(f"--wandb must be offline, online or disabled, got {mode!r}")
+    import wandb
+
+    return wandb.init(project=project, name=name, group=group, tags=tags, config=config,
+                      mode=mode, dir=str(logdir), reinit="create_new",
+                      settings=wandb.Settings(silent=True, console="off"))
+
+
+class _Adapters:
+    """Fans d3rlpy's logging calls out to several adapters."""
+
+    def __init__(self, adapters: list[Any]) -> None:
+        self.adapters = adapters
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        def call(*args: Any) -> None:
+            for adapter in self.adapters:
+                getattr(adapter, name)(*args)
+
+        return call
+
+
+class _Factory:
+    def __init__(self, adapters: list[Any]) -> None:
+        self.adapters = adapters
+
+    def create(self, algo: Any, experiment_name: str, n_steps_per_epoch: int) -> Any:
+        return _Adapters(self.adapters)
+
+
+# -- the run ------------------------------------------------------------------------------------
+
+
+def load_training_data(args: TrainArgs, progress: bool = True) -> tuple[str, Any]:
+    """The dataset id and its d3rlpy ``MDPDataset`` (built first when missing)."""
+    from persona_gym import datasets as D
+
+    ds_id = D.dataset_id(args.env, args.tier)
+    if ds_id not in D.list_datasets():
+        print(f"building {ds_id} ({args.dataset_episodes} episodes) ...", file=sys.stderr)
+        D.build_dataset(args.env, args.tier, args.dataset_episodes)
+    dataset = D.load(ds_id)
+    return ds_id, D.to_mdp(dataset, episodes=args.train_episodes or None)
+
+
+MakeAlgo = Callable[[TrainArgs, str, str], Any]
+"""``make_algo(args, variant, device)`` -> an unbuilt d3rlpy algorithm."""
+
+
+def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
+          tags: Sequence[str] = ()) -> dict[str, Any]:
+    """Train, export and evaluate one baseline run; returns the run's summary dict."""
+    import d3rlpy
+
+    entry = env_entry(args.env)
+    if entry.variant == "text":
+        raise ValueError(f"{args.env} is a text variant; d3rlpy baselines need the discrete or "
+                         "continuous variant")
+    name = run_name(args.env, algo_name, args.seed)
+    logdir = Path(args.out) / name
+    if logdir.exists() and not (args.force or args.resume):
+        raise FileExistsError(f"{logdir} exists; pass --force to overwrite or --resume")
+    logdir.mkdir(parents=True, exist_ok=True)
+    device = resolve_device(args.device)
+    ds_id, mdp = load_training_data(args)
+    d3rlpy.seed(args.seed)
+    algo = make_algo(args, entry.variant, device)
+    if args.resume and (logdir / "checkpoint.pt").exists():
+        algo.build_with_dataset(mdp)
+        algo.load_model(str(logdir / "checkpoint.pt"))
+    config = {"run": name, "algo": algo_name, "args": dataclasses.asdict(args),
+              "dataset_id": ds_id, "transitions": mdp.transition_count, "device": device,
+              "versions": versions(), "command": " ".join(sys.argv)}
+    (logdir / "config.json").write_text(json.dumps(config, indent=2))
+    wandb_run = start_wandb(args.wandb, args.wandb_project, name,
+                            args.wandb_group or args.env, [algo_name, args.tier, *tags],
+                            config, logdir)
+    adapters: list[Any] = [JsonlAdapter(logdir)]
+    if wandb_run is not None:
+        adapters.append(WandbAdapter(wandb_run))
+    start = time.perf_counter()
+    algo.fit(mdp, n_steps=args.steps, n_steps_per_epoch=min(args.steps_per_epoch, args.steps),
+             experiment_name=name, with_timestamp=False, logger_adapter=_Factory(adapters),
+             show_progress=sys.stderr.isatty(), save_interval=1)
+    seconds = time.perf_counter() - start
+    algo.save_model(str(logdir / "checkpoint.pt"))
+    algo.save_policy(str(logdir / "policy.pt"))
+    summary: dict[str, Any] = {"run": name, "logdir": str(logdir), "train_seconds": seconds,
+                               "updates_per_s": args.steps / seconds}
+    if args.eval_episodes:
+        results = evaluate(args.env, str(logdir / "policy.pt"), episodes=args.eval_episodes,
+                           seeds=args.eval_seeds)
+        results["policy"] = f"{name}/policy.pt"
+        (logdir / "results.json").write_text(json.dumps(results, indent=2))
+        summary["normalized_score"] = results["normalized_score"]
+        summary["normalized_score_ci"] = results["normalized_score_ci"]
+        if wandb_run is not None:
+            wandb_run.summary.update({"eval/normalized_score": results["normalized_score"],
+                                      **{f"eval/{m}": v["mean"]
+                                         for m, v in results["metrics"].items()}})
+    if wandb_run is not None:
+        wandb_run.finish()
+    for adapter in adapters:
+        adapter.close()
+    (logdir / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def main_for(args_cls: type[TrainArgs], algo_for: Callable[[str], str], make_algo: MakeAlgo,
+             doc: str, argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Entry point of a baseline script: parse, train, print the summary as JSON."""
+    args = parse_args(args_cls, argv, description=doc)
+    os.environ.setdefault("WANDB_SILENT", "true")
+    variant = env_entry(args.env).variant
+    summary = train(args, algo_for(variant), make_algo)
+    print(json.dumps(summary))
+    return summary

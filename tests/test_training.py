@@ -1,0 +1,136 @@
+"""Baselines end to end (tiny runs), the evaluation protocol, wandb offline, the scaling study."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from persona_gym.baselines import bc, bcq, cql, iql, td3plusbc
+
+from persona_gym.evaluation import evaluate
+from persona_gym.scaling import StudySpec, run_study
+from persona_gym.training import parse_args, run_name, train
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    return tmp_path
+
+
+CASES = [
+    (bc, "persona_gym/OpenChat-v0", "DiscreteBC"),
+    (bc, "persona_gym/OpenChatContinuous-v0", "BC"),
+    (cql, "persona_gym/OpenChat-v0", "DiscreteCQL"),
+    (cql, "persona_gym/OpenChatContinuous-v0", "CQL"),
+    (iql, "persona_gym/OpenChatContinuous-v0", "IQL"),
+    (td3plusbc, "persona_gym/OpenChatContinuous-v0", "TD3PlusBC"),
+    (bcq, "persona_gym/OpenChat-v0", "DiscreteBCQ"),
+]
+
+
+@pytest.mark.parametrize(("module", "env_id", "algo"), CASES,
+                         ids=[c[2] + ":" + c[1].split("/")[1] for c in CASES])
+def test_baseline_runs_end_to_end(module, env_id: str, algo: str, tmp_path: Path) -> None:
+    args = parse_args(module.Args, ["--env", env_id, "--tier", "mixed", "--dataset-episodes",
+                                    "12", "--steps", "6", "--steps-per-epoch", "3",
+                                    "--batch-size", "16", "--eval-episodes", "4",
+                                    "--out", str(tmp_path / "runs")])
+    assert module.algo_for("continuous" if "Continuous" in env_id else "discrete") == algo
+    summary = train(args, algo, module.make_algo)
+    run = tmp_path / "runs" / run_name(env_id, algo, 0)
+    assert summary["run"] == run.name == f"{env_id.split('/')[1]}__{algo}__0"
+    config = json.loads((run / "config.json").read_text())
+    assert config["dataset_id"].startswith("persona_gym/openchat") and config["args"]["seed"] == 0
+    assert set(config["versions"]) >= {"persona_gym", "d3rlpy", "torch", "gymnasium"}
+    lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [3, 6] and all("time_step" in x for x in lines)
+    for name in ("policy.pt", "checkpoint.pt", "params.json", "results.json"):
+        assert (run / name).is_file(), name
+    results = json.loads((run / "results.json").read_text())
+    assert results["episodes"] == 4 and "normalized_score" in results
+    # a real wandb run, offline: nothing left the machine
+    offline = list((run / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert len(offline) == 1
+    record = offline[0].read_bytes()  # the run's config, group, training and eval metrics
+    for token in (env_id, "mixed", "train/time_step", "eval/normalized_score"):
+        assert token.encode() in record, token
+
+
+def test_discrete_only_and_continuous_only_scripts_refuse_the_wrong_variant() -> None:
+    with pytest.raises(SystemExit, match="continuous variant"):
+        iql.algo_for("discrete")
+    with pytest.raises(SystemExit, match="discrete id"):
+        bcq.algo_for("continuous")
+
+
+def test_exported_policy_acts_without_the_training_code(tmp_path: Path) -> None:
+    args = parse_args(bc.Args, ["--env", "persona_gym/OpenChat-v0", "--dataset-episodes", "12",
+                                "--steps", "4", "--eval-episodes", "0", "--wandb", "disabled",
+                                "--out", str(tmp_path / "runs")])
+    summary = train(args, "DiscreteBC", bc.make_algo)
+    policy = Path(summary["logdir"]) / "policy.pt"
+    code = (
+        "import sys\n"
+        "sys.modules['d3rlpy'] = None  # the training library is not importable\n"
+        "from persona_gym.evaluation import evaluate\n"
+        f"r = evaluate('persona_gym/OpenChat-v0', {str(policy)!r}, episodes=3, seeds=[0])\n"
+        "print(r['episodes'], r['normalized_score'])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=tmp_path)
+    episodes, score = out.stdout.split()
+    assert episodes == "3" and np.isfinite(float(score))
+
+
+def test_resume_continues_from_the_checkpoint(tmp_path: Path) -> None:
+    argv = ["--env", "persona_gym/OpenChat-v0", "--dataset-episodes", "12", "--steps", "4",
+            "--eval-episodes", "0", "--wandb", "disabled", "--out", str(tmp_path / "runs")]
+    first = train(parse_args(bc.Args, argv), "DiscreteBC", bc.make_algo)
+    with pytest.raises(FileExistsError, match="--force"):
+        train(parse_args(bc.Args, argv), "DiscreteBC", bc.make_algo)
+    import torch
+
+    before = torch.load(Path(first["logdir"]) / "checkpoint.pt", weights_only=True)
+    train(parse_args(bc.Args, [*argv, "--resume", "--steps", "1"]), "DiscreteBC", bc.make_algo)
+    after = torch.load(Path(first["logdir"]) / "checkpoint.pt", weights_only=True)
+    # one more update from the saved weights: close to them, not equal, not a fresh init
+    w0 = next(v for k, v in before["imitator"].items() if k.endswith("weight"))
+    w1 = next(v for k, v in after["imitator"].items() if k.endswith("weight"))
+    assert not torch.equal(w0, w1) and torch.allclose(w0, w1, atol=0.05)
+
+
+def test_protocol_expert_100_random_about_0() -> None:
+    expert = evaluate("persona_gym/OpenChat-v0", "expert", episodes=30, seeds=[0, 1])
+    assert expert["normalized_score"] == pytest.approx(100.0)
+    assert [s["seed"] for s in expert["per_seed"]] == [0, 1]
+    assert expert["episodes"] == 60 and expert["protocol_version"] == 1
+    random = evaluate("persona_gym/OpenChat-v0", "random", episodes=100, seeds=[0, 1, 2])
+    lo, hi = random["normalized_score_ci"]
+    assert abs(random["normalized_score"]) < 5 and lo < random["normalized_score"] < hi
+    assert random["normalized_score"] == pytest.approx(
+        np.mean([s["normalized_score"] for s in random["per_seed"]]))
+
+
+def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> None:
+    spec = StudySpec(env="persona_gym/OpenChat-v0", tiers=("drift",), sizes=(6, 12),
+                     algos=("bc",), seeds=(0, 1), steps=4, eval_episodes=3, eval_seeds=(0,),
+                     wandb="disabled")
+    out = tmp_path / "study"
+    result = run_study(spec, out)
+    assert [(r["size"], r["seeds"]) for r in result["rows"]] == [(6, 2), (12, 2)]
+    for name in ("table.md", "table.csv", "scaling.png", "by_turn.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert "| drift | 12 | DiscreteBC | 2 |" in (out / "table.md").read_text()
+    cells = sorted((out / "cells").glob("*.json"))
+    assert len(cells) == 4
+    stamps = [c.stat().st_mtime_ns for c in cells]
+    again = run_study(spec, out)  # finished cells are not re-run
+    assert [c.stat().st_mtime_ns for c in cells] == stamps
+    assert again["rows"] == result["rows"]
