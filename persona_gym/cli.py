@@ -192,6 +192,54 @@ def build_parser() -> argparse.ArgumentParser:
                      help="print {dataset_id, episodes, transitions, sanitized} as JSON")
 
     p = sub.add_parser(
+        "evaluate", help="the official evaluation protocol, written as results.json",
+        description="Evaluate a policy with the official protocol: test personas (including the "
+        "held-out partner style), fixed seeds, N episodes per seed; normalized score with a "
+        "95%% bootstrap CI, per-metric means, consistency by turn index, per-seed results. "
+        "Trained policies run batched (a vector env, one forward pass per step).",
+        epilog="The results format is documented in leaderboard/README.md and validated by "
+        "leaderboard/schema.json.",
+    )
+    p.add_argument("--env", type=_env_id, required=True, help="environment id")
+    p.add_argument("--policy", required=True,
+                   help="a reference policy name, a TorchScript file (policy.pt, e.g. from a "
+                   "baseline run) or hf:PATH for text variants")
+    p.add_argument("--episodes", type=_positive_int, default=100,
+                   help="episodes per seed (default 100)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
+                   help="evaluation seeds (default 0 1 2)")
+    p.add_argument("--out", default=None, help="write the results JSON here")
+    p.add_argument("--json", action="store_true", help="print the results JSON")
+
+    p = sub.add_parser(
+        "scale", help="the scaling study: score vs dataset size per algorithm",
+        description="Train baselines on growing prefixes of each tier's dataset, evaluate them "
+        "with the official protocol and write table.md, table.csv, scaling.png and by_turn.png "
+        "into --out. Finished cells are kept: re-running resumes.",
+    )
+    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChatContinuous-v0",
+                   help="environment id (discrete or continuous variant)")
+    p.add_argument("--tiers", default="drift,mixed", help="comma-separated tiers")
+    p.add_argument("--sizes", default="1000,3000,10000",
+                   help="comma-separated dataset sizes in episodes")
+    p.add_argument("--algos", default="bc,cql,iql",
+                   help="comma-separated baselines: bc, cql, iql, td3plusbc, bcq")
+    p.add_argument("--seeds", type=_positive_int, default=3, help="training seeds per cell")
+    p.add_argument("--steps", type=_positive_int, default=10_000, help="updates per run")
+    p.add_argument("--batch-size", type=_positive_int, default=256, help="minibatch size")
+    p.add_argument("--eval-episodes", type=_positive_int, default=100,
+                   help="evaluation episodes per evaluation seed")
+    p.add_argument("--eval-seeds", type=int, nargs="+", default=[0],
+                   help="evaluation seeds (default 0)")
+    p.add_argument("--device", default="auto", help="auto, cpu:0 or cuda:0")
+    p.add_argument("--wandb", choices=("offline", "online", "disabled"), default="offline",
+                   help="wandb mode (default offline: nothing leaves the machine)")
+    p.add_argument("--quick", action="store_true",
+                   help="smoke-test settings (sizes 100,300; 400 updates; 1 seed; 50 episodes)")
+    p.add_argument("--out", default="scaling", help="output folder (default scaling/)")
+    p.add_argument("--json", action="store_true", help="print the aggregate rows as JSON")
+
+    p = sub.add_parser(
         "demo", help="the README's main job: every reference policy on one env, compared",
         description="Run every reference policy on an env (test personas) and print a "
         "comparison table: normalized score with 95%% CI and the per-metric means, then the drift "
@@ -215,6 +263,60 @@ def build_parser() -> argparse.ArgumentParser:
                    help="episodes per policy (default 2000)")
     p.add_argument("--seed", type=int, default=10_000, help="first seed (default 10000)")
     p.add_argument("--json", action="store_true", help="print {ref_min_score, ref_max_score, ...}")
+
+    p = sub.add_parser(
+        "leaderboard", help="validate leaderboard submissions and build the static site",
+        description="The leaderboard (leaderboard/README.md): check submission files and "
+        "publish the validated ones as a static site that works offline from file://.",
+    )
+    lsub = p.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
+    lv = lsub.add_parser(
+        "validate", help="check submission files; exit code 1 if any is rejected",
+        description="Check each submission: the file (regular file, <= 1 MB, strict JSON), "
+        "the schema (leaderboard/schema.json), the versions (env ids at their current -vN, the "
+        "evaluation protocol, persona_gym), the internal consistency of every results dict "
+        "(means vs per-seed results, score conversions, plausible CIs, by-turn lengths), and "
+        "the policy artifact if there is one (inside the submission's folder, no symlinks, "
+        "<= 50 MB, sha256). The artifact is then re-evaluated with the submission's own seeds "
+        "and episodes, and results further than 1.0 normalized-score point (0.02 on a metric "
+        "mean) from the submitted ones are rejected.",
+        epilog="Prints OK FILE or REJECTED FILE with one line per problem, each tagged with a "
+        "stable code: file, size, schema, env-version, protocol-version, package-version, "
+        "inconsistent, artifact-path, artifact-symlink, artifact-hash, artifact-run, "
+        "not-reproduced. Exit code 0 when every file passes, 1 otherwise.",
+    )
+    lv.add_argument("files", nargs="+", metavar="FILE", help="submission JSON files")
+    lv.add_argument("--no-rerun", action="store_true",
+                    help="skip re-evaluating policy artifacts (path, size and sha256 are still "
+                    "checked)")
+    lv.add_argument("--json", action="store_true",
+                    help="print one JSON list of {file, ok, reproduced, problems: [{code, "
+                    "message}]}")
+    lb = lsub.add_parser(
+        "build", help="build the static leaderboard site from the validated submissions",
+        description="Validate every *.json under --submissions and write a static site to "
+        "--out: index.html with one table per env (click any column header to sort), a page "
+        "per entry (summary, consistency by turn, per-seed results) and the scaling plot. "
+        "Plain HTML, inline CSS and one small inline script; no network needed (open "
+        "index.html from file://). If any submission is rejected nothing is written (exit "
+        "code 1). The site is built in a temporary folder and renamed into place.",
+    )
+    lb.add_argument("--out", default="leaderboard/site",
+                    help="output folder (default leaderboard/site); an existing folder is "
+                    "replaced only if it is empty or a previous build")
+    lb.add_argument("--submissions", default="leaderboard/submissions",
+                    help="folder of submission JSON files (default leaderboard/submissions)")
+    lb.add_argument("--scaling-plot", default=None, metavar="PNG",
+                    help="the scaling study's plot to show (default: scaling.png next to the "
+                    "submissions folder, i.e. leaderboard/scaling.png, when present)")
+    lb.add_argument("--rerun", action="store_true",
+                    help="also re-evaluate policy artifacts while validating (default: their "
+                    "sha256 is checked; `validate` re-runs them when a submission is added)")
+    lsub.add_parser(
+        "schema", help="print the submission JSON Schema (the source of leaderboard/schema.json)",
+        description="Print the JSON Schema (draft 2020-12) that validate applies; "
+        "leaderboard/schema.json is this output.",
+    )
     return parser
 
 
@@ -408,6 +510,71 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from persona_gym.evaluation import evaluate
+
+    try:
+        with _progress(args.episodes * len(args.seeds), f"evaluate on {args.env}") as bar:
+            results = evaluate(args.env, args.policy, args.episodes, args.seeds,
+                               progress=bar.update)
+    except (ValueError, FileNotFoundError) as exc:
+        print(f"persona-gym evaluate: error: {exc}", file=sys.stderr)
+        return 2
+    if args.out:
+        from pathlib import Path
+
+        out = Path(args.out)
+        tmp = out.with_name(out.name + ".part")
+        tmp.write_text(json.dumps(results, indent=2))
+        tmp.replace(out)
+    if args.json:
+        print(json.dumps(results))
+    else:
+        lo, hi = results["normalized_score_ci"]
+        print(f"{args.env} | {args.policy} | seeds {args.seeds} x {args.episodes} episodes: "
+              f"normalized score {results['normalized_score']:.1f} [{lo:.1f}, {hi:.1f}]")
+        print("  " + ", ".join(f"{m} {_fmt(v['mean'])}" for m, v in results["metrics"].items()))
+        if args.out:
+            print(f"wrote {args.out}")
+    return 0
+
+
+def _scale_spec(args: argparse.Namespace) -> Any:
+    from persona_gym.scaling import QUICK, StudySpec
+
+    def ints(text: str) -> tuple[int, ...]:
+        return tuple(int(x) for x in text.split(",") if x)
+
+    fields = {"sizes": ints(args.sizes), "steps": args.steps,
+              "eval_episodes": args.eval_episodes, "seeds": tuple(range(args.seeds)),
+              "eval_seeds": tuple(args.eval_seeds)}
+    if args.quick:
+        fields.update(QUICK)
+    return StudySpec(env=args.env, tiers=tuple(t for t in args.tiers.split(",") if t),
+                     algos=tuple(a for a in args.algos.split(",") if a), device=args.device,
+                     wandb=args.wandb, batch_size=args.batch_size, **fields)
+
+
+def cmd_scale(args: argparse.Namespace) -> int:
+    from persona_gym.scaling import run_study
+
+    try:
+        spec = _scale_spec(args)
+        result = run_study(spec, args.out,
+                           progress=lambda cell: print(f"cell: {cell}", file=sys.stderr))
+    except (ValueError, FileExistsError) as exc:
+        print(f"persona-gym scale: error: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result["rows"]))
+    else:
+        from pathlib import Path
+
+        print((Path(args.out) / "table.md").read_text())
+        print(f"tables and plots in {args.out}/ (table.md, table.csv, scaling.png, by_turn.png)")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     from persona_gym.evaluation import rollout, summarize
     from persona_gym.policies import POLICIES
@@ -515,8 +682,49 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_leaderboard(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from persona_gym import leaderboard as lbd
+
+    action = args.leaderboard_command
+    if action == "schema":
+        print(json.dumps(lbd.SUBMISSION_SCHEMA, indent=2))
+        return 0
+    if action == "validate":
+        reports = lbd.validate_files(args.files, rerun=not args.no_rerun)
+        if args.json:
+            print(json.dumps([{"file": str(r.path), "ok": r.ok, "reproduced": r.reproduced,
+                               "problems": [{"code": p.code, "message": p.message}
+                                            for p in r.problems]} for r in reports]))
+        else:
+            for r in reports:
+                print(lbd.format_report(r))
+        rejected = sum(not r.ok for r in reports)
+        if rejected and not args.json:
+            print(f"{rejected} of {len(reports)} submission(s) rejected", file=sys.stderr)
+        return 1 if rejected else 0
+    plot = args.scaling_plot
+    if plot is None:
+        default = Path(args.submissions).parent / "scaling.png"
+        plot = default if default.is_file() else None
+    try:
+        result = lbd.build_site(args.submissions, args.out, scaling_plot=plot, rerun=args.rerun)
+    except lbd.SubmissionsRejected as exc:
+        print(f"persona-gym leaderboard build: {exc}", file=sys.stderr)
+        return 1
+    except lbd.LeaderboardError as exc:
+        print(f"persona-gym leaderboard build: error: {exc}", file=sys.stderr)
+        return 2
+    print(f"wrote {result.out / 'index.html'}: {len(result.entries)} entries"
+          f"{', with the scaling plot' if plot is not None else ''}")
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "judge": cmd_judge,
-            "datasets": cmd_datasets, "demo": cmd_demo, "refscores": cmd_refscores}
+            "datasets": cmd_datasets, "evaluate": cmd_evaluate, "scale": cmd_scale,
+            "demo": cmd_demo, "refscores": cmd_refscores,
+            "leaderboard": cmd_leaderboard}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

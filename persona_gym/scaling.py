@@ -42,6 +42,7 @@ class StudySpec:
     steps: int
     eval_episodes: int
     eval_seeds: tuple[int, ...]
+    batch_size: int = 256
     device: str = "auto"
     wandb: str = "offline"
 
@@ -97,6 +98,7 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
     args = module.Args(
         env=spec.env, tier=tier, dataset_episodes=max(spec.sizes), train_episodes=size,
         steps=spec.steps, steps_per_epoch=max(1, spec.steps // 5), seed=seed,
+        batch_size=spec.batch_size,
         eval_episodes=spec.eval_episodes, eval_seeds=list(spec.eval_seeds), device=spec.device,
         wandb=spec.wandb, wandb_group=f"scale:{spec.env}", out=str(out / "runs"), force=True,
     )
