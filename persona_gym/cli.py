@@ -240,18 +240,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the aggregate rows as JSON")
 
     p = sub.add_parser(
-        "demo", help="the README's main job: every reference policy on one env, compared",
-        description="Run every reference policy on an env (test personas) and print a "
-        "comparison table: normalized score with 95%% CI and the per-metric means, then the drift "
-        "policy's consistency by turn index.",
+        "demo", help="the README's main job: reference policies, then a quick offline-RL run",
+        description="End to end on embedded defaults, CPU only, a few minutes: (1) every "
+        "reference policy on the env (test personas): normalized score with 95%% CI, per-metric "
+        "means and the drift policy's consistency by turn index; (2) a small mixed dataset of "
+        "the continuous variant, BC, CQL and IQL trained briefly on it, evaluated with the "
+        "official protocol, a table and plots (scaling.png, by_turn.png) in --out.",
     )
     p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v0",
-                   help="environment id (default persona_gym/OpenChat-v0)")
+                   help="environment id for part 1 (default persona_gym/OpenChat-v0)")
     p.add_argument("--episodes", type=_positive_int, default=200,
-                   help="episodes per policy (default 200)")
+                   help="episodes per reference policy (default 200)")
     p.add_argument("--seed", type=int, default=0, help="first episode seed (default 0)")
+    p.add_argument("--out", default="persona_gym_demo",
+                   help="folder for datasets, runs, table and plots (default persona_gym_demo/)")
+    p.add_argument("--skip-training", action="store_true", help="only part 1")
     p.add_argument("--json", action="store_true",
-                   help="print one JSON object {policy: rollout summary} (keys as for rollout)")
+                   help="print one JSON object {reference: {policy: rollout summary}, "
+                   "training: [rows of the table]}")
 
     p = sub.add_parser(
         "refscores", help="measure an env's reference scores (random and expert)",
@@ -301,10 +307,10 @@ def build_parser() -> argparse.ArgumentParser:
         "index.html from file://). If any submission is rejected nothing is written (exit "
         "code 1). The site is built in a temporary folder and renamed into place.",
     )
-    lb.add_argument("--out", default="leaderboard/site",
+    lb.add_argument("--out", default="leaderboard/site", metavar="DIR",
                     help="output folder (default leaderboard/site); an existing folder is "
                     "replaced only if it is empty or a previous build")
-    lb.add_argument("--submissions", default="leaderboard/submissions",
+    lb.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
                     help="folder of submission JSON files (default leaderboard/submissions)")
     lb.add_argument("--scaling-plot", default=None, metavar="PNG",
                     help="the scaling study's plot to show (default: scaling.png next to the "
@@ -312,6 +318,19 @@ def build_parser() -> argparse.ArgumentParser:
     lb.add_argument("--rerun", action="store_true",
                     help="also re-evaluate policy artifacts while validating (default: their "
                     "sha256 is checked; `validate` re-runs them when a submission is added)")
+    lr = lsub.add_parser(
+        "from-run", help="make a submission from a baseline run folder",
+        description="Turn a baseline run (runs/{env}__{algo}__{seed}/ from baselines/*.py) into "
+        "a leaderboard submission: its TorchScript policy is evaluated with the official "
+        "protocol (seeds 0 1 2, 100 episodes each), copied next to the submission with its "
+        "sha256, and the command that trained it is recorded from the run's config.json.",
+    )
+    lr.add_argument("run", help="the run folder (holds config.json and policy.pt)")
+    lr.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
+                    help="where to write {name}/submission.json (default leaderboard/submissions)")
+    lr.add_argument("--name", default=None, help="entry folder name (default: the run's name)")
+    lr.add_argument("--method", default=None, help="method name (default: '{algo} (baseline)')")
+    lr.add_argument("--submitter", default="persona_gym developers", help="who submits")
     lsub.add_parser(
         "schema", help="print the submission JSON Schema (the source of leaderboard/schema.json)",
         description="Print the JSON Schema (draft 2020-12) that validate applies; "
@@ -585,8 +604,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
             eps = rollout(args.env, name, args.episodes, args.seed, "test", progress=bar.update)
         results[name] = {"policy": name, "split": "test", "seed": args.seed,
                          **summarize(args.env, eps)}
+    rows = [] if args.skip_training else _demo_training(args)
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps({"reference": results, "training": rows}))
         return 0
     print(f"{args.env}: reference policies on test personas, {args.episodes} episodes each "
           f"from seed {args.seed}\n")
@@ -604,7 +624,32 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns))
     for name in ("p2l", "l2l", "qa"):
         print(f"{name:<11}" + "".join(f"{_fmt(drift[name][t], 2):>6}" for t in turns))
+    if rows:
+        from pathlib import Path
+
+        out = Path(args.out)
+        print("\noffline RL from logged conversations (quick settings: a smoke test, not a "
+              "result; see RESULTS.md)")
+        print((out / "table.md").read_text())
+        print(f"plots: {out / 'scaling.png'}, {out / 'by_turn.png'}")
     return 0
+
+
+def _demo_training(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """Part 2 of the demo: the quick scaling study of BC, CQL and IQL, datasets under --out."""
+    import os
+    from pathlib import Path
+
+    from persona_gym.scaling import QUICK, StudySpec, run_study
+
+    os.environ.setdefault("MINARI_DATASETS_PATH", str(Path(args.out).resolve() / "minari"))
+    os.environ.setdefault("WANDB_SILENT", "true")
+    spec = StudySpec(env="persona_gym/OpenChatContinuous-v0", tiers=("mixed",),
+                     algos=("bc", "cql", "iql"), batch_size=128, device="cpu:0", **QUICK)
+    print(f"training BC, CQL and IQL on CPU into {args.out}/ (a few minutes) ...",
+          file=sys.stderr)
+    return run_study(spec, args.out,
+                     progress=lambda cell: print(f"  {cell}", file=sys.stderr))["rows"]
 
 
 def cmd_refscores(args: argparse.Namespace) -> int:
@@ -690,6 +735,15 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     action = args.leaderboard_command
     if action == "schema":
         print(json.dumps(lbd.SUBMISSION_SCHEMA, indent=2))
+        return 0
+    if action == "from-run":
+        try:
+            path = lbd.submission_from_run(args.run, args.submissions, name=args.name,
+                                           method=args.method, submitter=args.submitter)
+        except (lbd.LeaderboardError, FileNotFoundError, ValueError) as exc:
+            print(f"persona-gym leaderboard from-run: error: {exc}", file=sys.stderr)
+            return 2
+        print(f"wrote {path}")
         return 0
     if action == "validate":
         reports = lbd.validate_files(args.files, rerun=not args.no_rerun)

@@ -53,7 +53,7 @@ def bootstrap_ci(
     """Percentile bootstrap confidence interval of the mean of ``values``."""
     values = np.asarray(values, dtype=np.float64)
     if values.size == 0:
-        return (math.nan, math.nan)
+        raise ValueError("bootstrap_ci needs at least one value")
     if values.size == 1:
         return (float(values[0]), float(values[0]))
     rng = np.random.default_rng(seed)
@@ -138,7 +138,7 @@ def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
         vals = np.array([e.metrics[name] for e in episodes], dtype=np.float64)
         vals = vals[~np.isnan(vals)]
         metrics[name] = {"mean": float(vals.mean()) if vals.size else None,
-                         "ci": list(bootstrap_ci(vals))}
+                         "ci": list(bootstrap_ci(vals)) if vals.size else [None, None]}
     horizon = max(len(e.lines) for e in episodes)
     by_turn: dict[str, list[float | None]] = {}
     for name in BY_TURN_METRICS:

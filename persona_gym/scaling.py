@@ -100,7 +100,8 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
         steps=spec.steps, steps_per_epoch=max(1, spec.steps // 5), seed=seed,
         batch_size=spec.batch_size,
         eval_episodes=spec.eval_episodes, eval_seeds=list(spec.eval_seeds), device=spec.device,
-        wandb=spec.wandb, wandb_group=f"scale:{spec.env}", out=str(out / "runs"), force=True,
+        wandb=spec.wandb, wandb_group=f"scale:{spec.env}",
+        out=str(out / "runs" / f"{tier}__{size}"), force=True,
     )
     variant = env_entry(spec.env).variant
     summary = train(args, module.algo_for(variant), module.make_algo,
