@@ -327,7 +327,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lr.add_argument("run", help="the run folder (holds config.json and policy.pt)")
     lr.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
-                    help="where to write {name}/submission.json (default leaderboard/submissions)")
+                    help="where to write {name}.json and {name}/policy.pt (default "
+                    "leaderboard/submissions)")
     lr.add_argument("--name", default=None, help="entry folder name (default: the run's name)")
     lr.add_argument("--method", default=None, help="method name (default: '{algo} (baseline)')")
     lr.add_argument("--submitter", default="persona_gym developers", help="who submits")

@@ -1140,9 +1140,10 @@ def make_submission(
 def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: str | None = None,
                         method: str | None = None,
                         submitter: str = "persona_gym developers") -> Path:
-    """Write ``{submissions}/{name}/submission.json`` (+ ``policy.pt``) from a baseline run
-    folder: the policy is evaluated with the official protocol defaults and the command that
-    trained it is taken from the run's ``config.json``. Returns the submission's path."""
+    """Write ``{submissions}/{name}.json`` and ``{submissions}/{name}/policy.pt`` (the layout of
+    leaderboard/README.md) from a baseline run folder: the policy is evaluated with the
+    official protocol defaults and the command that trained it is taken from the run's
+    ``config.json``. Returns the submission's path."""
     import shutil
 
     from persona_gym.evaluation import evaluate
@@ -1159,7 +1160,7 @@ def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: s
     shutil.copyfile(policy, folder / "policy.pt")
     env_id = config["args"]["env"]
     results = evaluate(env_id, str(folder / "policy.pt"))
-    results["policy"] = "policy.pt"
+    results["policy"] = f"{name}/policy.pt"
     args = config["args"]
     submission = make_submission(
         [results],
@@ -1172,10 +1173,10 @@ def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: s
         command=config["command"],
         training={"algo": config["algo"], "dataset": config["dataset_id"],
                   "steps": args["steps"], "seed": args["seed"]},
-        artifact={"path": "policy.pt", "sha256": sha256_file(folder / "policy.pt"),
+        artifact={"path": f"{name}/policy.pt", "sha256": sha256_file(folder / "policy.pt"),
                   "format": "torchscript"},
     )
-    out = folder / "submission.json"
+    out = Path(submissions) / f"{name}.json"
     tmp = out.with_suffix(".part")
     tmp.write_text(json.dumps(submission, indent=2) + "\n")
     tmp.replace(out)
