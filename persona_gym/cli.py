@@ -577,7 +577,9 @@ def _scale_spec(args: argparse.Namespace) -> Any:
 
 def cmd_scale(args: argparse.Namespace) -> int:
     from persona_gym.scaling import run_study
+    from persona_gym.training import quiet_d3rlpy
 
+    quiet_d3rlpy()
     try:
         spec = _scale_spec(args)
         result = run_study(spec, args.out,
@@ -642,7 +644,9 @@ def _demo_training(args: argparse.Namespace) -> list[dict[str, Any]]:
     from pathlib import Path
 
     from persona_gym.scaling import QUICK, StudySpec, run_study
+    from persona_gym.training import quiet_d3rlpy
 
+    quiet_d3rlpy()
     os.environ.setdefault("MINARI_DATASETS_PATH", str(Path(args.out).resolve() / "minari"))
     os.environ.setdefault("WANDB_SILENT", "true")
     spec = StudySpec(env="persona_gym/OpenChatContinuous-v0", tiers=("mixed",),

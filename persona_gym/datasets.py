@@ -13,7 +13,8 @@ of a build with seed ``s`` is the env reset with seed ``s + i`` and the behaviou
 :func:`verify_dataset` can replay every episode from its stored seed bit for bit.
 
 Each step's ``infos`` holds ``scores`` (p2l, l2l, qa, relevance, repetition, contradiction;
-``qa`` is NaN where undefined) and ``policy`` (an index into :data:`POLICY_CODES`).
+``qa`` is NaN where undefined); each episode's metadata (``dataset.storage.get_episode_metadata``)
+holds its ``seed`` and ``policy`` (an index into :data:`POLICY_CODES`).
 
 Writes are safe: a dataset is built under a temporary root on the same filesystem and moved
 into place only when complete, an existing id is never replaced without ``force``, every
@@ -57,7 +58,7 @@ TIER_DESCRIPTIONS = {
 }
 MIXED = ("random", "drift", "expert")
 POLICY_CODES = tuple(POLICIES)
-"""``infos['policy']`` values index this tuple (random, parrot, assistant, drift, expert)."""
+"""Episode metadata ``policy`` indexes this tuple (random, parrot, assistant, drift, expert)."""
 
 AUTHOR = "persona_gym developers"
 
@@ -108,38 +109,33 @@ def _stack(values: list[Any]) -> Any:
     return np.asarray(values)
 
 
-def _scores_row(scores: dict[str, float | None]) -> list[float]:
-    return [np.nan if scores[m] is None else float(scores[m]) for m in METRICS]
-
-
 def run_logged_episode(
     env: gym.Env, policy: ReferencePolicy, seed: int
 ) -> dict[str, Any]:
     """One episode of ``policy`` on ``env``, as the arrays a dataset stores."""
-    obs, _ = env.reset(seed=seed)
+    base = env.unwrapped  # our own env: its checks are the wrappers' checks
+    obs, _ = base.reset(seed=seed)
     policy.reset(np.random.default_rng([seed, 1]))
-    base = env.unwrapped
-    observations, actions, rewards, scores = [obs], [], [], []
+    observations, actions, rewards = [obs], [], []
     while True:
         action = base.action_for(policy.act(base.turn_view()))
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, reward, terminated, truncated, _ = base.step(action)
         observations.append(obs)
         actions.append(action)
         rewards.append(float(reward))
-        scores.append(_scores_row(info["scores"]))
         if terminated or truncated:
             break
     n = len(rewards)
-    code = POLICY_CODES.index(policy.name)
     return {
         "seed": seed,
+        "policy": POLICY_CODES.index(policy.name),
         "observations": _stack(observations),
         "actions": _stack(actions),
         "rewards": np.asarray(rewards, dtype=np.float64),
         "terminations": np.asarray([False] * (n - 1) + [bool(terminated)]),
         "truncations": np.asarray([False] * (n - 1) + [bool(truncated)]),
-        "infos": {"scores": np.asarray(scores, dtype=np.float32),
-                  "policy": np.full(n, code, dtype=np.int8)},
+        # LineScores fields are METRICS, in order; qa is NaN where undefined
+        "infos": {"scores": np.asarray([e.scores for e in base.transcript], dtype=np.float32)},
     }
 
 
@@ -207,6 +203,8 @@ def _append_episodes(storage: Any, episodes: list[dict[str, Any]]) -> None:
             if ep.get("seed") is not None:
                 group.attrs["seed"] = ep["seed"]
             group.attrs["total_steps"] = len(ep["rewards"])
+            if ep.get("policy") is not None:
+                group.attrs["policy"] = ep["policy"]
             steps += len(ep["rewards"])
             for key in ("observations", "actions", "rewards", "terminations", "truncations",
                         "infos"):
@@ -405,8 +403,8 @@ def build_dataset(
             f"{entry.description} Tier '{tier}': {TIER_DESCRIPTIONS[tier]}. Conversations use "
             f"train personas; evaluate on the eval env (test personas, held-out partner "
             f"style). Episode i: env seed {seed} + i, policy rng default_rng([seed + i, 1]). "
-            f"infos: scores ({', '.join(METRICS)}; qa NaN where undefined) and policy "
-            f"(index into {list(POLICY_CODES)})."
+            f"infos: scores ({', '.join(METRICS)}; qa NaN where undefined); episode metadata: "
+            f"seed and policy (index into {list(POLICY_CODES)})."
         ),
         algorithm_name=f"persona_gym reference policy: {tier}",
         extra_metadata={"persona_gym": {"env_id": env_id, "tier": tier, "seed": seed,
@@ -539,8 +537,8 @@ def verify_dataset(ds_id: str, progress: Callable[[int], None] | None = None) ->
     env = gym.make(env_id, split="train")
     policies = {n: make_policy(n) for n in POLICY_CODES}
     for i, ep in enumerate(iter_episodes(dataset)):
-        code = int(np.asarray(ep.infos["policy"])[0])
-        seed = dataset.storage.get_episode_metadata([ep.id]).__next__().get("seed")
+        meta = next(iter(dataset.storage.get_episode_metadata([ep.id])))
+        code, seed = int(meta["policy"]), meta.get("seed")
         replay = run_logged_episode(env, policies[POLICY_CODES[code]], int(seed))
         for field, stored in (("observations", ep.observations), ("actions", ep.actions),
                               ("rewards", ep.rewards)):

@@ -106,15 +106,7 @@ class HashedEncoder:
 
     def sum_vector(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised sum of several texts' vectors (zeros for none)."""
-        if not texts:
-            return self._zero
-        total = self.text_vector(texts[0]).copy()
-        for t in texts[1:]:
-            total += self.text_vector(t)
-        norm = math.sqrt(float(total @ total))
-        if norm > 0:
-            total /= norm
-        return total
+        return _sum_vectors(self, texts)
 
     def encode(
         self,
@@ -129,6 +121,19 @@ class HashedEncoder:
         return _assemble(
             self, persona_vec, own_history, partner_history, partner_line, candidates, progress
         )
+
+
+def _sum_vectors(enc: HashedEncoder | MiniLMEncoder, texts: Sequence[str]) -> np.ndarray:
+    """Normalised sum of the texts' vectors under ``enc`` (its zero vector for none)."""
+    if not texts:
+        return enc._zero
+    total = enc.text_vector(texts[0]).copy()
+    for t in texts[1:]:
+        total += enc.text_vector(t)
+    norm = math.sqrt(float(total @ total))
+    if norm > 0:
+        total /= norm
+    return total
 
 
 def _assemble(
@@ -268,16 +273,8 @@ class MiniLMEncoder:
 
     def sum_vector(self, texts: Sequence[str]) -> np.ndarray:
         """Normalised sum of several texts' embeddings (zeros for none)."""
-        if not texts:
-            return self._zero
         self.prefetch(texts)
-        total = self.text_vector(texts[0]).copy()
-        for t in texts[1:]:
-            total += self.text_vector(t)
-        norm = math.sqrt(float(total @ total))
-        if norm > 0:
-            total /= norm
-        return total
+        return _sum_vectors(self, texts)
 
     def encode(
         self,

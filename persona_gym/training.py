@@ -84,6 +84,16 @@ def parse_args(cls: type[TrainArgs], argv: Sequence[str] | None = None,
     return cls(**vars(parser.parse_args(argv)))
 
 
+def quiet_d3rlpy() -> None:
+    """Keep d3rlpy's per-epoch console logging out of a command's output (warnings stay);
+    the JSONL log and wandb still record every metric."""
+    import logging
+
+    import structlog
+
+    structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
 def resolve_device(device: str) -> str:
     """``auto`` -> ``cuda:0`` when CUDA is available, else ``cpu:0``."""
     if device != "auto":

@@ -51,7 +51,7 @@ def test_round_trip(env_id: str) -> None:
     env = dataset.recover_environment()
     assert env.spec.kwargs["split"] == "train"
     # the logged policies: episode i by random, drift, expert in turn
-    codes = [int(ep.infos["policy"][0]) for ep in dataset.iterate_episodes()]
+    codes = [int(m["policy"]) for m in dataset.storage.get_episode_metadata(range(9))]
     assert [D.POLICY_CODES[c] for c in codes] == ["random", "drift", "expert"] * 3
     assert D.verify_dataset(ds_id) is None
     # minari's normalized score agrees with the project's
