@@ -69,6 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="persona-gym",
         description="Persona-consistency dialogue environments for reinforcement learning.",
+        epilog="Start with `persona-gym demo`; `persona-gym COMMAND --help` explains each "
+        "command. Metrics and reward: docs/metrics.md; results: RESULTS.md.",
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
