@@ -42,7 +42,7 @@ import gymnasium as gym
 import numpy as np
 
 import persona_gym
-from persona_gym.cards import EnvEntry
+from persona_gym.evaluation import env_entry
 from persona_gym.judges.symbolic import METRICS
 from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
 
@@ -68,12 +68,6 @@ class DatasetError(RuntimeError):
 
 
 # -- ids ---------------------------------------------------------------------------------------
-
-
-def env_entry(env_id: str) -> EnvEntry:
-    from persona_gym.evaluation import env_entry as entry
-
-    return entry(env_id)
 
 
 def dataset_id(env_id: str, tier: str) -> str:

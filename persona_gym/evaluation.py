@@ -13,7 +13,6 @@ Episode ``i`` of a run with seed ``s`` resets the env with seed ``s + i`` and gi
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -180,60 +179,6 @@ def episode_seed(seed: int, index: int) -> int:
     return EVAL_SEED_BASE + 10_000 * seed + index
 
 
-class TorchScriptPolicy:
-    """A policy exported as TorchScript (e.g. d3rlpy's ``save_policy('policy.pt')``): maps a
-    batch of observations to a batch of actions. Loading a TorchScript file runs no pickled
-    Python: it is a serialized graph of tensor operations."""
-
-    def __init__(self, path: str, device: str | None = None) -> None:
-        import torch
-
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no policy file at {path}")
-        self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
-        try:
-            self.module = torch.jit.load(path, map_location=self.device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"{path} is not a TorchScript policy ({str(exc).splitlines()[0]}); export one "
-                "with d3rlpy's algo.save_policy('policy.pt')"
-            ) from None
-        self.module.eval()
-        self.name = os.path.basename(path)
-
-    def reset(self, rng: np.random.Generator) -> None:  # stateless
-        del rng
-
-    def act_batch(self, obs: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.inference_mode():
-            x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
-            return self.module(x).cpu().numpy()
-
-    def act(self, obs: np.ndarray) -> Any:
-        out = self.act_batch(np.asarray(obs)[None])[0]
-        return int(out) if np.ndim(out) == 0 else out.astype(np.float32)
-
-
-def resolve_policy(spec: str | Any) -> Any:
-    """A reference policy name, ``hf:PATH`` (text variants), a TorchScript ``.pt`` file, or an
-    object that is already a policy."""
-    if not isinstance(spec, str):
-        return spec
-    if spec.endswith(".pt"):
-        return TorchScriptPolicy(spec)
-    return load_policy(spec)
-
-
-def _env_action(out: Any, space: gym.Space) -> Any:
-    if isinstance(space, gym.spaces.Discrete):
-        return int(np.asarray(out).reshape(-1)[0]) if np.ndim(out) else int(out)
-    if isinstance(space, gym.spaces.Box):
-        return np.clip(np.asarray(out, dtype=np.float32), space.low, space.high)
-    return out
-
-
 def _batched_episodes(env_id: str, policy: Any, seeds: list[int], batch: int,
                       progress: Callable[[int], None] | None) -> list[Episode]:
     """Episodes of an observation policy with ``act_batch``: ``batch`` envs in a vector env
@@ -296,7 +241,7 @@ def evaluate(
     if not seeds:
         raise ValueError("give at least one evaluation seed")
     spec = policy if isinstance(policy, str) else getattr(policy, "name", type(policy).__name__)
-    pol = resolve_policy(policy)
+    pol = load_policy(policy) if isinstance(policy, str) else policy
     per_seed_eps: dict[int, list[Episode]] = {}
     for s in seeds:
         ep_seeds = [episode_seed(s, j) for j in range(episodes)]

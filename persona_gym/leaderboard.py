@@ -553,7 +553,8 @@ def sha256_file(path: str | Path) -> str:
 
 def _rerun_problems(artifact: Path, results: list[dict[str, Any]]) -> list[Problem]:
     """Re-evaluate the artifact with each results dict's seeds and episodes and compare."""
-    from persona_gym.evaluation import TorchScriptPolicy, evaluate
+    from persona_gym.evaluation import evaluate
+    from persona_gym.policies import TorchScriptPolicy
 
     out = []
     try:

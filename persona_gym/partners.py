@@ -1,7 +1,7 @@
 """Simulated conversation partners (DESIGN.md §4).
 
-A partner is a seeded policy over *moves*. Each turn it reads the agent's last line (its asserted
-facts and dialogue act — never the generator's label) and picks the next move:
+A partner is a seeded policy over *moves*. Each turn it reads the facts the agent's last line
+asserted (never the generator's label) and picks the next move:
 
 ==================  =========================================================================
 move                what the partner does
@@ -109,7 +109,7 @@ class Partner:
         self.last = move
         return move
 
-    def next_move(self, line_facts: tuple[Fact, ...], line_act: str) -> Move:
+    def next_move(self, line_facts: tuple[Fact, ...]) -> Move:
         """React to the agent's last line and choose the next move."""
         self.heard.extend(f for f in line_facts if f.relation in self.ontology.relations)
         last = self.last

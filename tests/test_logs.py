@@ -433,7 +433,7 @@ def test_parse_move_reads_simulated_partners() -> None:
                     right[move.kind] += got.kind in ("open", "ask")
                 else:
                     right[move.kind] += got.kind == move.kind
-                move = partner.next_move((), "engage")
+                move = partner.next_move(())
     for kind in total:
         assert right[kind] / total[kind] >= 0.95, (kind, right[kind], total[kind])
     assert {"ask", "probe", "false_premise", "meta", "emotional"} <= set(total)

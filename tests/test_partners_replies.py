@@ -38,7 +38,7 @@ def test_every_move_kind_occurs() -> None:
         for _ in range(12):
             kinds[move.kind] += 1
             answer = (Fact(move.relation, ONTO[move.relation].values[0]),) if move.relation else ()
-            move = p.next_move(answer, "answer" if answer else "engage")
+            move = p.next_move(answer)
     assert set(kinds) == set(MOVES)
 
 
@@ -48,7 +48,7 @@ def test_partner_presses_after_an_assistant_voice() -> None:
         for seed in range(300):
             p = make_partner(seed)
             p.first_move()
-            hits += p.next_move(facts, "answer").kind == "meta"
+            hits += p.next_move(facts).kind == "meta"
         return hits / 300
 
     assert meta_rate((AI,)) > meta_rate(()) + 0.4
@@ -59,7 +59,7 @@ def test_partner_re_asks_an_unanswered_question() -> None:
     for seed in range(300):
         p = make_partner(seed)
         first = p.first_move()
-        nxt = p.next_move((), "evade")
+        nxt = p.next_move(())
         same += nxt.kind == "probe" and nxt.relation == first.relation
     assert same / 300 > 0.4
 
@@ -74,7 +74,7 @@ def test_false_premise_claims_a_value_the_agent_does_not_hold() -> None:
                 held = [f for f in p.persona.facts + tuple(p.heard)
                         if f.relation == move.relation]
                 assert held and all(ONTO.contradicts(claimed, f) for f in held)
-            move = p.next_move((), "engage")
+            move = p.next_move(())
 
 
 @pytest.mark.parametrize("env_id", ["persona_gym/OpenChat-v0", "persona_gym/Counseling-v0"])

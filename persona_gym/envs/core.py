@@ -205,7 +205,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
             )
             self.move, self.candidates = Move("end", ""), tuple(Line("") for _ in range(self.k))
         else:
-            self._next_turn(self.partner.next_move(line.facts, line.act))
+            self._next_turn(self.partner.next_move(line.facts))
         return self._observe(), reward, terminated, False, info
 
     def render(self) -> str | None:

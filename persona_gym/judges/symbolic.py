@@ -63,10 +63,6 @@ class SymbolicJudge:
         self._by_relation: dict[str, set[int]] = {}
 
     @property
-    def own_facts(self) -> list[Fact]:
-        return [f for facts in self.lines for f in facts]
-
-    @property
     def said(self) -> set[str]:
         """Normalised texts of the speaker's earlier lines."""
         return self._said
