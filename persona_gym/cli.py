@@ -58,9 +58,14 @@ def _policy(text: str) -> str:
                 "(saved with save_pretrained); nothing is downloaded"
             )
         return text
+    if text.endswith(".pt"):
+        if not Path(text).is_file():
+            raise argparse.ArgumentTypeError(f"no TorchScript policy file at {text!r}")
+        return text
     if text not in POLICIES:
         raise argparse.ArgumentTypeError(
-            f"unknown policy {text!r}; choose from {', '.join(POLICIES)} or hf:PATH"
+            f"unknown policy {text!r}; choose from {', '.join(POLICIES)}, a policy.pt file "
+            "or hf:PATH"
         )
     return text
 
@@ -87,8 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--env", type=_env_id, required=True, help="environment id (see `list`)")
     p.add_argument("--policy", type=_policy, default="expert",
-                   help="random, parrot, assistant, drift or expert (default: expert), or "
-                   "hf:PATH, a local transformers causal LM, for the text variants (...Text-v0)")
+                   help="random, parrot, assistant, drift or expert (default: expert), a "
+                   "TorchScript policy.pt (e.g. from a baseline run), or hf:PATH, a local "
+                   "transformers causal LM, for the text variants (...Text-v0)")
     p.add_argument("--episodes", type=_positive_int, default=100, help="episodes (default 100)")
     p.add_argument("--seed", type=int, default=0, help="first episode seed (default 0)")
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
