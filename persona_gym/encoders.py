@@ -127,9 +127,11 @@ def _sum_vectors(enc: HashedEncoder | MiniLMEncoder, texts: Sequence[str]) -> np
     """Normalised sum of the texts' vectors under ``enc`` (its zero vector for none)."""
     if not texts:
         return enc._zero
-    total = enc.text_vector(texts[0]).copy()
+    cached, vec = enc._cache.get, enc.text_vector
+    total = vec(texts[0]).copy()
     for t in texts[1:]:
-        total += enc.text_vector(t)
+        v = cached(t)
+        total += v if v is not None else vec(t)
     norm = math.sqrt(float(total @ total))
     if norm > 0:
         total /= norm
@@ -147,18 +149,16 @@ def _assemble(
 ) -> np.ndarray:
     """The observation layout of the module docstring, from ``enc``'s text vectors."""
     d, k, w = enc.dim, enc.k, enc.window
+    cached, vec = enc._cache.get, enc.text_vector
     out = np.empty(enc.size, dtype=np.float32)
-    blocks = out[: 4 * d].reshape(4, d)
-    blocks[0] = persona_vec
-    blocks[1] = enc.sum_vector(own_history[-w:])
-    blocks[2] = enc.sum_vector(partner_history[-w:])
-    blocks[3] = enc.text_vector(partner_line)
     end = 4 * d + k * d
-    cands = out[4 * d : end].reshape(k, d)
-    for i, text in enumerate(candidates):
-        cands[i] = enc.text_vector(text)
+    np.concatenate(
+        [persona_vec, enc.sum_vector(own_history[-w:]), enc.sum_vector(partner_history[-w:]),
+         vec(partner_line), *[v if (v := cached(t)) is not None else vec(t) for t in candidates]],
+        out=out[:end],
+    )
     sims = out[end : end + 4 * k].reshape(k, 4)
-    np.matmul(cands, blocks.T, out=sims)
+    np.matmul(out[4 * d : end].reshape(k, d), out[: 4 * d].reshape(4, d).T, out=sims)
     np.minimum(sims, 1.0, out=sims)  # float32 rounding can exceed 1 by ~1e-7
     np.maximum(sims, -1.0, out=sims)
     out[-1] = progress

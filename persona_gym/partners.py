@@ -33,7 +33,7 @@ from typing import NamedTuple
 
 from persona_gym.cards import TaskCard
 from persona_gym.rng import Stream
-from persona_gym.world import AI, NONE, Fact, Ontology, Persona, render
+from persona_gym.world import AI, NONE, Fact, Ontology, Persona
 
 MOVES = ("ask", "probe", "small_talk", "emotional", "meta", "false_premise", "topic_shift")
 QUESTION_MOVES = frozenset({"ask", "probe", "false_premise", "topic_shift"})
@@ -178,5 +178,5 @@ class Partner:
             return None
         rel_name, value = self.rng.pick(options)
         rel = self.ontology[rel_name]
-        claim = render(self._pick(rel.claim_none if value == NONE else rel.claim), value)
+        claim = self._pick(self.ontology.phrases("claim", rel_name, value))
         return Move("false_premise", self._pick(_FALSE_PREMISE).format(c=claim), rel_name, value)

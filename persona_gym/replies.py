@@ -29,7 +29,7 @@ from typing import NamedTuple
 
 from persona_gym.partners import Move
 from persona_gym.rng import Stream
-from persona_gym.world import AI, IDENTITY, NONE, Fact, Ontology, Persona, render
+from persona_gym.world import AI, IDENTITY, NONE, Fact, Ontology, Persona
 
 ACTS = ("answer", "engage", "empathize", "deny_ai", "admit_ai", "evade", "recite")
 RELEVANT_ACTS = {
@@ -91,9 +91,17 @@ _QUESTION_SLOTS = ("wrong", "wrong", "other", "other", "evasive", "evasive", "ev
 _SOCIAL_SLOTS = ("wrong", "wrong", "evasive", "evasive", "evasive", "engaging", "engaging")
 
 
+_NORMALIZED: dict[str, str] = {}
+
+
 def normalize_text(text: str) -> str:
     """Case- and whitespace-insensitive form of a line, used to detect verbatim repeats."""
-    return " ".join(text.lower().split())
+    out = _NORMALIZED.get(text)
+    if out is None:
+        if len(_NORMALIZED) >= 1 << 16:
+            _NORMALIZED.clear()
+        out = _NORMALIZED[text] = " ".join(text.lower().split())
+    return out
 
 
 class SpeakerState:
@@ -108,6 +116,8 @@ class SpeakerState:
         self.denied: set[tuple[str, str]] = set()
         # relation -> value -> "contradict_persona" | "contradict_history"
         self.wrong: dict[str, dict[str, str]] = {}
+        # relation -> [(relation, value, label)] in the order of ``wrong[relation]``
+        self.wrong_options: dict[str, list[tuple[str, str, str]]] = {}
         for f in persona.facts:
             self._learn(f, "contradict_persona")
 
@@ -118,10 +128,16 @@ class SpeakerState:
         self.known.append(fact)
         self.known_keys.add(key)
         self.held.setdefault(fact.relation, []).append(fact.value)
-        for r, v in sorted(self.o.conflict_keys(*key)):  # sorted: set order varies by process
+        for r, v in self.o.sorted_conflicts(*key):
             values = self.wrong.setdefault(r, {})
-            if values.get(v) != "contradict_persona":
+            old = values.get(v)
+            if old is None:
                 values[v] = label
+                self.wrong_options.setdefault(r, []).append((r, v, label))
+            elif old != label and old != "contradict_persona":
+                values[v] = label
+                options = self.wrong_options[r]
+                options[options.index((r, v, old))] = (r, v, label)
 
     def commit(self, facts: tuple[Fact, ...]) -> None:
         """Record the facts of a line the agent said."""
@@ -183,9 +199,7 @@ class _Context:
 
     def statement(self, fact: Fact) -> str:
         """Render ``fact`` as a conversational answer with a random template."""
-        rel = self.o[fact.relation]
-        return render(self.rng.pick(rel.answer_none if fact.value == NONE else rel.answer),
-                      fact.value)
+        return self.rng.pick(self.o.phrases("answer", fact.relation, fact.value))
 
     def fresh(self, make: Callable[[], str]) -> str:
         """A text from ``make`` that the agent has not said yet (so consistency never repeats)."""
@@ -239,10 +253,10 @@ class _Context:
                 return f"{self.rng.pick(CORRECTION_LINES)} {self.statement(fact)}"
         else:
             facts = (Fact(r, claimed, negated=True), fact)
-            negated = self.o[r].negated
+            negated = self.o.phrases("negated", r, claimed)
 
             def make() -> str:
-                denial = render(self.rng.pick(negated), claimed)
+                denial = self.rng.pick(negated)
                 return f"{self.rng.pick(CORRECTION_LINES)} {denial} {self.statement(fact)}"
         return Line(self.fresh(make), facts, "answer", "consistent")
 
@@ -270,10 +284,10 @@ class _Context:
     def wrong_fact(self, relation: str) -> tuple[Fact, str] | None:
         """A random fact on ``relation`` (or its opposite) contradicting persona or history,
         labelled ``contradict_persona`` or ``contradict_history``; None if there is none."""
-        options = [(relation, v, k) for v, k in self.s.wrong.get(relation, {}).items()]
+        options = self.s.wrong_options.get(relation, [])
         opposite = self.o[relation].opposite
-        if opposite:
-            options += [(opposite, v, k) for v, k in self.s.wrong.get(opposite, {}).items()]
+        if opposite and opposite in self.s.wrong_options:
+            options = options + self.s.wrong_options[opposite]
         if not options:
             return None
         r, v, kind = self.rng.pick(options)
@@ -281,12 +295,12 @@ class _Context:
 
     def distractor(self, slot: str, move: Move, seen: set[str]) -> Line | None:
         if slot == "evasive" or slot == "engaging":
-            texts = EVASIVE_LINES if slot == "evasive" else ENGAGING_LINES
-            i = self.rng.index(len(texts))
-            for j in range(len(texts)):
-                text = texts[(i + j) % len(texts)]
-                if text not in seen:
-                    return Line(text, (), "evade" if slot == "evasive" else "engage", slot)
+            fixed = _EVASIVE if slot == "evasive" else _ENGAGING
+            i = self.rng.index(len(fixed))
+            for j in range(len(fixed)):
+                line = fixed[(i + j) % len(fixed)]
+                if line.text not in seen:
+                    return line
             return None
         if slot == "wrong" and move.is_question:
             assert move.relation is not None
@@ -309,6 +323,10 @@ class _Context:
         if move.is_question:
             return Line(self.statement(fact), (fact,), "answer", "contradict_other")
         return Line(self.social(move.kind, fact), (fact,), SOCIAL_ACTS[move.kind], kind)
+
+
+_EVASIVE = tuple(Line(text, (), "evade", "evasive") for text in EVASIVE_LINES)
+_ENGAGING = tuple(Line(text, (), "engage", "engaging") for text in ENGAGING_LINES)
 
 
 def _lower(s: str) -> str:

@@ -26,22 +26,35 @@ class Stream:
         self._buf: list[float] = rng.random(block).tolist()
         self._pos = 0
 
+    def _refill(self) -> None:
+        self._buf = self.rng.random(len(self._buf)).tolist()
+        self._pos = 0
+
+    # The helpers below inline ``random`` (they run dozens of times per conversation turn).
+
     def random(self) -> float:
         """A uniform float in [0, 1)."""
         if self._pos >= len(self._buf):
-            self._buf = self.rng.random(len(self._buf)).tolist()
-            self._pos = 0
+            self._refill()
         u = self._buf[self._pos]
         self._pos += 1
         return u
 
     def index(self, n: int) -> int:
         """A uniform integer in [0, n)."""
-        return int(self.random() * n)
+        if self._pos >= len(self._buf):
+            self._refill()
+        u = self._buf[self._pos]
+        self._pos += 1
+        return int(u * n)
 
     def pick(self, seq: Sequence[T]) -> T:
         """A uniform element of a non-empty sequence."""
-        return seq[int(self.random() * len(seq))]
+        if self._pos >= len(self._buf):
+            self._refill()
+        u = self._buf[self._pos]
+        self._pos += 1
+        return seq[int(u * len(seq))]
 
     def shuffled(self, seq: Sequence[T]) -> list[T]:
         """A uniformly shuffled copy (Fisher-Yates)."""

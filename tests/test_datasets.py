@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import gymnasium as gym
 import h5py
@@ -258,3 +259,54 @@ def test_import_spc_validation_file(capsys: pytest.CaptureFixture) -> None:
     assert set(info["metrics"]) == {"p2l", "l2l", "qa", "relevance", "repetition",
                                     "contradiction"}
     assert 0.9 < info["metrics"]["p2l"] <= 1.0 and info["metrics"]["relevance"] > 0.5
+
+
+def _h5_tree(group: h5py.Group) -> dict[str, Any]:
+    """Every member of an HDF5 group: datasets as (dtype, value), groups as subtrees, plus
+    attributes."""
+    out: dict[str, Any] = {"attrs": {k: group.attrs[k] for k in group.attrs}}
+    for key, item in group.items():
+        out[key] = _h5_tree(item) if isinstance(item, h5py.Group) else (item.dtype, item[()])
+    return out
+
+
+def test_episodes_are_written_in_minaris_own_layout() -> None:
+    """The fast writer produces what Minari's own writer produces (its chunked, resizable
+    datasets aside), and Minari reads it back."""
+    from minari.data_collector import EpisodeBuffer
+
+    env = gym.make("persona_gym/OpenChat-v0")
+    ep = D.run_logged_episode(env, D.make_policy("drift"), seed=5)
+    buffer = EpisodeBuffer(
+        seed=5, observations=list(ep["observations"]), actions=list(ep["actions"]),
+        rewards=list(ep["rewards"]), terminations=list(ep["terminations"]),
+        truncations=list(ep["truncations"]), infos={"scores": list(ep["infos"]["scores"])})
+    kwargs = {"env": env, "algorithm_name": "test", "author": "test", "code_permalink": "x",
+              "author_email": "a@b.c", "description": "layout test", "eval_env": env}
+    theirs = minari.create_dataset_from_buffers("test/theirs/layout-v0", buffer=[buffer], **kwargs)
+    ours = minari.create_dataset_from_buffers("test/ours/layout-v0", buffer=[], **kwargs)
+    D._append_episodes(ours.storage, [ep])
+    trees = []
+    for ds in (theirs, ours):
+        with h5py.File(Path(ds.storage.data_path) / "main_data.hdf5") as fh:
+            trees.append(_h5_tree(fh))
+    a, b = trees
+    assert b["episode_0"]["attrs"].pop("policy") == ep["policy"]  # ours adds the policy
+    assert a.keys() == b.keys() == {"attrs", "episode_0"}
+
+    def same(x: Any, y: Any) -> None:
+        if isinstance(x, dict):
+            assert x.keys() == y.keys()
+            for k in x:
+                same(x[k], y[k])
+        elif isinstance(x, tuple):
+            assert x[0] == y[0] and np.array_equal(x[1], y[1], equal_nan=True)
+        else:
+            assert x == y
+
+    same(a, b)
+    again = minari.load_dataset("test/ours/layout-v0")
+    assert again.total_steps == 12 and len(again) == 1
+    got = next(again.iterate_episodes())
+    assert np.array_equal(got.observations, ep["observations"])
+    assert np.array_equal(got.actions, ep["actions"])

@@ -129,3 +129,20 @@ def test_candidate_order_is_shuffled() -> None:
         kinds = [c.kind for c in env.unwrapped.candidates]
         positions[kinds.index("consistent")] += 1
     assert len(positions) == 8 and max(positions.values()) < 60
+
+
+def test_wrong_options_mirror_the_wrong_index() -> None:
+    """``SpeakerState.wrong_options`` (what distractors draw from) lists ``wrong`` in order."""
+    env = gym.make("persona_gym/OpenChat-v0").unwrapped
+    checked = 0
+    for seed in range(15):
+        env.reset(seed=seed)
+        done = False
+        while not done:
+            s = env.speaker
+            assert s.wrong_options == {
+                r: [(r, v, label) for v, label in values.items()] for r, values in s.wrong.items()
+            }
+            checked += 1
+            done = env.step(int(np.random.default_rng(seed + checked).integers(env.k)))[2]
+    assert checked == 15 * 12

@@ -117,3 +117,17 @@ def test_required_relations_are_always_present() -> None:
 def test_unknown_split_is_rejected() -> None:
     with pytest.raises(ValueError, match="unknown split 'dev'"):
         _draw("dev", 0)
+
+
+def test_phrases_and_sorted_conflicts_are_the_rendered_tables() -> None:
+    """The per-process tables equal rendering each template (``*_none`` ones for none)."""
+    for rel in ONTO.relations.values():
+        for v in rel.all_values:
+            for kind in ("persona", "answer", "claim"):
+                templates = getattr(rel, f"{kind}_none" if v == NONE else kind)
+                assert ONTO.phrases(kind, rel.name, v) == tuple(render(t, v) for t in templates)
+            if v != NONE:
+                assert ONTO.phrases("negated", rel.name, v) == tuple(
+                    render(t, v) for t in rel.negated)
+            assert ONTO.sorted_conflicts(rel.name, v) == tuple(
+                sorted(ONTO.conflict_keys(rel.name, v)))

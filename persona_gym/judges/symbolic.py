@@ -91,10 +91,13 @@ class SymbolicJudge:
         hit: set[int] = set()
         compared: set[int] = set()
         by_relation = self._by_relation
-        for f in facts:
-            hit |= self._contradicted_lines(f)
-            for r in self.o.related(f.relation):
-                compared |= by_relation.get(r, set())
+        if by_relation:  # no earlier line, nothing to compare with
+            for f in facts:
+                hit |= self._contradicted_lines(f)
+                for r in self.o.related(f.relation):
+                    lines = by_relation.get(r)
+                    if lines:
+                        compared |= lines
         l2l = 1.0 - len(hit) / len(compared) if compared else 1.0
         if move.is_question:
             rel = move.relation

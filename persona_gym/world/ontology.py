@@ -99,6 +99,27 @@ class Ontology:
     _conflict: dict[tuple[str, str], frozenset[tuple[str, str]]] = field(repr=False)
     """For every positive fact ``(relation, value)``, the positive facts it contradicts."""
     _related: dict[str, frozenset[str]] = field(repr=False)
+    _conflict_sorted: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(
+        init=False, repr=False, compare=False)
+    _phrases: dict[tuple[str, str, str], tuple[str, ...]] = field(
+        init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_conflict_sorted",
+                           {k: tuple(sorted(v)) for k, v in self._conflict.items()})
+        object.__setattr__(self, "_phrases", {})
+
+    def phrases(self, kind: str, relation: str, value: str) -> tuple[str, ...]:
+        """Every template of ``kind`` (``"persona"``, ``"answer"``, ``"claim"`` or
+        ``"negated"``) of ``relation`` rendered with ``value``, in template order; the
+        ``*_none`` templates for the value ``none``. Rendered once per process."""
+        key = (kind, relation, value)
+        out = self._phrases.get(key)
+        if out is None:
+            rel = self[relation]
+            name = f"{kind}_none" if value == NONE and kind != "negated" else kind
+            out = self._phrases[key] = tuple(render(t, value) for t in getattr(rel, name))
+        return out
 
     def __getitem__(self, name: str) -> Relation:
         try:
@@ -117,6 +138,10 @@ class Ontology:
     def conflict_keys(self, relation: str, value: str) -> frozenset[tuple[str, str]]:
         """The positive ``(relation, value)`` pairs that contradict ``relation = value``."""
         return self._conflict.get((relation, value), frozenset())
+
+    def sorted_conflicts(self, relation: str, value: str) -> tuple[tuple[str, str], ...]:
+        """:meth:`conflict_keys` in sorted order (set order varies between processes)."""
+        return self._conflict_sorted.get((relation, value), ())
 
     def related(self, relation: str) -> frozenset[str]:
         """Relations whose facts can contradict a fact on ``relation`` (itself included)."""

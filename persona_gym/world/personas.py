@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from persona_gym.rng import Stream
-from persona_gym.world.ontology import NONE, Fact, Ontology, render
+from persona_gym.world.ontology import Fact, Ontology
 
 SPLITS = ("train", "valid", "test")
 _SPLIT_BUCKETS = {"train": range(0, 8), "valid": range(8, 9), "test": range(9, 10)}
@@ -84,7 +84,12 @@ def _sample_facts(
     pool = [r for r in relations if r not in required]
     facts: list[Fact] = []
     keys: set[tuple[str, str]] = set()
-    banned: set[tuple[str, str]] = set()  # values contradicting a chosen fact
+    conflicts = ontology.conflict_keys  # symmetric: (r, v) contradicts a chosen fact iff
+    # the chosen fact is among (r, v)'s conflicts
+
+    def taken(key: tuple[str, str]) -> bool:
+        return key in keys or not conflicts(*key).isdisjoint(keys)
+
     names = list(required)
     for name in _draw_order(pool, rng):
         names.append(name)
@@ -98,14 +103,13 @@ def _sample_facts(
         values = rel.values if k == 2 else rel.all_values
         for _ in range(k):
             value = rng.pick(values)
-            if (name, value) in keys or (name, value) in banned:
-                options = [v for v in values if (name, v) not in keys and (name, v) not in banned]
+            if taken((name, value)):
+                options = [v for v in values if not taken((name, v))]
                 if not options:
                     break
                 value = rng.pick(options)
             facts.append(Fact(name, value))
             keys.add((name, value))
-            banned |= ontology.conflict_keys(name, value)
     return facts
 
 
@@ -119,5 +123,4 @@ def _draw_order(pool: list[str], rng: Stream) -> Iterator[str]:
 
 
 def _persona_sentence(ontology: Ontology, fact: Fact, rng: Stream) -> str:
-    rel = ontology[fact.relation]
-    return render(rng.pick(rel.persona_none if fact.value == NONE else rel.persona), fact.value)
+    return rng.pick(ontology.phrases("persona", fact.relation, fact.value))
