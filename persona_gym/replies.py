@@ -128,16 +128,18 @@ class SpeakerState:
         self.known.append(fact)
         self.known_keys.add(key)
         self.held.setdefault(fact.relation, []).append(fact.value)
-        for r, v in self.o.sorted_conflicts(*key):
-            values = self.wrong.setdefault(r, {})
-            old = values.get(v)
-            if old is None:
-                values[v] = label
-                self.wrong_options.setdefault(r, []).append((r, v, label))
-            elif old != label and old != "contradict_persona":
-                values[v] = label
-                options = self.wrong_options[r]
-                options[options.index((r, v, old))] = (r, v, label)
+        # labels never change: persona facts are learnt first (in __init__), so a value
+        # already indexed keeps its label
+        for r, vals in self.o.conflicts_by_relation(*key):
+            values = self.wrong.get(r)
+            if values is None:
+                self.wrong[r] = dict.fromkeys(vals, label)
+                self.wrong_options[r] = [(r, v, label) for v in vals]
+                continue
+            new = [v for v in vals if v not in values]
+            if new:
+                values.update(dict.fromkeys(new, label))
+                self.wrong_options[r].extend((r, v, label) for v in new)
 
     def commit(self, facts: tuple[Fact, ...]) -> None:
         """Record the facts of a line the agent said."""

@@ -119,7 +119,7 @@ def test_unknown_split_is_rejected() -> None:
         _draw("dev", 0)
 
 
-def test_phrases_and_sorted_conflicts_are_the_rendered_tables() -> None:
+def test_phrases_and_grouped_conflicts_are_the_tables_they_cache() -> None:
     """The per-process tables equal rendering each template (``*_none`` ones for none)."""
     for rel in ONTO.relations.values():
         for v in rel.all_values:
@@ -129,5 +129,5 @@ def test_phrases_and_sorted_conflicts_are_the_rendered_tables() -> None:
             if v != NONE:
                 assert ONTO.phrases("negated", rel.name, v) == tuple(
                     render(t, v) for t in rel.negated)
-            assert ONTO.sorted_conflicts(rel.name, v) == tuple(
-                sorted(ONTO.conflict_keys(rel.name, v)))
+            pairs = [(r, w) for r, ws in ONTO.conflicts_by_relation(rel.name, v) for w in ws]
+            assert pairs == sorted(ONTO.conflict_keys(rel.name, v))

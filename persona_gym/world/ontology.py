@@ -99,14 +99,19 @@ class Ontology:
     _conflict: dict[tuple[str, str], frozenset[tuple[str, str]]] = field(repr=False)
     """For every positive fact ``(relation, value)``, the positive facts it contradicts."""
     _related: dict[str, frozenset[str]] = field(repr=False)
-    _conflict_sorted: dict[tuple[str, str], tuple[tuple[str, str], ...]] = field(
+    _conflict_groups: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = field(
         init=False, repr=False, compare=False)
     _phrases: dict[tuple[str, str, str], tuple[str, ...]] = field(
         init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_conflict_sorted",
-                           {k: tuple(sorted(v)) for k, v in self._conflict.items()})
+        groups: dict[tuple[str, str], tuple[tuple[str, tuple[str, ...]], ...]] = {}
+        for key, others in self._conflict.items():
+            by_relation: dict[str, list[str]] = {}
+            for r, v in sorted(others):
+                by_relation.setdefault(r, []).append(v)
+            groups[key] = tuple((r, tuple(vs)) for r, vs in by_relation.items())
+        object.__setattr__(self, "_conflict_groups", groups)
         object.__setattr__(self, "_phrases", {})
 
     def phrases(self, kind: str, relation: str, value: str) -> tuple[str, ...]:
@@ -139,9 +144,12 @@ class Ontology:
         """The positive ``(relation, value)`` pairs that contradict ``relation = value``."""
         return self._conflict.get((relation, value), frozenset())
 
-    def sorted_conflicts(self, relation: str, value: str) -> tuple[tuple[str, str], ...]:
-        """:meth:`conflict_keys` in sorted order (set order varies between processes)."""
-        return self._conflict_sorted.get((relation, value), ())
+    def conflicts_by_relation(
+        self, relation: str, value: str
+    ) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """:meth:`conflict_keys` grouped by relation, as ``(relation, values)`` pairs in sorted
+        order (a set's order varies between processes)."""
+        return self._conflict_groups.get((relation, value), ())
 
     def related(self, relation: str) -> frozenset[str]:
         """Relations whose facts can contradict a fact on ``relation`` (itself included)."""
