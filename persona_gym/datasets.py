@@ -108,17 +108,19 @@ def run_logged_episode(
 ) -> dict[str, Any]:
     """One episode of ``policy`` on ``env``, as the arrays a dataset stores."""
     base = env.unwrapped  # our own env: its checks are the wrappers' checks
-    obs, _ = base.reset(seed=seed)
-    policy.reset(np.random.default_rng([seed, 1]))
-    observations, actions, rewards = [obs], [], []
-    while True:
-        action = base.action_for(policy.act(base.turn_view()))
-        obs, reward, terminated, truncated, _ = base.step(action)
-        observations.append(obs)
-        actions.append(action)
-        rewards.append(float(reward))
-        if terminated or truncated:
-            break
+    # the policy reads the turn, not the observation: build the observations together at the end
+    with base.encoder.deferred():
+        obs, _ = base.reset(seed=seed)
+        policy.reset(np.random.default_rng([seed, 1]))
+        observations, actions, rewards = [obs], [], []
+        while True:
+            action = base.action_for(policy.act(base.turn_view()))
+            obs, reward, terminated, truncated, _ = base.step(action)
+            observations.append(obs)
+            actions.append(action)
+            rewards.append(float(reward))
+            if terminated or truncated:
+                break
     n = len(rewards)
     return {
         "seed": seed,

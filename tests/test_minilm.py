@@ -148,3 +148,20 @@ def test_bad_arguments(model: Any) -> None:
         MiniLMEncoder(0)
     with pytest.raises(ValueError, match="window"):
         MiniLMEncoder(K, window=0)
+
+
+def test_deferred_observations_embed_in_one_call_and_match(
+    enc: MiniLMEncoder, model: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    persona_vec = enc.sum_vector(PERSONA)
+    steps = [(OWN[:i], PARTNER[:i], LINE, CANDIDATES, i / 4) for i in range(3)]
+    now = [MiniLMEncoder(K).encode(persona_vec, *step) for step in steps]
+    spy = Spy(model.encode)
+    monkeypatch.setattr(model, "encode", spy)
+    with enc.deferred():
+        later = [enc.encode(persona_vec, *step) for step in steps]
+        assert spy.calls == 0  # nothing is embedded until the block ends
+    new = {*OWN, *PARTNER, LINE, *CANDIDATES} - set(PERSONA)  # the persona is embedded already
+    assert spy.calls == 1 and sorted(spy.texts) == sorted(new)
+    for a, b in zip(now, later, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6)

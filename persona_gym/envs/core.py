@@ -273,7 +273,9 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
             )
         return action
 
-    def _observe(self) -> np.ndarray:
+    def _observe(self, out: np.ndarray | None = None) -> np.ndarray:
+        """The observation (into ``out`` if given); in an ``encoder.deferred()`` block it is
+        filled when the block ends."""
         return self.encoder.encode(
             self._persona_vec,
             self._own_lines,
@@ -281,4 +283,5 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
             self.move.text,
             [c.text for c in self.candidates],
             self.turn / self.horizon,
+            out,
         )

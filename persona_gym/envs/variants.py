@@ -87,11 +87,11 @@ class PersonaDialogueContinuousEnv(PersonaDialogueEnv):
             self._described[text] = desc
         return desc
 
-    def _observe(self) -> np.ndarray:
-        base = super()._observe()
-        obs = np.empty(self.observation_space.shape, dtype=np.float32)
-        obs[: base.size] = base
-        self.descriptors = obs[base.size :].reshape(self.k, DESCRIPTOR_DIM)
+    def _observe(self, out: np.ndarray | None = None) -> np.ndarray:
+        obs = np.empty(self.observation_space.shape, dtype=np.float32) if out is None else out
+        size = self.encoder.size
+        super()._observe(obs[:size])
+        self.descriptors = obs[size:].reshape(self.k, DESCRIPTOR_DIM)
         for i, c in enumerate(self.candidates):
             self.descriptors[i] = self.describe(c.text)
         return obs
