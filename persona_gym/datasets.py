@@ -185,7 +185,9 @@ class _EpisodeWriter:
         self._gcpl.set_link_creation_order(h5p.CRT_ORDER_TRACKED | h5p.CRT_ORDER_INDEXED)
         self._scalar = h5s.create(h5s.SCALAR)
         self._types: dict[np.dtype, Any] = {}
+        self._spaces: dict[tuple[int, ...], Any] = {}
         self._py_create = h5t.py_create
+        self._simple = h5s.create_simple
 
     def _type(self, dtype: np.dtype) -> Any:
         tid = self._types.get(dtype)
@@ -217,7 +219,9 @@ class _EpisodeWriter:
                 key, data=data, dtype=h5py.string_dtype(encoding="utf-8"))
         else:
             arr = np.ascontiguousarray(data)
-            space = h5s.create_simple(arr.shape)
+            space = self._spaces.get(arr.shape)
+            if space is None:
+                space = self._spaces[arr.shape] = self._simple(arr.shape)
             h5d.create(gid, key.encode(), self._type(arr.dtype), space).write(
                 h5s.ALL, h5s.ALL, arr)
 
