@@ -6,6 +6,10 @@ reports transitions per second, peak resident memory of the writer process and o
 worker process, and bytes on disk per transition. Issue 4 asks for >= 10,000 transitions/s on a
 2-core machine with peak RSS <= 1.5 GB that does not grow with the number of episodes.
 
+The machine's own speed drifts (CartPole-v1 has run between 138k and 183k steps/s here on
+different hours), so the run also measures ``CartPole-v1`` steps/s before and after the builds
+and reports the throughput as a ratio to it: compare ratios across runs, not raw rates.
+
 Usage: ``python bench/dataset_build.py [--sizes 10000,100000] [--workers W]``. The last line is
 one JSON object.
 """
@@ -44,6 +48,23 @@ def child(transitions: int, workers: int | None) -> None:
     }))
 
 
+def cartpole_steps_per_s(seconds: float = 3.0) -> float:
+    """Random-policy steps/s of ``gymnasium.make("CartPole-v1")`` (the machine-speed reference
+    bench/step_rate.py uses too)."""
+    import gymnasium as gym
+
+    env = gym.make("CartPole-v1")
+    env.reset(seed=0)
+    env.action_space.seed(0)
+    n, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(1000):
+            if any(env.step(env.action_space.sample())[2:4]):
+                env.reset()
+        n += 1000
+    return n / (time.perf_counter() - start)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sizes", default="10000,100000", help="transitions per build")
@@ -54,6 +75,7 @@ def main() -> None:
         child(args.child, args.workers)
         return
     runs = {}
+    cart = cartpole_steps_per_s()
     for size in (int(s) for s in args.sizes.split(",")):
         with tempfile.TemporaryDirectory() as root:
             env = {**os.environ, "MINARI_DATASETS_PATH": root}
@@ -66,7 +88,10 @@ def main() -> None:
         print(f"{r['transitions']:>7} transitions: {r['transitions_per_s']:,.0f}/s, peak RSS "
               f"writer {r['peak_rss_mb_writer']:.0f} MB, worker {r['peak_rss_mb_worker']:.0f} MB, "
               f"{r['bytes_per_transition']:,.0f} bytes/transition on disk")
+    cart = (cart + cartpole_steps_per_s()) / 2  # bracket the builds, the machine drifts
     largest = runs[max(runs)]
+    print(f"CartPole-v1 (same run): {cart:,.0f} steps/s; transitions/s per CartPole step/s: "
+          f"{largest['transitions_per_s'] / cart:.4f}")
     print(json.dumps({
         "env": ENV,
         "tier": "drift",
@@ -74,6 +99,8 @@ def main() -> None:
         "runs": runs,
         "transitions_per_s": round(largest["transitions_per_s"], 1),
         "target_transitions_per_s": 10_000,
+        "cartpole_steps_per_s": round(cart, 1),
+        "ratio_to_cartpole": round(largest["transitions_per_s"] / cart, 5),
         "peak_rss_mb": round(max(max(r["peak_rss_mb_writer"], r["peak_rss_mb_worker"])
                                  for r in runs.values()), 1),
         "target_peak_rss_mb": 1536,
