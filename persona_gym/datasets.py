@@ -204,7 +204,8 @@ class _EpisodeWriter:
         from h5py import h5a
 
         arr = np.asarray(value, dtype=np.int64)
-        h5a.create(gid, name.encode(), self._type(arr.dtype), self._scalar).write(arr)
+        tid = self._type(arr.dtype)
+        h5a.create(gid, name.encode(), tid, self._scalar).write(arr, tid)
 
     def _put(self, gid: Any, key: str, data: Any) -> None:
         import h5py
@@ -222,8 +223,8 @@ class _EpisodeWriter:
             space = self._spaces.get(arr.shape)
             if space is None:
                 space = self._spaces[arr.shape] = self._simple(arr.shape)
-            h5d.create(gid, key.encode(), self._type(arr.dtype), space).write(
-                h5s.ALL, h5s.ALL, arr)
+            tid = self._type(arr.dtype)  # also the memory type: h5py would make a new one
+            h5d.create(gid, key.encode(), tid, space).write(h5s.ALL, h5s.ALL, arr, tid)
 
     def episode(self, index: int, ep: dict[str, Any]) -> int:
         """Write ``ep`` as ``episode_{index}``; returns its number of steps."""
