@@ -238,6 +238,12 @@ MakeAlgo = Callable[[TrainArgs, str, str], Any]
 """``make_algo(args, variant, device)`` -> an unbuilt d3rlpy algorithm."""
 
 
+def _command_line() -> str:
+    """The command that started this process, program by name (a venv's path says nothing to a
+    reader of the run)."""
+    return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
+
+
 def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
           tags: Sequence[str] = ()) -> dict[str, Any]:
     """Train, export and evaluate one baseline run; returns the run's summary dict."""
@@ -261,7 +267,7 @@ def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
         algo.load_model(str(logdir / "checkpoint.pt"))
     config = {"run": name, "algo": algo_name, "args": dataclasses.asdict(args),
               "dataset_id": ds_id, "transitions": mdp.transition_count, "device": device,
-              "versions": versions(), "command": " ".join(sys.argv)}
+              "versions": versions(), "command": _command_line()}
     (logdir / "config.json").write_text(json.dumps(config, indent=2))
     wandb_run = start_wandb(args.wandb, args.wandb_project, name,
                             args.wandb_group or args.env, [algo_name, args.tier, *tags],

@@ -49,6 +49,7 @@ def test_baseline_runs_end_to_end(module, env_id: str, algo: str, tmp_path: Path
     config = json.loads((run / "config.json").read_text())
     assert config["dataset_id"].startswith("persona_gym/openchat") and config["args"]["seed"] == 0
     assert set(config["versions"]) >= {"persona_gym", "d3rlpy", "torch", "gymnasium"}
+    assert not config["command"].startswith("/")  # the program by name, not a venv path
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [3, 6] and all("time_step" in x for x in lines)
     for name in ("policy.pt", "checkpoint.pt", "params.json", "results.json"):
