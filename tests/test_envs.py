@@ -335,3 +335,37 @@ def test_conversations_do_not_depend_on_the_process_hash_seed(tmp_path) -> None:
                              text=True, check=True, cwd=tmp_path)
         digests.add(out.stdout.strip())
     assert len(digests) == 1
+
+
+V0_FINGERPRINTS = {  # (train split, test split)
+    "persona_gym/OpenChat-v0": ("9c2bd15a64f01a6c", "3c8e07814c104ecb"),
+    "persona_gym/Tutoring-v0": ("72c121abb3bd2608", "4540a93f062115c3"),
+    "persona_gym/Counseling-v0": ("925797ee43ed27cc", "bba8795313f844a9"),
+    "persona_gym/OpenChatLong-v0": ("5761d717ab342a39", "4e3e06fc155c5b86"),
+}
+"""sha256 (first 16 hex digits) of 20 seeded conversations per id and split: personas, styles,
+partner moves, candidate texts, rewards and per-line scores (not the observation bytes, whose
+last bits depend on the machine's BLAS). Published scores, datasets and leaderboard entries
+rest on these conversations: a change here is a new env version (v1), not an edit of v0."""
+
+
+@pytest.mark.parametrize("env_id", sorted(V0_FINGERPRINTS))
+def test_v0_conversations_are_frozen(env_id: str) -> None:
+    import hashlib
+
+    got = []
+    for split in ("train", "test"):
+        env = gym.make(env_id, split=split).unwrapped
+        rng = np.random.default_rng(7)
+        h = hashlib.sha256()
+        for seed in range(20):
+            env.reset(seed=seed)
+            h.update(repr((env.style, env.persona)).encode())
+            done = False
+            while not done:
+                h.update(repr((env.move, [c.text for c in env.candidates])).encode())
+                _, reward, done, _, info = env.step(int(rng.integers(env.k)))
+                h.update(repr((reward, info)).encode())
+        got.append(h.hexdigest()[:16])
+    assert tuple(got) == V0_FINGERPRINTS[env_id], (
+        "the v0 conversations changed: if that is intended, register a new version")
