@@ -178,16 +178,17 @@ class _EpisodeWriter:
     """
 
     def __init__(self, fh: Any) -> None:
-        from h5py import h5p, h5s, h5t
+        import h5py
+        from h5py import h5a, h5d, h5g, h5p, h5s, h5t
 
         self.fh = fh
+        self._h5py, self._h5a, self._h5d, self._h5g, self._h5s = h5py, h5a, h5d, h5g, h5s
         self._gcpl = h5p.create(h5p.GROUP_CREATE)  # as h5py's track_order=True
         self._gcpl.set_link_creation_order(h5p.CRT_ORDER_TRACKED | h5p.CRT_ORDER_INDEXED)
         self._scalar = h5s.create(h5s.SCALAR)
         self._types: dict[np.dtype, Any] = {}
         self._spaces: dict[tuple[int, ...], Any] = {}
         self._py_create = h5t.py_create
-        self._simple = h5s.create_simple
 
     def _type(self, dtype: np.dtype) -> Any:
         tid = self._types.get(dtype)
@@ -196,35 +197,30 @@ class _EpisodeWriter:
         return tid
 
     def _group(self, parent: Any, name: str) -> Any:
-        from h5py import h5g
-
-        return h5g.create(parent, name.encode(), gcpl=self._gcpl)
+        return self._h5g.create(parent, name.encode(), gcpl=self._gcpl)
 
     def _attr(self, gid: Any, name: str, value: int) -> None:
-        from h5py import h5a
-
         arr = np.asarray(value, dtype=np.int64)
         tid = self._type(arr.dtype)
-        h5a.create(gid, name.encode(), tid, self._scalar).write(arr, tid)
+        self._h5a.create(gid, name.encode(), tid, self._scalar).write(arr, tid)
 
     def _put(self, gid: Any, key: str, data: Any) -> None:
-        import h5py
-        from h5py import h5d, h5s
-
         if isinstance(data, dict):
             sub = self._group(gid, key)
             for k, v in data.items():
                 self._put(sub, k, v)
         elif isinstance(data, list) and data and isinstance(data[0], str):
+            h5py = self._h5py
             h5py.Group(gid).create_dataset(
                 key, data=data, dtype=h5py.string_dtype(encoding="utf-8"))
         else:
             arr = np.ascontiguousarray(data)
             space = self._spaces.get(arr.shape)
             if space is None:
-                space = self._spaces[arr.shape] = self._simple(arr.shape)
+                space = self._spaces[arr.shape] = self._h5s.create_simple(arr.shape)
             tid = self._type(arr.dtype)  # also the memory type: h5py would make a new one
-            h5d.create(gid, key.encode(), tid, space).write(h5s.ALL, h5s.ALL, arr, tid)
+            all_ = self._h5s.ALL
+            self._h5d.create(gid, key.encode(), tid, space).write(all_, all_, arr, tid)
 
     def episode(self, index: int, ep: dict[str, Any]) -> int:
         """Write ``ep`` as ``episode_{index}``; returns its number of steps."""
