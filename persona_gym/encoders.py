@@ -99,6 +99,32 @@ class _Encoder:
             self._pending.append((item, out))
         return out
 
+    def split(self, obs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Cut observations ``[..., width]`` into a shared context ``[..., C]`` and one block per
+        candidate ``[..., K, B]``: the shape a candidate-wise scorer reads (one network applied
+        to ``[context, candidate_i]`` for every ``i``).
+
+        The context is every block that is not about one candidate (persona, histories, partner
+        line, progress); a candidate's block is its text vector and its similarities, followed
+        by its share of any columns past :attr:`size` (the continuous variant's descriptors,
+        ``K`` equal slices).
+        """
+        d, k = self.dim, self.k
+        obs = np.asarray(obs)
+        lead = obs.shape[:-1]
+        end = 4 * d + k * d
+        context = np.concatenate([obs[..., : 4 * d], obs[..., self.size - 1 : self.size]], -1)
+        parts = [obs[..., 4 * d : end].reshape(*lead, k, d),
+                 obs[..., end : end + 4 * k].reshape(*lead, k, 4)]
+        extra = obs.shape[-1] - self.size
+        if extra:
+            if extra % k:
+                raise ValueError(
+                    f"observation width {obs.shape[-1]} is not {self.size} + a multiple of K={k}"
+                )
+            parts.append(obs[..., self.size :].reshape(*lead, k, extra // k))
+        return context, np.concatenate(parts, -1)
+
     @contextmanager
     def deferred(self) -> Iterator[None]:
         """Defer the observations built in this block to its end, then build them together
