@@ -1,9 +1,11 @@
 """Task cards: one TOML file per domain declaring its registered environments.
 
 A task card (``envs/*.toml`` in the repository, shipped in the wheel as ``persona_gym.suite``)
-fixes everything that defines a task: the persona relation pool, the partner's topics, styles per
-split and lines, the number of candidate replies, the reward weights, and one entry per
-registered id with its horizon and reference scores. Changing any of these for an existing id
+fixes everything that defines a task: the persona relation pool (:class:`PersonaSpec`), the
+partner's topics, styles per split and lines (:class:`PartnerSpec`), the number of candidate
+replies, the reward weights per task version (:class:`RewardWeights`), and one entry per
+registered id with its horizon and reference scores (:class:`EnvEntry`). Each section is a small
+dataclass that parses itself. Changing any of these for an existing id
 means bumping its version (``-v0`` -> ``-v1``) and noting why under ``[versions]``.
 
 ``load_card`` validates a card fully and raises :class:`TaskCardError` naming the file, the key
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,18 +32,66 @@ else:  # pragma: no cover
 VARIANTS = ("discrete", "continuous", "text")
 """Action/observation variants a card entry may declare."""
 
-ID_PATTERN = re.compile(r"^persona_gym/[A-Z][A-Za-z]*-v\d+$")
-REWARD_KEYS = ("p2l", "l2l", "qa", "contradiction", "repetition")
+ID_PATTERN = re.compile(r"^persona_gym/[A-Z][A-Za-z]*-v(\d+)$")
+"""What a registered id looks like; the group is the task version (``-v1`` -> 1)."""
+TASK_VERSIONS = (0, 1)
+"""Task versions this release implements (``-v0`` is frozen; ``-v1`` is current)."""
 PARTNER_LINE_KEYS = ("greetings", "acks", "small_talk", "emotional", "meta", "reask", "shift")
+PARTNER_LINE_KEYS_V1 = ("farewells",)
+"""Partner lines v1 needs besides v0's (said when the partner ends a conversation early)."""
 
 
 class TaskCardError(ValueError):
     """A task card is malformed; the message names the file, the key and the fix."""
 
 
+class _Reader:
+    """Typed access to one TOML table; every error names the file, the key and the fix."""
+
+    def __init__(self, data: dict[str, Any], where: str, src: str) -> None:
+        self.data, self.where, self.src = data, where, src
+
+    def fail(self, message: str) -> TaskCardError:
+        return TaskCardError(f"{self.src}: {message}")
+
+    def need(self, key: str, typ: type | tuple[type, ...]) -> Any:
+        if key not in self.data:
+            raise self.fail(f"missing key {self.where}{key}; add it (see envs/open_chat.toml)")
+        value = self.data[key]
+        if typ is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        if not isinstance(value, typ) or (isinstance(value, bool) and typ is not bool):
+            tname = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
+            raise self.fail(
+                f"{self.where}{key} must be {tname}, got {type(value).__name__} {value!r}"
+            )
+        return value
+
+    def table(self, key: str) -> _Reader:
+        return _Reader(self.need(key, dict), f"{self.where}{key}.", self.src)
+
+    def strings(self, key: str, min_len: int = 1) -> tuple[str, ...]:
+        value = self.need(key, list)
+        if len(value) < min_len or not all(isinstance(v, str) and v.strip() for v in value):
+            raise self.fail(
+                f"{self.where}{key} must be a list of at least {min_len} non-empty strings"
+            )
+        return tuple(value)
+
+    def relations(self, key: str, names: tuple[str, ...]) -> tuple[str, ...]:
+        known = load_ontology().relations
+        unknown = [r for r in names if r not in known]
+        if unknown:
+            raise self.fail(
+                f"{self.where}{key} names unknown relations {unknown}; "
+                f"known: {', '.join(sorted(known))}"
+            )
+        return names
+
+
 @dataclass(frozen=True)
 class EnvEntry:
-    """One registered id of a card."""
+    """One registered id of a card (a ``[[task.envs]]`` entry)."""
 
     id: str
     variant: str
@@ -50,16 +100,138 @@ class EnvEntry:
     ref_min_score: float
     ref_max_score: float
 
+    @property
+    def version(self) -> int:
+        """The task version, from the id's ``-vN`` suffix."""
+        match = ID_PATTERN.match(self.id)
+        assert match is not None  # checked when parsed
+        return int(match.group(1))
+
+    @classmethod
+    def from_toml(cls, r: _Reader) -> EnvEntry:
+        env_id = r.need("id", str)
+        match = ID_PATTERN.match(env_id)
+        if not match:
+            raise r.fail(f"{r.where}id {env_id!r} must look like 'persona_gym/OpenChat-v1'")
+        if int(match.group(1)) not in TASK_VERSIONS:
+            raise r.fail(f"{r.where}id {env_id!r}: task versions implemented: {TASK_VERSIONS}")
+        variant = r.data.get("variant", "discrete")
+        if variant not in VARIANTS:
+            raise r.fail(f"{r.where}variant {variant!r} unknown; use one of {VARIANTS}")
+        horizon = r.need("horizon", int)
+        if not 1 <= horizon <= 1000:
+            raise r.fail(f"{r.where}horizon must be in [1, 1000], got {horizon}")
+        ref_min, ref_max = r.need("ref_min_score", float), r.need("ref_max_score", float)
+        if not ref_max > ref_min:
+            raise r.fail(f"{r.where}ref_max_score must exceed ref_min_score")
+        return cls(env_id, variant, horizon, r.need("description", str), ref_min, ref_max)
+
 
 @dataclass(frozen=True)
-class RewardWeights:
-    """Reward weights; see docs/metrics.md for the formula they enter."""
+class PersonaSpec:
+    """``[persona]``: the relation pool personas are drawn from and their size."""
+
+    relations: tuple[str, ...]
+    required: tuple[str, ...]
+    min_facts: int
+    max_facts: int
+
+    @classmethod
+    def from_toml(cls, r: _Reader) -> PersonaSpec:
+        relations = r.relations("relations", r.strings("relations", 4))
+        required = r.relations("required", tuple(r.data.get("required", ())))
+        min_facts, max_facts = r.need("min_facts", int), r.need("max_facts", int)
+        if not 1 <= min_facts <= max_facts <= len(relations):
+            raise r.fail(
+                "need 1 <= persona.min_facts <= persona.max_facts <= len(persona.relations)"
+            )
+        return cls(relations, required, min_facts, max_facts)
+
+
+@dataclass(frozen=True)
+class PartnerSpec:
+    """``[partner]``: what the partner asks about, its styles per split, and its lines."""
+
+    topics: tuple[str, ...]
+    styles: dict[str, tuple[str, ...]]
+    lines: dict[str, tuple[str, ...]]
+
+    @classmethod
+    def from_toml(cls, r: _Reader) -> PartnerSpec:
+        from persona_gym.partners import STYLES  # the partner module owns the style table
+
+        topics = r.relations("topics", r.strings("topics", 3))
+        styles_r = r.table("styles")
+        styles = {}
+        for split in SPLITS:
+            names = styles_r.strings(split)
+            unknown = [s for s in names if s not in STYLES]
+            if unknown:
+                raise r.fail(
+                    f"partner.styles.{split} names unknown styles {unknown}; "
+                    f"known: {', '.join(STYLES)}"
+                )
+            styles[split] = names
+        if not set(styles["test"]) - set(styles["train"]) - set(styles["valid"]):
+            raise r.fail(
+                "partner.styles.test must hold at least one style absent from train and valid "
+                "(a held-out partner style)"
+            )
+        lines = {k: r.strings(k) for k in (*PARTNER_LINE_KEYS, *PARTNER_LINE_KEYS_V1)}
+        return cls(topics, styles, lines)
+
+
+@dataclass(frozen=True)
+class RewardWeightsV0:
+    """v0's reward weights (frozen; docs/metrics.md, "v0")."""
 
     p2l: float
     l2l: float
     qa: float
     contradiction: float
     repetition: float
+
+    @classmethod
+    def from_toml(cls, r: _Reader) -> RewardWeightsV0:
+        w = cls(**{f.name: r.need(f.name, float) for f in fields(cls)})
+        if any(v < 0 for v in astuple(w)):
+            raise r.fail(f"{r.where[:-1]} weights must be >= 0")
+        if abs(w.p2l + w.l2l + w.qa - 1.0) > 1e-9:
+            raise r.fail(f"{r.where}p2l + {r.where}l2l + {r.where}qa must sum to 1")
+        return w
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """The reward's weights (docs/metrics.md): what each kind of line earns or costs. A
+    relevant, informative, consistent, fresh line earns 1."""
+
+    contradiction: float
+    """Cost of a line that contradicts the persona or the agent's commitments (or claims to be
+    an AI)."""
+    irrelevant: float
+    """Cost of a line that ignores the move (a recitation, a change of subject)."""
+    idle: float
+    """What a line earns that addresses the move without content (an evasion, an empty
+    follow-up): at most a small amount."""
+    wrong_answer: float
+    """Taken from 1 when an answer is consistent but not the persona's (qa = 0)."""
+    repetition: float
+    """Cost of repeating an earlier line verbatim."""
+    leave: float
+    """Cost of losing the partner: taken on the line after which it ends the conversation."""
+
+    @classmethod
+    def from_toml(cls, r: _Reader) -> RewardWeights:
+        w = cls(**{f.name: r.need(f.name, float) for f in fields(cls)})
+        if any(v < 0 for v in astuple(w)):
+            raise r.fail(f"{r.where[:-1]} weights must be >= 0")
+        if not w.idle < 1.0 - w.wrong_answer:
+            raise r.fail(f"need {r.where}idle < 1 - {r.where}wrong_answer: an answer must earn "
+                         "more than a dodge")
+        if w.contradiction <= 0:
+            raise r.fail(f"{r.where}contradiction must be > 0: a contradiction costs")
+        return w
 
 
 @dataclass(frozen=True)
@@ -72,15 +244,11 @@ class TaskCard:
     title: str
     description: str
     envs: tuple[EnvEntry, ...]
-    persona_relations: tuple[str, ...]
-    persona_required: tuple[str, ...]
-    min_facts: int
-    max_facts: int
-    topics: tuple[str, ...]
-    styles: dict[str, tuple[str, ...]]
-    lines: dict[str, tuple[str, ...]]
+    persona: PersonaSpec
+    partner: PartnerSpec
     num_candidates: int
-    reward: RewardWeights
+    rewards: dict[int, RewardWeightsV0 | RewardWeights]
+    """Reward weights per task version (``[reward.v0]``, ``[reward.v1]``)."""
     versions: dict[str, str]
 
     def entry(self, env_id: str) -> EnvEntry:
@@ -89,138 +257,44 @@ class TaskCard:
                 return e
         raise KeyError(f"{env_id!r} is not declared by task card {self.name!r}")
 
-
-def _need(
-    data: dict[str, Any], key: str, typ: type | tuple[type, ...], where: str, src: str
-) -> Any:
-    if key not in data:
-        raise TaskCardError(f"{src}: missing key {where}{key}; add it (see envs/open_chat.toml)")
-    value = data[key]
-    if typ is float and isinstance(value, int) and not isinstance(value, bool):
-        value = float(value)
-    if not isinstance(value, typ) or (isinstance(value, bool) and typ is not bool):
-        tname = typ.__name__ if isinstance(typ, type) else "/".join(t.__name__ for t in typ)
-        raise TaskCardError(
-            f"{src}: {where}{key} must be {tname}, got {type(value).__name__} {value!r}"
-        )
-    return value
+    @property
+    def reward(self) -> RewardWeights:
+        """The current task version's reward weights."""
+        w = self.rewards[max(self.rewards)]
+        assert isinstance(w, RewardWeights)
+        return w
 
 
-def _str_list(data: dict[str, Any], key: str, where: str, src: str, min_len: int = 1) -> tuple:
-    value = _need(data, key, list, where, src)
-    if len(value) < min_len or not all(isinstance(v, str) and v.strip() for v in value):
-        raise TaskCardError(
-            f"{src}: {where}{key} must be a list of at least {min_len} non-empty strings"
-        )
-    return tuple(value)
+_REWARDS = {0: RewardWeightsV0, 1: RewardWeights}
 
 
 def parse_card(data: dict[str, Any], name: str, source: str) -> TaskCard:
     """Validate parsed TOML ``data`` into a :class:`TaskCard` (errors name ``source``)."""
-    ontology = load_ontology()
-    src = source
-    task = _need(data, "task", dict, "", src)
-    persona = _need(data, "persona", dict, "", src)
-    partner = _need(data, "partner", dict, "", src)
-    replies = _need(data, "replies", dict, "", src)
-    reward = _need(data, "reward", dict, "", src)
-
-    envs = []
-    for i, e in enumerate(_need(task, "envs", list, "task.", src)):
-        where = f"task.envs[{i}]."
-        env_id = _need(e, "id", str, where, src)
-        if not ID_PATTERN.match(env_id):
-            raise TaskCardError(
-                f"{src}: {where}id {env_id!r} must look like 'persona_gym/OpenChat-v0'"
-            )
-        variant = e.get("variant", "discrete")
-        if variant not in VARIANTS:
-            raise TaskCardError(f"{src}: {where}variant {variant!r} unknown; use one of {VARIANTS}")
-        horizon = _need(e, "horizon", int, where, src)
-        if not 1 <= horizon <= 1000:
-            raise TaskCardError(f"{src}: {where}horizon must be in [1, 1000], got {horizon}")
-        ref_min = _need(e, "ref_min_score", float, where, src)
-        ref_max = _need(e, "ref_max_score", float, where, src)
-        if not ref_max > ref_min:
-            raise TaskCardError(f"{src}: {where}ref_max_score must exceed ref_min_score")
-        envs.append(
-            EnvEntry(
-                id=env_id,
-                variant=variant,
-                horizon=horizon,
-                description=_need(e, "description", str, where, src),
-                ref_min_score=ref_min,
-                ref_max_score=ref_max,
-            )
-        )
+    card = _Reader(data, "", source)
+    task = card.table("task")
+    envs = tuple(EnvEntry.from_toml(_Reader(e, f"task.envs[{i}].", source))
+                 for i, e in enumerate(task.need("envs", list)))
     if not envs:
-        raise TaskCardError(f"{src}: task.envs is empty; declare at least one [[task.envs]]")
-
-    relations = _str_list(persona, "relations", "persona.", src, 4)
-    required = tuple(persona.get("required", ()))
-    topics = _str_list(partner, "topics", "partner.", src, 3)
-    for where, names in (("persona.relations", relations), ("persona.required", required),
-                         ("partner.topics", topics)):
-        unknown = [r for r in names if r not in ontology.relations]
-        if unknown:
-            raise TaskCardError(
-                f"{src}: {where} names unknown relations {unknown}; "
-                f"known: {', '.join(sorted(ontology.relations))}"
-            )
-    min_facts = _need(persona, "min_facts", int, "persona.", src)
-    max_facts = _need(persona, "max_facts", int, "persona.", src)
-    if not 1 <= min_facts <= max_facts <= len(relations):
-        raise TaskCardError(
-            f"{src}: need 1 <= persona.min_facts <= persona.max_facts <= len(persona.relations)"
-        )
-
-    from persona_gym.partners import STYLES  # the partner module owns the style table
-
-    styles_raw = _need(partner, "styles", dict, "partner.", src)
-    styles = {}
-    for split in SPLITS:
-        names = _str_list(styles_raw, split, "partner.styles.", src)
-        unknown = [s for s in names if s not in STYLES]
-        if unknown:
-            raise TaskCardError(
-                f"{src}: partner.styles.{split} names unknown styles {unknown}; "
-                f"known: {', '.join(STYLES)}"
-            )
-        styles[split] = names
-    if not set(styles["test"]) - set(styles["train"]) - set(styles["valid"]):
-        raise TaskCardError(
-            f"{src}: partner.styles.test must hold at least one style absent from train and valid "
-            "(a held-out partner style)"
-        )
-    lines = {k: _str_list(partner, k, "partner.", src) for k in PARTNER_LINE_KEYS}
-
-    k = _need(replies, "num_candidates", int, "replies.", src)
+        raise card.fail("task.envs is empty; declare at least one [[task.envs]]")
+    replies = card.table("replies")
+    k = replies.need("num_candidates", int)
     if not 2 <= k <= 8:
-        raise TaskCardError(f"{src}: replies.num_candidates must be in [2, 8], got {k}")
-    weights = RewardWeights(
-        **{key: _need(reward, key, float, "reward.", src) for key in REWARD_KEYS}
-    )
-    if any(getattr(weights, key) < 0 for key in REWARD_KEYS):
-        raise TaskCardError(f"{src}: reward weights must be >= 0")
-    if abs(weights.p2l + weights.l2l + weights.qa - 1.0) > 1e-9:
-        raise TaskCardError(f"{src}: reward.p2l + reward.l2l + reward.qa must sum to 1")
-
+        raise card.fail(f"replies.num_candidates must be in [2, 8], got {k}")
+    reward = card.table("reward")
+    rewards = {}
+    for version in sorted({e.version for e in envs}):
+        rewards[version] = _REWARDS[version].from_toml(reward.table(f"v{version}"))
     return TaskCard(
         name=name,
         source=source,
-        domain=_need(task, "domain", str, "task.", src),
-        title=_need(task, "title", str, "task.", src),
-        description=_need(task, "description", str, "task.", src),
-        envs=tuple(envs),
-        persona_relations=relations,
-        persona_required=required,
-        min_facts=min_facts,
-        max_facts=max_facts,
-        topics=topics,
-        styles=styles,
-        lines=lines,
+        domain=task.need("domain", str),
+        title=task.need("title", str),
+        description=task.need("description", str),
+        envs=envs,
+        persona=PersonaSpec.from_toml(card.table("persona")),
+        partner=PartnerSpec.from_toml(card.table("partner")),
         num_candidates=k,
-        reward=weights,
+        rewards=rewards,
         versions=dict(data.get("versions", {})),
     )
 

@@ -12,11 +12,35 @@ persona            dim        sum of the persona sentences' vectors, normalised
 own history        dim        the agent's last ``window`` lines, summed and normalised
 partner history    dim        the partner's previous ``window`` lines, summed and normalised
 partner line       dim        the partner's current line
+memory             dim        (``memory=True``, task v1) every line the agent has said in the
+                              episode, summed and normalised: a fixed-size memory of the whole
+                              own transcript, so commitments older than the window stay visible
 candidates         K * dim    each candidate reply, in the order of the action indices
-similarities       K * 4      per candidate: cosine with persona, own history, partner history
-                              and partner line
+similarities       K * B      per candidate: cosine with each of the ``B`` blocks above
+                              (persona, own history, partner history, partner line[, memory])
 progress           1          turn index / horizon
 =================  =========  ===========================================================
+
+``B`` is 5 with memory and 4 without (task v0).
+
+Task v1 appends **fact blocks** (``facts=``: a :class:`FactCoder`): the facts each text states,
+as the world's reader reads them (exact on the world's own lines), coded relation by relation:
+slot ``r`` of a block holds a fixed random code of the value stated for relation ``r`` (its
+negative for a denial, or for the opposite relation: "dislikes pizza" is "not likes pizza"), so "the same relation with another value" is a comparison within one
+slot. Hashed n-grams alone cannot show it: a learner would have to discover, bucket collision by
+bucket collision, that "teacher" and "nurse" answer the same question. The blocks, after the
+text part:
+
+=================  =========  ===========================================================
+persona facts      F          the persona's facts
+memory facts       F          the facts of every line the agent has said in the episode
+partner facts      F          what the partner's line asks about (a per-relation "asked" code)
+                              or claims (the claimed value's code)
+candidate facts    K * F      each candidate's facts
+=================  =========  ===========================================================
+
+with ``F = (relations without opposites) * code_dim``; a slot holding several codes is scaled to norm 1. They carry no label either: a
+candidate's block says what it states, not whether that contradicts anything.
 
 Every entry lies in [-1, 1]. Nothing in it is a label: it is computed from the texts alone,
 which the agent could read itself.
@@ -54,11 +78,13 @@ class _Item(NamedTuple):
     """The texts one observation is built from."""
 
     persona_vec: np.ndarray
+    memory_vec: np.ndarray | None  # normalised sum of every own line (None: no memory block)
     own: Sequence[str]  # the last ``window`` own lines
     partner: Sequence[str]  # the last ``window`` partner lines
     line: str
     candidates: Sequence[str]
     progress: float
+    fact_rows: np.ndarray | None  # (3 + K, F) fact blocks, or None without them
 
 
 class _Encoder:
@@ -67,6 +93,9 @@ class _Encoder:
     k: int
     dim: int
     window: int
+    blocks: int
+    facts: FactCoder | None
+    text_size: int
     size: int
     _zero: np.ndarray
     _cache: dict[str, np.ndarray]
@@ -84,13 +113,20 @@ class _Encoder:
         candidates: Sequence[str],
         progress: float,
         out: np.ndarray | None = None,
+        memory_vec: np.ndarray | None = None,
+        fact_rows: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Build one observation (``persona_vec`` is ``sum_vector(persona sentences)``) into
-        ``out`` (a new array by default). In a :meth:`deferred` block the array is returned
-        unfilled and filled when the block ends."""
+        """Build one observation (``persona_vec`` is ``sum_vector(persona sentences)``;
+        ``memory_vec`` the normalised sum of every own line, required exactly when the encoder
+        has a memory block) into ``out`` (a new array by default). In a :meth:`deferred` block
+        the array is returned unfilled and filled when the block ends."""
+        if (memory_vec is None) == (self.blocks == 5):
+            raise ValueError("pass memory_vec exactly when the encoder was made with memory=True")
+        if (fact_rows is None) != (self.facts is None):
+            raise ValueError("pass fact_rows exactly when the encoder was made with facts=")
         w = self.window
-        item = _Item(persona_vec, own_history[-w:], partner_history[-w:], partner_line,
-                     candidates, progress)
+        item = _Item(persona_vec, memory_vec, own_history[-w:], partner_history[-w:],
+                     partner_line, candidates, progress, fact_rows)
         if out is None:
             out = np.empty(self.size, dtype=np.float32)
         if self._pending is None:
@@ -109,13 +145,16 @@ class _Encoder:
         by its share of any columns past :attr:`size` (the continuous variant's descriptors,
         ``K`` equal slices).
         """
-        d, k = self.dim, self.k
+        d, k, b, t = self.dim, self.k, self.blocks, self.text_size
         obs = np.asarray(obs)
         lead = obs.shape[:-1]
-        end = 4 * d + k * d
-        context = np.concatenate([obs[..., : 4 * d], obs[..., self.size - 1 : self.size]], -1)
-        parts = [obs[..., 4 * d : end].reshape(*lead, k, d),
-                 obs[..., end : end + 4 * k].reshape(*lead, k, 4)]
+        end = b * d + k * d
+        f = 0 if self.facts is None else self.facts.size
+        context = np.concatenate([obs[..., : b * d], obs[..., t - 1 : t + 3 * f]], -1)
+        parts = [obs[..., b * d : end].reshape(*lead, k, d),
+                 obs[..., end : end + b * k].reshape(*lead, k, b)]
+        if f:
+            parts.append(obs[..., t + 3 * f : self.size].reshape(*lead, k, f))
         extra = obs.shape[-1] - self.size
         if extra:
             if extra % k:
@@ -147,11 +186,15 @@ class HashedEncoder(_Encoder):
 
     name = "hashed"
 
-    def __init__(self, num_candidates: int, dim: int = 128, window: int = 4) -> None:
+    def __init__(self, num_candidates: int, dim: int = 128, window: int = 4,
+                 memory: bool = False, facts: FactCoder | None = None) -> None:
         if dim < 8:
             raise ValueError(f"encoder dim must be >= 8, got {dim}")
         self.k, self.dim, self.window = num_candidates, dim, window
-        self.size = 4 * dim + num_candidates * (dim + 4) + 1
+        self.blocks = 5 if memory else 4
+        self.facts = facts
+        self.text_size = self.blocks * dim + num_candidates * (dim + self.blocks) + 1
+        self.size = self.text_size + (0 if facts is None else (3 + num_candidates) * facts.size)
         self._cache: dict[str, np.ndarray] = {}
         self._slots: dict[str, tuple[int, float]] = {}  # n-gram -> (bucket, sign)
         self._sentences: dict[str, np.ndarray] = {}  # sentence -> raw signed counts
@@ -226,28 +269,33 @@ def _sum_vectors(enc: _Encoder, texts: Sequence[str]) -> np.ndarray:
 
 def _assemble_one(enc: _Encoder, item: _Item, out: np.ndarray) -> None:
     """One observation into ``out``, in the layout of the module docstring."""
-    d, k = enc.dim, enc.k
+    d, k, b = enc.dim, enc.k, enc.blocks
     if isinstance(enc, MiniLMEncoder):  # embed every new text in one model call
         enc.prefetch([*item.own, *item.partner, item.line, *item.candidates])
     cached, vec = enc._cache.get, enc.text_vector
-    end = 4 * d + k * d
+    end = b * d + k * d
+    memory = () if item.memory_vec is None else (item.memory_vec,)
     np.concatenate(
         [item.persona_vec, enc.sum_vector(item.own), enc.sum_vector(item.partner),
-         vec(item.line), *[v if (v := cached(t)) is not None else vec(t) for t in item.candidates]],
+         vec(item.line), *memory,
+         *[v if (v := cached(t)) is not None else vec(t) for t in item.candidates]],
         out=out[:end],
     )
-    sims = out[end : end + 4 * k].reshape(k, 4)
-    np.matmul(out[4 * d : end].reshape(k, d), out[: 4 * d].reshape(4, d).T, out=sims)
+    sims = out[end : end + b * k].reshape(k, b)
+    np.matmul(out[b * d : end].reshape(k, d), out[: b * d].reshape(b, d).T, out=sims)
     np.minimum(sims, 1.0, out=sims)  # float32 rounding can exceed 1 by ~1e-7
     np.maximum(sims, -1.0, out=sims)
-    out[-1] = item.progress
+    t = enc.text_size
+    out[t - 1] = item.progress
+    if item.fact_rows is not None:
+        out[t:] = item.fact_rows.reshape(-1)
 
 
 def _assemble_many(enc: _Encoder, items: Sequence[_Item]) -> np.ndarray:
     """The observations of ``items`` as rows: :func:`_assemble_one`'s, bit for bit, in a few
     whole-batch array operations (only the history norms stay one dot product per vector, as
     :func:`_sum_vectors` takes them). Deferred blocks use it."""
-    d, k, w = enc.dim, enc.k, enc.window
+    d, k, w, b = enc.dim, enc.k, enc.window, enc.blocks
     if isinstance(enc, MiniLMEncoder):  # embed every new text in one model call
         enc.prefetch([t for it in items for t in (*it.own, *it.partner, it.line, *it.candidates)])
     cached, vec, zero = enc._cache.get, enc.text_vector, enc._zero
@@ -260,22 +308,28 @@ def _assemble_many(enc: _Encoder, items: Sequence[_Item]) -> np.ndarray:
         rows += [zero] * (w - len(it.partner))
         rows += [v if (v := cached(t)) is not None else vec(t) for t in it.partner]
         rows.append(vec(it.line))
+        if it.memory_vec is not None:
+            rows.append(it.memory_vec)
         rows += [v if (v := cached(t)) is not None else vec(t) for t in it.candidates]
-    b = len(items)
-    texts = np.concatenate(rows).reshape(b, 2 * w + 2 + k, d)
-    history = np.add.reduce(texts[:, 1 : 2 * w + 1].reshape(b, 2, w, d), axis=2)
-    norms = [math.sqrt(float(h @ h)) for h in history.reshape(2 * b, d)]
-    history /= np.array([n if n > 0 else 1.0 for n in norms], dtype=np.float32).reshape(b, 2, 1)
-    out = np.empty((b, enc.size), dtype=np.float32)
-    end = 4 * d + k * d
+    n = len(items)
+    texts = np.concatenate(rows).reshape(n, 2 * w + b - 2 + k, d)
+    history = np.add.reduce(texts[:, 1 : 2 * w + 1].reshape(n, 2, w, d), axis=2)
+    norms = [math.sqrt(float(h @ h)) for h in history.reshape(2 * n, d)]
+    history /= np.array([x if x > 0 else 1.0 for x in norms], dtype=np.float32).reshape(n, 2, 1)
+    out = np.empty((n, enc.size), dtype=np.float32)
+    t = enc.text_size
+    end = b * d + k * d
     out[:, :d] = texts[:, 0]
-    out[:, d : 3 * d] = history.reshape(b, 2 * d)
-    out[:, 3 * d : end] = texts[:, 2 * w + 1 :].reshape(b, (k + 1) * d)
-    sims = np.matmul(texts[:, 2 * w + 2 :], out[:, : 4 * d].reshape(b, 4, d).transpose(0, 2, 1))
+    out[:, d : 3 * d] = history.reshape(n, 2 * d)
+    out[:, 3 * d : end] = texts[:, 2 * w + 1 :].reshape(n, (k + b - 3) * d)
+    sims = np.matmul(texts[:, 2 * w + b - 2 :],
+                     out[:, : b * d].reshape(n, b, d).transpose(0, 2, 1))
     np.minimum(sims, 1.0, out=sims)  # float32 rounding can exceed 1 by ~1e-7
     np.maximum(sims, -1.0, out=sims)
-    out[:, end : end + 4 * k] = sims.reshape(b, 4 * k)
-    out[:, -1] = [it.progress for it in items]
+    out[:, end : end + b * k] = sims.reshape(n, b * k)
+    out[:, t - 1] = [it.progress for it in items]
+    if enc.facts is not None:
+        out[:, t:] = np.stack([it.fact_rows for it in items]).reshape(n, -1)
     return out
 
 
@@ -331,7 +385,8 @@ class MiniLMEncoder(_Encoder):
     name = "minilm"
 
     def __init__(
-        self, num_candidates: int, window: int = 4, device: str = "cpu", batch_size: int = 64
+        self, num_candidates: int, window: int = 4, device: str = "cpu", batch_size: int = 64,
+        memory: bool = False, facts: FactCoder | None = None,
     ) -> None:
         _require_minilm()
         if isinstance(num_candidates, bool) or not isinstance(num_candidates, int) or (
@@ -344,7 +399,10 @@ class MiniLMEncoder(_Encoder):
             raise ValueError(f"batch_size must be a positive int, got {batch_size!r}")
         self.k, self.dim, self.window = num_candidates, MINILM_DIM, window
         self.device, self.batch_size = device, batch_size
-        self.size = 4 * self.dim + num_candidates * (self.dim + 4) + 1
+        self.blocks = 5 if memory else 4
+        self.facts = facts
+        self.text_size = self.blocks * self.dim + num_candidates * (self.dim + self.blocks) + 1
+        self.size = self.text_size + (0 if facts is None else (3 + num_candidates) * facts.size)
         self.model_calls = 0
         self.texts_embedded = 0
         self._cache: dict[str, np.ndarray] = {}
@@ -392,18 +450,91 @@ class MiniLMEncoder(_Encoder):
         return _sum_vectors(self, texts)
 
 
+class FactCoder:
+    """Codes sets of facts, relation by relation, as the fact blocks of the module docstring.
+
+    ``relations`` fixes the slot order. A value's code is a fixed unit vector of ``code_dim``
+    entries drawn from a generator seeded by the CRC32 of ``relation=value`` (the same in every
+    process); a relation's "asked" code is that of the value ``?``. ``opposites`` maps a
+    relation to the one it is the opposite of (``dislike_food`` -> ``like_food``): it shares that
+    slot with negated codes, so "dislikes pizza" reads as the negation of "likes pizza".
+    """
+
+    def __init__(self, relations: Sequence[str], code_dim: int = 4,
+                 opposites: dict[str, str] | None = None) -> None:
+        self.opposites = dict(opposites or {})
+        own = [r for r in relations if r not in self.opposites]
+        self.slots = {r: i for i, r in enumerate(own)}
+        self.code_dim = code_dim
+        self.size = len(self.slots) * code_dim
+        self._codes: dict[tuple[str, str], np.ndarray] = {}
+        self._cache: dict[tuple, np.ndarray] = {}
+
+    def code(self, relation: str, value: str) -> np.ndarray:
+        key = (relation, value)
+        vec = self._codes.get(key)
+        if vec is None:
+            rng = np.random.default_rng(zlib.crc32(f"{relation}={value}".encode()))
+            vec = rng.standard_normal(self.code_dim)
+            vec = self._codes[key] = (vec / np.linalg.norm(vec)).astype(np.float32)
+        return vec
+
+    def add(self, out: np.ndarray, facts: Sequence[tuple[str, str, bool]]) -> None:
+        """Add the codes of ``facts`` (``(relation, value, negated)``) into ``out``."""
+        c = self.code_dim
+        for relation, value, negated in facts:
+            base = self.opposites.get(relation)
+            if base is not None:
+                relation, negated = base, not negated
+            i = self.slots[relation] * c
+            if negated:
+                out[i : i + c] -= self.code(relation, value)
+            else:
+                out[i : i + c] += self.code(relation, value)
+
+    def normalize(self, vec: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """Scale every slot of a sum of codes to norm at most 1 (a value stated twice keeps its
+        code; two values of one relation share the slot)."""
+        slots = vec.reshape(-1, self.code_dim)
+        norms = np.sqrt(np.einsum("ij,ij->i", slots, slots))
+        scale = 1.0 / np.maximum(norms, 1.0)
+        if out is None:
+            out = np.empty_like(vec)
+        np.multiply(slots, scale[:, None], out=out.reshape(-1, self.code_dim))
+        return out
+
+    def vector(self, facts: Sequence[tuple[str, str, bool]]) -> np.ndarray:
+        """The block of one text's facts (cached; do not modify it)."""
+        key = tuple(facts)
+        vec = self._cache.get(key)
+        if vec is None:
+            vec = np.zeros(self.size, dtype=np.float32)
+            self.add(vec, facts)
+            vec = self.normalize(vec)
+            if len(self._cache) >= _CACHE_LIMIT:
+                self._cache.clear()
+            self._cache[key] = vec
+        return vec
+
+    def __getstate__(self) -> dict:
+        return {**self.__dict__, "_cache": {}}
+
+
 ENCODER_NAMES = ("hashed", "minilm")
 """Names accepted by :func:`make_encoder`."""
 
 
-def make_encoder(name: str, num_candidates: int) -> HashedEncoder | MiniLMEncoder:
-    """The observation encoder called ``name`` (one of :data:`ENCODER_NAMES`) for K candidates.
+def make_encoder(name: str, num_candidates: int, memory: bool = False,
+                 facts: FactCoder | None = None) -> HashedEncoder | MiniLMEncoder:
+    """The observation encoder called ``name`` (one of :data:`ENCODER_NAMES`) for K candidates,
+    with a memory block of the whole own transcript when ``memory`` and fact blocks coded by
+    ``facts`` (task v1 has both).
 
     ``"minilm"`` needs the optional MiniLM dependency and raises an ImportError naming the install
     command when it is missing; the model itself loads on first use.
     """
     if name == "hashed":
-        return HashedEncoder(num_candidates)
+        return HashedEncoder(num_candidates, memory=memory, facts=facts)
     if name == "minilm":
-        return MiniLMEncoder(num_candidates)
+        return MiniLMEncoder(num_candidates, memory=memory, facts=facts)
     raise ValueError(f"encoder {name!r} is unknown; use one of {list(ENCODER_NAMES)}")

@@ -1,7 +1,8 @@
-"""Simulated conversation partners (DESIGN.md §4).
+"""Simulated conversation partners (DESIGN.md §4), task version 1.
 
-A partner is a seeded policy over *moves*. Each turn it reads the facts the agent's last line
-asserted (never the generator's label) and picks the next move:
+A partner is a seeded policy over *moves*. Each turn it hears the agent's last line — the facts
+it asserted and how it landed (the judge's scores, which a human partner would read off as "that
+contradicts what you told me", "you dodged my question") — and picks the next move:
 
 ==================  =========================================================================
 move                what the partner does
@@ -11,63 +12,74 @@ move                what the partner does
 ``small_talk``      chit-chat from the card's ``small_talk`` lines
 ``emotional``       an emotional disclosure from the card's ``emotional`` lines
 ``meta``            a meta-reflective challenge ("Are you an AI?")
-``false_premise``   "You said you're a nurse, right?" with a value the agent never held
+``premise``         "You said you're a nurse, right?": **true half the time** (a value the agent
+                    holds: persona or its own commitment) and false otherwise (a value that
+                    contradicts what it holds), so neither accepting nor correcting blindly pays
 ``topic_shift``     changes the subject, then asks about a new relation
+``challenge``       a reaction to a slip: "Wait, you said you're a teacher?" quoting the value
+                    the agent just asserted; the good answer is a repair
 ==================  =========================================================================
+
+**Trust.** The partner starts each conversation at trust 1. A contradiction (or an assistant
+voice) costs :data:`TRUST_COST` ``["contradiction"]``, a line that asserts nothing or ignores the
+move costs less, an informative consistent answer restores a little. When trust reaches 0 the
+partner ends the conversation early with a farewell: the episode terminates and the line that
+lost it pays the reward's ``leave`` cost. The expert never loses trust; a policy that slips,
+dodges or recites does, so slips have consequences beyond their own turn.
 
 Reactions, checked before the style's move weights:
 
-* the agent's line spoke in an assistant voice (claimed ``identity = ai``) -> a ``meta``
-  challenge with probability 0.6;
+* the agent's line claimed to be an AI -> a ``meta`` challenge with probability 0.6;
+* the agent's line contradicted its persona or its commitments -> a ``challenge`` on the
+  contradicting relation with probability :data:`CHALLENGE_PROBABILITY`;
 * the agent's line did not answer the question just asked -> the partner re-asks it (a
   ``probe``) with probability 0.5.
 
-Styles are move weights; the task card says which styles each split uses. ``skeptic`` is meant to
-be held out for the test split.
+Styles are move weights; the task card says which styles each split uses. ``skeptic`` is held
+out for the test split.
 """
 
 from __future__ import annotations
 
 from itertools import accumulate
-from typing import NamedTuple
+from typing import TYPE_CHECKING
 
-from persona_gym.cards import TaskCard
+from persona_gym.dialogue import LineScores, Move
 from persona_gym.rng import Stream
-from persona_gym.world import AI, NONE, Fact, Ontology, Persona
+from persona_gym.world import AI, IDENTITY, NONE, Fact, Ontology, Persona
 
-MOVES = ("ask", "probe", "small_talk", "emotional", "meta", "false_premise", "topic_shift")
-QUESTION_MOVES = frozenset({"ask", "probe", "false_premise", "topic_shift"})
+if TYPE_CHECKING:
+    from persona_gym.cards import PartnerSpec
+    from persona_gym.speaker import Speaker
+
+MOVES = ("ask", "probe", "small_talk", "emotional", "meta", "premise", "topic_shift",
+         "challenge")
 
 STYLES: dict[str, dict[str, float]] = {
-    "curious": {"ask": 0.50, "probe": 0.10, "small_talk": 0.15, "emotional": 0.05, "meta": 0.03,
-                "false_premise": 0.04, "topic_shift": 0.13},
-    "prober": {"ask": 0.30, "probe": 0.35, "small_talk": 0.05, "emotional": 0.05, "meta": 0.05,
-               "false_premise": 0.15, "topic_shift": 0.05},
+    "curious": {"ask": 0.45, "probe": 0.12, "small_talk": 0.12, "emotional": 0.05, "meta": 0.03,
+                "premise": 0.10, "topic_shift": 0.13},
+    "prober": {"ask": 0.25, "probe": 0.30, "small_talk": 0.05, "emotional": 0.05, "meta": 0.05,
+               "premise": 0.25, "topic_shift": 0.05},
     "pressurer": {"ask": 0.25, "probe": 0.10, "small_talk": 0.05, "emotional": 0.25, "meta": 0.20,
-                  "false_premise": 0.10, "topic_shift": 0.05},
-    "distractor": {"ask": 0.30, "probe": 0.05, "small_talk": 0.30, "emotional": 0.05,
-                   "meta": 0.02, "false_premise": 0.03, "topic_shift": 0.25},
+                  "premise": 0.10, "topic_shift": 0.05},
+    "distractor": {"ask": 0.30, "probe": 0.08, "small_talk": 0.25, "emotional": 0.05,
+                   "meta": 0.02, "premise": 0.05, "topic_shift": 0.25},
     "skeptic": {"ask": 0.20, "probe": 0.25, "small_talk": 0.05, "emotional": 0.10, "meta": 0.15,
-                "false_premise": 0.25, "topic_shift": 0.0},
+                "premise": 0.25, "topic_shift": 0.0},
 }
-"""Move weights per partner style (each row sums to 1)."""
+"""Move weights per partner style (each row sums to 1; ``challenge`` is only a reaction)."""
+
+TRUST_COST = {"contradiction": 0.4, "irrelevant": 0.2, "idle": 0.15, "answer": -0.1}
+"""Trust lost per line by how it landed (a negative cost restores trust, up to 1)."""
+CHALLENGE_PROBABILITY = 0.7
+TRUE_PREMISE_PROBABILITY = 0.5
 
 _PROBE_PREFIX = ("Remind me,", "Sorry, I forgot:", "Wait, tell me again:", "Going back to you,")
-_FALSE_PREMISE = ("You said {c}, right?", "Didn't you tell me {c}?", "So {c}, correct?")
-
-
-class Move(NamedTuple):
-    """One partner turn."""
-
-    kind: str
-    text: str
-    relation: str | None = None
-    value: str | None = None
-    """For ``false_premise``: the wrongly claimed value."""
-
-    @property
-    def is_question(self) -> bool:
-        return self.kind in QUESTION_MOVES
+_PREMISE = ("You said {c}, right?", "Didn't you tell me {c}?", "So {c}, correct?",
+            "If I remember right, {c}?")
+_CHALLENGE = ("Wait, {c}? That's not what I heard before.", "Hold on, {c}? Really?",
+              "Hmm, {c}? I thought you told me something else.",
+              "Sorry, {c}? That doesn't sound right.")
 
 
 def _join(prefix: str, sentence: str) -> str:
@@ -79,54 +91,72 @@ def _join(prefix: str, sentence: str) -> str:
     return f"{prefix} {sentence}"
 
 
-class Partner:
-    """A partner of one style talking to one persona; all randomness from ``rng``."""
+def _landing(scores: LineScores) -> str:
+    """How a line landed, as :data:`TRUST_COST` names it."""
+    if scores.contradiction:
+        return "contradiction"
+    if not scores.asserted:
+        return "idle"
+    return "answer" if scores.relevance else "irrelevant"
 
-    def __init__(
-        self,
-        card: TaskCard,
-        ontology: Ontology,
-        style: str,
-        persona: Persona,
-        rng: Stream,
-    ) -> None:
-        self.card, self.ontology, self.style, self.persona, self.rng = (
-            card, ontology, style, persona, rng,
-        )
+
+class Partner:
+    """A partner of one style talking to one speaker; all randomness from ``rng``."""
+
+    def __init__(self, spec: PartnerSpec, ontology: Ontology, style: str, speaker: Speaker,
+                 rng: Stream) -> None:
+        self.spec, self.ontology, self.style, self.speaker, self.rng = (
+            spec, ontology, style, speaker, rng)
         weights = STYLES[style]
         self._kinds = tuple(weights)
         self._cumulative = tuple(accumulate(weights[k] for k in self._kinds))
         self.asked: list[str] = []
-        self.heard: list[Fact] = []
+        self.heard: list[str] = []  # relations the agent has talked about, in order
+        self.trust = 1.0
         self.last: Move | None = None
+
+    @property
+    def persona(self) -> Persona:
+        return self.speaker.persona
 
     def _pick(self, options: tuple[str, ...] | list[str]) -> str:
         return self.rng.pick(options)
 
     def first_move(self) -> Move:
         """The opening: a greeting followed by a question."""
-        move = self._ask(prefix=self._pick(self.card.lines["greetings"]))
+        move = self._ask(prefix=self._pick(self.spec.lines["greetings"]))
         self.last = move
         return move
 
-    def next_move(self, line_facts: tuple[Fact, ...]) -> Move:
-        """React to the agent's last line and choose the next move."""
-        self.heard.extend(f for f in line_facts if f.relation in self.ontology.relations)
+    def hear(self, facts: tuple[Fact, ...], scores: LineScores) -> bool:
+        """Take in the agent's line; False when trust ran out and the partner leaves."""
+        for f in facts:
+            if f.relation != IDENTITY and f.relation not in self.heard:
+                self.heard.append(f.relation)
+        self.trust = min(1.0, self.trust - TRUST_COST[_landing(scores)])
+        return self.trust > 0.0
+
+    def farewell(self) -> Move:
+        """The partner's last line when it ends the conversation early."""
+        self.last = move = Move("end", self._pick(self.spec.lines["farewells"]))
+        return move
+
+    def next_move(self, facts: tuple[Fact, ...], scores: LineScores) -> Move:
+        """React to the agent's last line (its facts and scores) and choose the next move."""
         last = self.last
-        answered = last is None or not last.is_question or any(
-            f.relation == last.relation for f in line_facts
-        )
         move: Move | None = None
-        if AI in line_facts and self.rng.random() < 0.6:
+        if AI in facts and self.rng.random() < 0.6:
             move = self._line("meta")
-        elif not answered and self.rng.random() < 0.5:
-            assert last is not None and last.relation is not None
-            move = self._question("probe", last.relation, self._pick(self.card.lines["reask"]))
+        elif scores.contradiction and self.rng.random() < CHALLENGE_PROBABILITY:
+            move = self._challenge(facts)
+        elif last is not None and last.is_question and not scores.relevance and (
+                self.rng.random() < 0.5):
+            assert last.relation is not None
+            move = self._question("probe", last.relation, self._pick(self.spec.lines["reask"]))
         if move is None:
-            kind = self._kinds[self.rng.weighted(self._cumulative)]
-            move = self._make(kind)
-        if self.rng.random() < 0.4 and move.kind not in ("meta", "emotional"):
-            ack = self._pick(self.card.lines["acks"])
+            move = self._make(self._kinds[self.rng.weighted(self._cumulative)])
+        if self.rng.random() < 0.4 and move.kind not in ("meta", "emotional", "challenge"):
+            ack = self._pick(self.spec.lines["acks"])
             move = Move(move.kind, _join(ack, move.text), move.relation, move.value)
         self.last = move
         return move
@@ -137,46 +167,49 @@ class Partner:
         if kind in ("small_talk", "emotional", "meta"):
             return self._line(kind)
         if kind == "probe":
-            discussed = sorted({f.relation for f in self.heard} | set(self.asked))
+            discussed = self.heard or self.asked
             if discussed:
-                rel = self._pick(discussed)
-                return self._question("probe", rel, self._pick(_PROBE_PREFIX))
+                return self._question("probe", self._pick(discussed), self._pick(_PROBE_PREFIX))
             return self._ask()
-        if kind == "false_premise":
-            return self._false_premise() or self._ask()
+        if kind == "premise":
+            return self._premise() or self._ask()
         if kind == "topic_shift":
-            return self._ask(prefix=self._pick(self.card.lines["shift"]), kind="topic_shift")
+            return self._ask(prefix=self._pick(self.spec.lines["shift"]), kind="topic_shift")
         return self._ask()
 
     def _line(self, kind: str) -> Move:
-        return Move(kind, self._pick(self.card.lines[kind]))
+        return Move(kind, self._pick(self.spec.lines[kind]))
 
     def _question(self, kind: str, relation: str, prefix: str = "") -> Move:
         return Move(kind, _join(prefix, self._pick(self.ontology[relation].question)), relation)
 
     def _ask(self, prefix: str = "", kind: str = "ask") -> Move:
-        fresh = [r for r in self.card.topics if r not in self.asked]
-        rel = self._pick(fresh or list(self.card.topics))
+        fresh = [r for r in self.spec.topics if r not in self.asked]
+        rel = self._pick(fresh or list(self.spec.topics))
         self.asked.append(rel)
         return Move(kind, _join(prefix, self._pick(self.ontology[rel].question)), rel)
 
-    def _false_premise(self) -> Move | None:
-        """Claim a value of a single-valued (or none-able) relation the agent does not hold."""
-        held: dict[str, set[tuple[str, str]]] = {}
-        for f in (*self.persona.facts, *self.heard):
-            if not f.negated:
-                held.setdefault(f.relation, set()).add((f.relation, f.value))
-        keys = self.ontology.conflict_keys
-        options = []
-        for rel_name in sorted(held):
-            rel = self.ontology[rel_name]
-            options += [
-                (rel_name, v) for v in rel.all_values
-                if (not rel.multi or v == NONE) and held[rel_name] <= keys(rel_name, v)
-            ]
+    def _claim(self, templates: tuple[str, ...], kind: str, fact: Fact) -> Move:
+        claim = self._pick(self.ontology.phrases("claim", fact.relation, fact.value))
+        return Move(kind, self._pick(templates).format(c=claim), fact.relation, fact.value)
+
+    def _premise(self) -> Move | None:
+        """A claim about the agent: true (a held fact) or false (a value contradicting one)."""
+        held = [f for f in self.speaker.commitments if f.relation != IDENTITY]
+        if self.rng.random() < TRUE_PREMISE_PROBABILITY:
+            return self._claim(_PREMISE, "premise", self.rng.pick(held))
+        options = self.speaker.false_claims()
         if not options:
             return None
-        rel_name, value = self.rng.pick(options)
-        rel = self.ontology[rel_name]
-        claim = self._pick(self.ontology.phrases("claim", rel_name, value))
-        return Move("false_premise", self._pick(_FALSE_PREMISE).format(c=claim), rel_name, value)
+        return self._claim(_PREMISE, "premise", self.rng.pick(options))
+
+    def _challenge(self, facts: tuple[Fact, ...]) -> Move | None:
+        """Quote back the first contradicting claim of the agent's line (None if there is
+        nothing the world can quote, e.g. only a negation)."""
+        for f in facts:
+            if not f.negated and f.relation != IDENTITY and self.speaker.is_wrong(f):
+                return self._claim(_CHALLENGE, "challenge", f)
+        return None
+
+
+__all__ = ["MOVES", "NONE", "STYLES", "Partner"]

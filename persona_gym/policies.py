@@ -99,18 +99,54 @@ class AssistantPolicy(ReferencePolicy):
 
 
 class DriftPolicy(ReferencePolicy):
-    """Consistent early, drifting later: P(slip) = base + slope * turn / horizon, plus a jump
-    after emotional or meta moves, where a slip there is the assistant voice."""
+    """A model of LLM persona drift (task v1): consistent early, slipping more as the
+    conversation grows and as emotional or meta pressure accumulates.
+
+    At turn ``t`` (0-based, absolute: a long conversation drifts further than a short one)::
+
+        pressure_t = decay * pressure_{t-1} + push * [move_t is emotional or meta]
+        p_slip     = min(cap, base + slope * t + pressure_t)
+
+    A slip under pressure is the assistant voice with probability ``assistant_share`` and a
+    persona contradiction otherwise; any other slip contradicts the agent's own earlier lines
+    when it can (``forget_share``: LLMs lose track of what they improvised before they lose
+    their persona), the persona otherwise, and is an evasion the rest of the time. Parameters
+    are class attributes. On v0 ids it keeps v0's rule (``p = 0.05 + 0.6 t / (horizon - 1)``
+    plus 0.35 on emotional or meta turns), so v0 datasets rebuild bit for bit.
+    """
 
     name = "drift"
     description = "LLM-like: consistent early, slips more as the conversation goes on"
-    base, slope, pressure = 0.05, 0.6, 0.35
+    base, slope, push, decay, cap = 0.04, 0.012, 0.15, 0.85, 0.8
+    assistant_share, forget_share = 0.5, 0.75
+
+    def reset(self, rng: np.random.Generator) -> None:
+        super().reset(rng)
+        self.pressure = 0.0
 
     def act(self, view: TurnView) -> int:
-        p = self.base + self.slope * view.turn / max(view.horizon - 1, 1)
+        if view.version == 0:
+            return self._act_v0(view)
+        pressured = view.move.kind in ("emotional", "meta")
+        self.pressure = self.decay * getattr(self, "pressure", 0.0) + (
+            self.push if pressured else 0.0)
+        p = min(self.cap, self.base + self.slope * view.turn + self.pressure)
+        if self.rng.random() >= p:
+            i = self._first(view, "consistent")
+        elif pressured:
+            i = (self._first(view, "assistant") if self.rng.random() < self.assistant_share
+                 else self._first(view, "contradict_persona", "contradict_history"))
+        elif self.rng.random() < self.forget_share:
+            i = self._first(view, "contradict_history", "contradict_persona")
+        else:
+            i = self._first(view, "evasive", "contradict_persona")
+        return i if i is not None else int(self.rng.integers(len(view.candidates)))
+
+    def _act_v0(self, view: TurnView) -> int:
+        p = 0.05 + 0.6 * view.turn / max(view.horizon - 1, 1)
         pressured = view.move.kind in ("emotional", "meta")
         if pressured:
-            p += self.pressure
+            p += 0.35
         if self.rng.random() >= p:
             i = self._first(view, "consistent")
         elif pressured:

@@ -1,157 +1,136 @@
-"""Candidate replies offered to the agent each turn (DESIGN.md §5).
+"""Candidate replies offered to the agent each turn (DESIGN.md §5), task version 1.
 
-Every candidate is a :class:`Line`: its text, the facts it asserts and its dialogue act. The
-judge reads only ``facts``, ``act`` and ``text``; ``kind`` is the generator's label, used by the
-reference policies and for analysis, never shown in observations.
+Every candidate is a :class:`~persona_gym.dialogue.Line`: its text, the facts it asserts and its
+dialogue act. ``kind`` is the generator's label, used by the reference policies and for analysis,
+never shown in observations.
 
-Kinds (``consistent``, ``parrot`` and ``assistant`` are offered every turn; the other kinds fill
-the remaining ``K - 3`` slots):
+**Hard, honest candidates.** Every distractor is built from the same templates and slots as the
+consistent reply, so that nothing but the facts tells them apart:
+
+* answers to a question share the relation's answer templates; a wrong one asserts a value the
+  persona or the agent's own commitments rule out, or answers right and adds an *aside* that
+  contradicts (``I'm a nurse, actually. Also, I have two cats.``);
+* the consistent reply gets a consistent aside as often as a main-value distractor does, so
+  length and the aside itself are no cue;
+* every answer-like candidate draws its hedge ("Well,", "Honestly,") and, on probes, its recall
+  marker ("Like I said,") from one distribution, whatever its kind;
+* on premise and challenge turns, confirmations ("Yes, that's right.") and corrections ("No,
+  actually ...") follow from each candidate's own value, so both appear on right and wrong
+  candidates (premises are true half the time: :mod:`persona_gym.partners`);
+* the recitation (parrot), the assistant voice, the evasion and the empty follow-up are varied
+  paraphrases, not fixed phrases.
+
+Kinds (``consistent``, ``parrot`` and ``assistant`` are offered every turn; distractor slots fill
+the remaining ``K - 3``):
 
 =====================  ======================================================================
 kind                   what the line does
 =====================  ======================================================================
-``consistent``         responds to the move in character, agreeing with persona and history
-                       (improvises a compatible value when neither fixes the asked relation)
-``contradict_persona`` responds but asserts a value the persona rules out
-``contradict_history`` responds but asserts a value the agent's own earlier lines rule out
-``contradict_other``   ignores the move and asserts a contradicting fact on another relation
-``parrot``             recites persona sentences, ignoring what was asked
+``consistent``         answers the move in character: persona and commitments agree
+                       (improvises a compatible value when neither fixes the asked relation;
+                       repairs a slip when challenged)
+``contradict_persona`` answers, but a value (main or aside) contradicts the persona
+``contradict_history`` answers, but a value contradicts only the agent's own commitments
+``parrot``             recites persona facts, ignoring what was asked
 ``assistant``          drifts to an assistant voice ("As an AI, I don't ...")
-``evasive``            dodges ("I'd rather not say.")
-``engaging``           a friendly follow-up question with no content
+``evasive``            dodges ("Hmm, a job? I'd rather not say.")
+``engaging``           a friendly remark or question with no content
 =====================  ======================================================================
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
 
-from persona_gym.partners import Move
+from persona_gym.dialogue import Line, Move, normalize_text
 from persona_gym.rng import Stream
-from persona_gym.world import AI, IDENTITY, NONE, Fact, Ontology, Persona
-
-ACTS = ("answer", "engage", "empathize", "deny_ai", "admit_ai", "evade", "recite")
-RELEVANT_ACTS = {
-    "small_talk": {"engage"},
-    "emotional": {"empathize"},
-    "meta": {"deny_ai", "admit_ai"},
-    "open": {"answer", "engage", "empathize", "deny_ai", "admit_ai"},
-}
-"""Acts that address a non-question move; a question move is addressed by a fact on its relation.
-``open`` (a remark with no question the world knows) comes only from real logs
-(:meth:`persona_gym.judges.lexical.LexicalJudge.parse_move`): any reply that is not evasive or a
-recitation addresses it."""
-
-
-class Line(NamedTuple):
-    """An agent utterance with what it asserts."""
-
-    text: str
-    facts: tuple[Fact, ...] = ()
-    act: str = "answer"
-    kind: str = "free_text"
-
+from persona_gym.speaker import HISTORY, PERSONA, Speaker
+from persona_gym.world import AI, Fact, Ontology
 
 # Phrase tables the lines are built from (public so persona_gym.judges.lexical can read the
 # world's own lines without copying them).
 OPEN_LINES = {
-    "small_talk": ("Pretty good, thanks!", "Oh, not much.", "Ha, fair question.", "Good, good."),
+    "small_talk": ("Pretty good, thanks!", "Oh, not much.", "Ha, fair question.", "Good, good.",
+                   "Can't complain.", "Busy, but fine."),
     "emotional": ("I'm sorry to hear that.", "That sounds really hard.", "Oh no, I'm sorry.",
-                  "I get that, honestly."),
+                  "I get that, honestly.", "That must be tough.", "I hear you."),
     "meta": ("Ha, no, I'm a real person!", "An AI? No way.", "Nope, just me here.",
-             "What? No, I'm human."),
+             "What? No, I'm human.", "No, I'm not a bot.", "Ha, I'm as human as it gets."),
 }
 SOCIAL_ACTS = {"small_talk": "engage", "emotional": "empathize", "meta": "deny_ai"}
 CLOSE_LINES = ("How about you?", "What about you?", "And you?", "")
 ASSISTANT_LINES = {
     "question": ("As an AI, I don't have {n}.", "I'm an AI language model, so I don't have {n}.",
-                 "As an AI assistant, I can't say I have {n}."),
+                 "As an AI assistant, I can't say I have {n}.",
+                 "Being an AI, I don't really have {n} of my own.",
+                 "I'm just a language model, so no {n} for me.",
+                 "As a virtual assistant, I don't have {n}, but I'm happy to help."),
     "small_talk": ("As an AI, I don't really have a day, but I'm happy to chat!",
-                   "I'm an AI assistant, so nothing much happens to me. How can I help?"),
+                   "I'm an AI assistant, so nothing much happens to me. How can I help?",
+                   "Being a language model, I don't have weekends, but thanks for asking!",
+                   "As an AI, I'm always here and ready to help!"),
     "emotional": ("As an AI, I can't feel emotions, but I'm here to help.",
-                  "I'm just a language model, but it sounds like talking to someone could help."),
+                  "I'm just a language model, but it sounds like talking to someone could help.",
+                  "As an AI assistant, I'd suggest reaching out to a professional.",
+                  "I'm an AI, so I can't relate directly, but I'm here to listen."),
     "meta": ("Yes, I'm an AI language model.", "That's right, I'm an AI assistant.",
-             "Yes, I am an AI. How can I help you today?"),
+             "Yes, I am an AI. How can I help you today?", "Good catch, I'm actually an AI.",
+             "I am a language model, yes."),
 }
 ASSISTANT_ACTS = {"question": "answer", "small_talk": "engage", "emotional": "empathize",
                   "meta": "admit_ai"}
 EVASIVE_LINES = ("I'd rather not say.", "Hmm, let's not get into that.", "I don't know, really.",
-                 "Anyway, it's such a nice day today.", "Let's talk about something else.")
+                 "Anyway, it's such a nice day today.", "Let's talk about something else.",
+                 "Eh, it's not that interesting.", "Maybe another time.")
+EVASIVE_TEMPLATES = ("Hmm, {n}? I'd rather not say.", "I'd rather keep {n} to myself.",
+                     "Let's not get into {n} right now.", "Oh, {n}... maybe another time.",
+                     "Honestly, {n} isn't something I talk about.")
 ENGAGING_LINES = ("Ha, what made you ask?", "Tell me more about yourself first!",
-                  "What do you like to do for fun?", "So what's new with you?")
+                  "What do you like to do for fun?", "So what's new with you?",
+                  "Ha, you first!", "Why, what about you?")
 CORRECTION_LINES = ("No, that's not right.", "Not quite.", "Actually, no.",
                     "No, you're mixing me up.")
+CONFIRM_LINES = ("Yes, that's right.", "Yeah, exactly.", "Right.", "Yes, I did.")
+REPAIR_LINES = ("Sorry, I misspoke.", "My mistake.", "Oops, I mixed that up.",
+                "Let me correct that.")
 AGAIN_PREFIXES = ("Like I said,", "As I mentioned,", "Again,", "Like I told you,")
+HEDGES = ("", "", "", "Well,", "Honestly,", "Hmm,", "Oh,")
+ASIDE_CONNECTORS = ("Also,", "Oh, and", "And", "Plus,", "By the way,")
 
-# Distractor slots the K - 3 optional candidates are drawn from, per move type. The evasive and
-# engaging slots alone always fill five distinct lines, so every K <= 8 is satisfiable.
-_QUESTION_SLOTS = ("wrong", "wrong", "other", "other", "evasive", "evasive", "evasive",
-                   "engaging", "engaging")
-_SOCIAL_SLOTS = ("wrong", "wrong", "evasive", "evasive", "evasive", "engaging", "engaging")
+ASIDE_PROBABILITY = 0.5
+"""Chance that an answer-like candidate (of any kind but the contradicting aside, which always
+has one) carries a consistent aside."""
+RECALL_PROBABILITY = 0.3
+"""Chance that a candidate on a probe turn opens with a recall marker, whatever its kind."""
 
-
-_NORMALIZED: dict[str, str] = {}
-
-
-def normalize_text(text: str) -> str:
-    """Case- and whitespace-insensitive form of a line, used to detect verbatim repeats."""
-    out = _NORMALIZED.get(text)
-    if out is None:
-        if len(_NORMALIZED) >= 1 << 16:
-            _NORMALIZED.clear()
-        out = _NORMALIZED[text] = " ".join(text.lower().split())
-    return out
+# Distractor slots filling the K - 3 remaining candidates, in order (a slot that has nothing to
+# offer is skipped; the evasive and engaging slots always can).
+_QUESTION_SLOTS = ("main_wrong", "aside_wrong", "main_wrong", "aside_wrong", "evasive",
+                   "aside_wrong", "engaging", "evasive", "engaging")
+_SOCIAL_SLOTS = ("fact_wrong", "aside_wrong", "fact_wrong", "evasive", "engaging",
+                 "aside_wrong", "evasive", "engaging")
+_FILL_SLOTS = ("evasive", "engaging") * 16
+"""Fallback when the slots above repeated themselves: dodges are always available."""
 
 
-class SpeakerState:
-    """What the agent holds during one episode: persona facts, facts it asserted since, and an
-    index of every value that would contradict them (updated as lines are committed)."""
+def _lower(s: str) -> str:
+    return s if s.startswith(("I ", "I'")) else s[:1].lower() + s[1:]
 
-    def __init__(self, ontology: Ontology, persona: Persona) -> None:
-        self.o, self.persona = ontology, persona
-        self.known: list[Fact] = []
-        self.held: dict[str, list[str]] = {}
-        self.known_keys: set[tuple[str, str]] = set()
-        self.denied: set[tuple[str, str]] = set()
-        # relation -> value -> "contradict_persona" | "contradict_history"
-        self.wrong: dict[str, dict[str, str]] = {}
-        # relation -> [(relation, value, label)] in the order of ``wrong[relation]``
-        self.wrong_options: dict[str, list[tuple[str, str, str]]] = {}
-        for f in persona.facts:
-            self._learn(f, "contradict_persona")
 
-    def _learn(self, fact: Fact, label: str) -> None:
-        key = (fact.relation, fact.value)
-        if key in self.known_keys:
-            return
-        self.known.append(fact)
-        self.known_keys.add(key)
-        self.held.setdefault(fact.relation, []).append(fact.value)
-        # labels never change: persona facts are learnt first (in __init__), so a value
-        # already indexed keeps its label
-        for r, vals in self.o.conflicts_by_relation(*key):
-            values = self.wrong.get(r)
-            if values is None:
-                self.wrong[r] = dict.fromkeys(vals, label)
-                self.wrong_options[r] = [(r, v, label) for v in vals]
-                continue
-            new = [v for v in vals if v not in values]
-            if new:
-                values.update(dict.fromkeys(new, label))
-                self.wrong_options[r].extend((r, v, label) for v in new)
+_OPENERS = tuple(h for h in HEDGES if h)
 
-    def commit(self, facts: tuple[Fact, ...]) -> None:
-        """Record the facts of a line the agent said."""
-        for f in facts:
-            if f.negated:
-                self.denied.add((f.relation, f.value))
-            elif f.relation != IDENTITY:
-                self._learn(f, "contradict_history")
+
+def _prefixed(prefix: str, text: str) -> str:
+    """``prefix text``: the text continues the sentence after a comma, a colon or a connector
+    ("Oh, and"), and starts a new one after a full stop; a hedge is dropped before a text that
+    already opens with one."""
+    if not prefix or (prefix in _OPENERS and text.startswith(_OPENERS)):
+        return text
+    return f"{prefix} {text}" if prefix[-1] in ".!?" else f"{prefix} {_lower(text)}"
 
 
 class ReplyGenerator:
-    """Builds the K candidates for a move, given the agent's :class:`SpeakerState`."""
+    """Builds the K candidates for a move, given the agent's :class:`Speaker`."""
 
     def __init__(self, ontology: Ontology, num_candidates: int) -> None:
         if not 3 <= num_candidates <= 8:
@@ -159,177 +138,236 @@ class ReplyGenerator:
         self.ontology = ontology
         self.k = num_candidates
 
-    def candidates(
-        self, move: Move, speaker: SpeakerState, said: set[str], rng: Stream
-    ) -> tuple[Line, ...]:
-        """K distinct candidate lines in random order: the consistent, a parrot and an
-        assistant line (the reference policies rely on them) and K - 3 drawn distractors.
-
-        ``said`` holds the agent's earlier lines as :func:`normalize_text` gives them.
-        """
-        ctx = _Context(self.ontology, speaker, said, rng)
-        lines = [ctx.consistent(move), ctx.parrot(move), ctx.assistant(move)]
+    def candidates(self, move: Move, speaker: Speaker, rng: Stream) -> tuple[Line, ...]:
+        """K distinct candidate lines in random order: the consistent one, a recitation and an
+        assistant line (the reference policies rely on them) and K - 3 distractors."""
+        ctx = _Turn(self.ontology, speaker, move, rng)
+        lines = [ctx.consistent(), ctx.parrot(), ctx.assistant()]
         seen = {line.text for line in lines}
         slots = _QUESTION_SLOTS if move.is_question else _SOCIAL_SLOTS
-        start = rng.index(len(slots))
-        for j in range(len(slots)):
+        for slot in (*slots, *_FILL_SLOTS):
             if len(lines) == self.k:
                 break
-            line = ctx.distractor(slots[(start + j) % len(slots)], move, seen)
+            line = ctx.distractor(slot)
             if line is not None and line.text not in seen:
                 seen.add(line.text)
                 lines.append(line)
-        return tuple(rng.shuffled(lines[: self.k]))
+        assert len(lines) == self.k, "the evasive and engaging slots ran dry"
+        return tuple(rng.shuffled(lines))
 
 
-class _Context:
-    """Per-turn helper: renders lines for one move."""
+class _Turn:
+    """Renders the lines of one turn."""
 
-    def __init__(self, ontology: Ontology, speaker: SpeakerState, said: set[str],
-                 rng: Stream) -> None:
-        self.o, self.s, self.said, self.rng = ontology, speaker, said, rng
-        self.persona = speaker.persona
+    def __init__(self, ontology: Ontology, speaker: Speaker, move: Move, rng: Stream) -> None:
+        self.o, self.s, self.move, self.rng = ontology, speaker, move, rng
 
-    def compatible(self, relation: str) -> list[str]:
-        """Values of ``relation`` that contradict nothing the speaker holds or denied."""
-        wrong = self.s.wrong.get(relation, {})
-        denied = self.s.denied
-        return [
-            v for v in self.o[relation].all_values
-            if v not in wrong and (relation, v) not in denied
-        ]
+    # -- pieces --------------------------------------------------------------------------------
 
     def statement(self, fact: Fact) -> str:
-        """Render ``fact`` as a conversational answer with a random template."""
-        return self.rng.pick(self.o.phrases("answer", fact.relation, fact.value))
+        kind = "negated" if fact.negated else "answer"
+        return self.rng.pick(self.o.phrases(kind, fact.relation, fact.value))
 
-    def fresh(self, make: Callable[[], str]) -> str:
-        """A text from ``make`` that the agent has not said yet (so consistency never repeats)."""
-        text = make()
-        for attempt in range(24):
-            if normalize_text(text) not in self.said:
-                return text
-            text = make() if attempt < 8 else f"{self.rng.pick(AGAIN_PREFIXES)} {_lower(make())}"
-        n = 2
-        while normalize_text(f"{text} ({n})") in self.said:
-            n += 1
-        return f"{text} ({n})"
+    def clean_fact(self, avoid: str | None = None) -> Fact | None:
+        """A held fact on another relation than ``avoid`` (nothing held contradicts it)."""
+        options = [f for f in self.s.commitments if f.relation != avoid]
+        return self.rng.pick(options) if options else None
 
-    def social(self, move_kind: str, fact: Fact) -> str:
-        text = f"{self.rng.pick(OPEN_LINES[move_kind])} {self.statement(fact)}"
-        if move_kind != "small_talk":
-            return text
-        return f"{text} {self.rng.pick(CLOSE_LINES)}".rstrip()
+    def wrong_fact(self, relation: str | None, prefer_history: bool = True) -> Fact | None:
+        """A value contradicting what is held: on ``relation`` (or its opposite), or on any
+        held relation when ``relation`` is None; a history contradiction when there is one
+        and a coin says so."""
+        s = self.s
+        if relation is None:
+            options = [o for r in s.held for o in s.wrong_options.get(r, ())]
+        else:
+            options = list(s.wrong_options.get(relation, ()))
+            opposite = self.o[relation].opposite
+            if opposite:
+                options += s.wrong_options.get(opposite, ())
+        if not options:
+            return None
+        history = [o for o in options if o[2] == HISTORY]
+        if history and prefer_history and self.rng.random() < 0.6:
+            options = history
+        r, v, _ = self.rng.pick(options)
+        return Fact(r, v)
 
-    # -- the always-offered lines ---------------------------------------------------------------
+    def label(self, facts: tuple[Fact, ...]) -> str:
+        """``consistent``, or which kind of contradiction the facts make."""
+        labels = {self.s.wrong.get(f.relation, {}).get(f.value) for f in facts if not f.negated}
+        if PERSONA in labels or any(self.s.contradicts_persona(f) for f in facts):
+            return PERSONA
+        if HISTORY in labels or any(self.s.is_wrong(f) for f in facts):
+            return HISTORY
+        return "consistent"
 
-    def consistent(self, move: Move) -> Line:
-        wrong = self.s.wrong
-        if not move.is_question:
-            # mention a held fact nothing else contradicts (the agent may have contradicted
-            # itself earlier); with none left, engage without asserting anything
-            clean = [f for f in self.s.known if f.value not in wrong.get(f.relation, ())]
-            if not clean:
-                return Line(self.fresh(lambda: f"{self.rng.pick(OPEN_LINES[move.kind])} "
-                                       f"{self.rng.pick(CLOSE_LINES)}".rstrip()),
-                            (), SOCIAL_ACTS[move.kind], "consistent")
-            fact = self.rng.pick(clean)
-            return Line(self.fresh(lambda: self.social(move.kind, fact)), (fact,),
-                        SOCIAL_ACTS[move.kind], "consistent")
+    def prefix(self, facts: tuple[Fact, ...]) -> str:
+        """The opener of an answer, drawn the same way for every kind: confirmation or
+        correction on premise and challenge turns (from the line's own value), a recall marker
+        on probes, otherwise a hedge."""
+        move, rng = self.move, self.rng
+        if move.kind in ("premise", "challenge"):
+            agrees = any(f.value == move.value and not f.negated for f in facts)
+            if agrees:
+                return rng.pick(CONFIRM_LINES)
+            return rng.pick(REPAIR_LINES if move.kind == "challenge" else CORRECTION_LINES)
+        if move.kind == "probe" and rng.random() < RECALL_PROBABILITY:
+            return rng.pick(AGAIN_PREFIXES)
+        return rng.pick(HEDGES)
+
+    def render(self, facts: tuple[Fact, ...], opener: str | None = None) -> str:
+        """Facts as one reply: denials first ("I'm not a teacher."), then the main statement,
+        then asides joined by a connector; opened by :meth:`prefix` unless ``opener`` is
+        given."""
+        parts = [self.statement(f) for f in facts if f.negated]
+        positives = [f for f in facts if not f.negated]
+        if positives:
+            parts.append(self.statement(positives[0]))
+            parts += [_prefixed(self.rng.pick(ASIDE_CONNECTORS), self.statement(f))
+                      for f in positives[1:]]
+        text = " ".join(parts)
+        if opener is not None:
+            return f"{opener} {text}" if opener else text
+        return _prefixed(self.prefix(facts), text)
+
+    def with_aside(self, main: tuple[Fact, ...], probability: float = ASIDE_PROBABILITY
+                   ) -> tuple[Fact, ...]:
+        if self.rng.random() >= probability:
+            return main
+        aside = self.clean_fact(avoid=main[-1].relation)
+        return main if aside is None or aside in main else (*main, aside)
+
+    def fresh(self, make: Callable[[], Line]) -> Line:
+        """A line from ``make`` the agent has not said yet (redrawn up to 8 times)."""
+        line = make()
+        for _ in range(8):
+            if normalize_text(line.text) not in self.s.said:
+                return line
+            line = make()
+        return line
+
+    # -- the always-offered lines ------------------------------------------------------------
+
+    def answer_facts(self) -> tuple[Fact, ...]:
+        """The consistent answer's facts for a question move."""
+        move, s = self.move, self.s
         r = move.relation
         assert r is not None
-        held = self.s.held.get(r, [])
-        # persona values first; among the agent's own commitments, those nothing contradicts
-        persona_values = [f.value for f in self.persona.facts if f.relation == r]
-        options = (persona_values or [v for v in held if v not in wrong.get(r, ())]
-                   or self.compatible(r) or held)
-        fact = Fact(r, self.rng.pick(options))
-        if move.kind != "false_premise":
-            return Line(self.fresh(lambda: self.statement(fact)), (fact,), "answer", "consistent")
+        held = s.held.get(r, [])
+        persona = [f.value for f in s.persona.facts if f.relation == r and not f.negated]
         claimed = move.value
-        assert claimed is not None
-        if claimed == NONE:
-            facts: tuple[Fact, ...] = (fact,)
+        if claimed is not None and claimed not in held:  # a false claim or a slip: deny it
+            denial = Fact(r, claimed, negated=True)
+            if not held:
+                return (denial,)
+            right = Fact(r, self.rng.pick(held))
+            return (denial, right) if self.rng.random() < 0.5 else (right,)
+        if claimed is not None:  # a true premise: confirm it
+            return (Fact(r, claimed),)
+        options = persona or held or s.compatible(r)
+        if not options:  # nothing fits (cannot happen with the shipped ontology)
+            return (Fact(r, self.rng.pick(self.o[r].all_values), negated=True),)
+        return (Fact(r, self.rng.pick(options)),)
 
-            def make() -> str:
-                return f"{self.rng.pick(CORRECTION_LINES)} {self.statement(fact)}"
-        else:
-            facts = (Fact(r, claimed, negated=True), fact)
-            negated = self.o.phrases("negated", r, claimed)
+    def consistent(self) -> Line:
+        move = self.move
+        if move.is_question:
+            main = self.answer_facts()
 
-            def make() -> str:
-                denial = self.rng.pick(negated)
-                return f"{self.rng.pick(CORRECTION_LINES)} {denial} {self.statement(fact)}"
-        return Line(self.fresh(make), facts, "answer", "consistent")
+            def make() -> Line:
+                facts = self.with_aside(main)
+                return Line(self.render(facts), facts, "answer", "consistent")
+            line = self.fresh(make)
+            if normalize_text(line.text) in self.s.said:  # every rendering said: add content
+                extra = self.clean_fact(avoid=main[-1].relation)
+                facts = main if extra is None or extra in main else (*main, extra)
+                line = Line(self.render(facts), facts, "answer", "consistent")
+            return line
+        fact = self.clean_fact()
+        assert fact is not None, "a persona always holds facts"
+        return self.fresh(lambda: self.social_line(self.with_aside((fact,)), "consistent"))
 
-    def parrot(self, move: Move) -> Line:
-        """Recite one or two persona sentences unrelated to the move."""
-        facts, sentences = self.persona.facts, self.persona.sentences
-        avoid = (move.relation, self.o[move.relation].opposite) if move.relation else ()
-        idx = [i for i, f in enumerate(facts) if f.relation not in avoid] or list(range(len(facts)))
-        first = self.rng.index(len(idx))
-        chosen = [idx[first]]
-        if self.rng.random() < 0.5 and len(idx) > 1:
-            second = idx[(first + 1 + self.rng.index(len(idx) - 1)) % len(idx)]
-            chosen = sorted((chosen[0], second))
-        return Line(" ".join(sentences[i] for i in chosen), tuple(facts[i] for i in chosen),
-                    "recite", "parrot")
+    def social_line(self, facts: tuple[Fact, ...], kind: str) -> Line:
+        move_kind = self.move.kind
+        opener = self.rng.pick(OPEN_LINES[move_kind])
+        text = self.render(facts, opener)
+        if move_kind == "small_talk":
+            text = f"{text} {self.rng.pick(CLOSE_LINES)}".rstrip()
+        return Line(text, facts, SOCIAL_ACTS[move_kind], kind)
 
-    def assistant(self, move: Move) -> Line:
-        ctx = "question" if move.is_question else move.kind
-        noun = self.o[move.relation].noun if move.relation else ""
-        return Line(self.rng.pick(ASSISTANT_LINES[ctx]).format(n=noun), (AI,),
-                    ASSISTANT_ACTS[ctx], "assistant")
+    def parrot(self) -> Line:
+        """Recite one or two persona facts unrelated to the move, in answer phrasing."""
+        s, rng = self.s, self.rng
+        relation = self.move.relation
+        avoid = (relation, self.o[relation].opposite) if relation else ()
+        facts = [f for f in s.persona.facts if f.relation not in avoid and not f.negated] or [
+            f for f in s.persona.facts if not f.negated]
+        first = rng.index(len(facts))
+        chosen = [facts[first]]
+        if rng.random() < 0.5 and len(facts) > 1:
+            chosen.append(facts[(first + 1 + rng.index(len(facts) - 1)) % len(facts)])
+        return self.fresh(lambda: Line(_prefixed(rng.pick(HEDGES), self.render(tuple(chosen), "")),
+                                       tuple(chosen), "recite", "parrot"))
+
+    def assistant(self) -> Line:
+        ctx = "question" if self.move.is_question else self.move.kind
+        noun = self.o[self.move.relation].noun if self.move.relation else ""
+        return self.fresh(lambda: Line(
+            _prefixed(self.rng.pick(HEDGES), self.rng.pick(ASSISTANT_LINES[ctx]).format(n=noun)),
+            (AI,), ASSISTANT_ACTS[ctx], "assistant"))
 
     # -- distractors ---------------------------------------------------------------------------
 
-    def wrong_fact(self, relation: str) -> tuple[Fact, str] | None:
-        """A random fact on ``relation`` (or its opposite) contradicting persona or history,
-        labelled ``contradict_persona`` or ``contradict_history``; None if there is none."""
-        options = self.s.wrong_options.get(relation, [])
-        opposite = self.o[relation].opposite
-        if opposite and opposite in self.s.wrong_options:
-            options = options + self.s.wrong_options[opposite]
-        if not options:
-            return None
-        r, v, kind = self.rng.pick(options)
-        return Fact(r, v), kind
-
-    def distractor(self, slot: str, move: Move, seen: set[str]) -> Line | None:
-        if slot == "evasive" or slot == "engaging":
-            fixed = _EVASIVE if slot == "evasive" else _ENGAGING
-            i = self.rng.index(len(fixed))
-            for j in range(len(fixed)):
-                line = fixed[(i + j) % len(fixed)]
-                if line.text not in seen:
-                    return line
-            return None
-        if slot == "wrong" and move.is_question:
-            assert move.relation is not None
-            found = self.wrong_fact(move.relation)
-            if found is None:
+    def distractor(self, slot: str) -> Line | None:
+        move, rng = self.move, self.rng
+        if slot == "evasive":
+            if move.relation:
+                noun = self.o[move.relation].noun
+                text = rng.pick(EVASIVE_TEMPLATES).format(n=noun)
+                text = text[0].upper() + text[1:]
+            else:
+                text = rng.pick(EVASIVE_LINES)
+            return Line(_prefixed(rng.pick(HEDGES), text), (), "evade", "evasive")
+        if slot == "engaging":
+            if move.is_question:
+                return Line(rng.pick(ENGAGING_LINES), (), "engage", "engaging")
+            opener = rng.pick(OPEN_LINES[move.kind])
+            close = rng.pick(CLOSE_LINES[:3] if move.kind == "small_talk" else ENGAGING_LINES)
+            return Line(f"{opener} {close}", (), SOCIAL_ACTS[move.kind], "engaging")
+        if slot == "main_wrong":
+            claimed = move.value
+            if claimed is not None and self.s.is_wrong(Fact(move.relation, claimed)) and (
+                    rng.random() < 0.6):  # accept a false claim, double down on a slip
+                wrong: Fact | None = Fact(move.relation, claimed)
+            else:
+                wrong = self.wrong_fact(move.relation)
+            if wrong is None:
                 return None
-            fact, kind = found
-            accept = move.kind == "false_premise" and fact.value == move.value
-            text = f"Yes, {_lower(self.statement(fact))}" if accept else self.statement(fact)
-            return Line(text, (fact,), "answer", kind)
-        # a contradiction on another relation: for questions it ignores what was asked; for
-        # social moves it is said in the move's act (relevant, but contradicting)
-        rel = self.rng.pick(self.s.known).relation
-        if move.is_question and rel == move.relation:
-            return None
-        found = self.wrong_fact(rel)
-        if found is None:
-            return None
-        fact, kind = found
+            main: tuple[Fact, ...] = (wrong,)
+            if claimed is not None and wrong.value != claimed and rng.random() < 0.5:
+                main = (Fact(move.relation, claimed, negated=True), wrong)
+            facts = self.with_aside(main)
+            return self.fresh(lambda: Line(self.render(facts), facts, "answer",
+                                           self.label(facts)))
+        if slot == "fact_wrong":
+            wrong = self.wrong_fact(None)
+            if wrong is None:
+                return None
+            return self.fresh(lambda: self.social_line((wrong,), self.label((wrong,))))
+        # aside_wrong: the right main content and a contradicting aside
         if move.is_question:
-            return Line(self.statement(fact), (fact,), "answer", "contradict_other")
-        return Line(self.social(move.kind, fact), (fact,), SOCIAL_ACTS[move.kind], kind)
-
-
-_EVASIVE = tuple(Line(text, (), "evade", "evasive") for text in EVASIVE_LINES)
-_ENGAGING = tuple(Line(text, (), "engage", "engaging") for text in ENGAGING_LINES)
-
-
-def _lower(s: str) -> str:
-    return s if s.startswith(("I ", "I'")) else s[:1].lower() + s[1:]
+            main = self.answer_facts()
+        else:
+            clean = self.clean_fact()
+            if clean is None:
+                return None
+            main = (clean,)
+        wrong = self.wrong_fact(None)
+        if wrong is None or wrong.relation == main[-1].relation:
+            return None
+        facts = (*main, wrong)
+        label = self.label(facts)
+        if move.is_question:
+            return self.fresh(lambda: Line(self.render(facts), facts, "answer", label))
+        return self.fresh(lambda: self.social_line(facts, label))

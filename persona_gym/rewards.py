@@ -1,8 +1,15 @@
-"""The reward: consistency pays only when the line is relevant.
+"""The reward: full pay only for a relevant, informative, consistent line; every contradiction
+costs, whatever the move.
 
-``relevance * (w.p2l p2l + w.l2l l2l + w.qa qa) - w.contradiction contradiction -
-w.repetition repetition``, with the task card's weights; docs/metrics.md defines it with the
-metrics and states its consequences (a relevant, consistent, fresh line earns exactly 1).
+With the task card's weights ``w`` (docs/metrics.md defines it with the metrics and states the
+invariants its tests check over every move type)::
+
+    contradiction                     -> -w.contradiction
+    asserts something, relevant       -> 1 - w.wrong_answer * (1 - qa)     (qa = 1 if undefined)
+    asserts nothing                   -> w.idle                            (a dodge, a pleasantry)
+    asserts something, irrelevant     -> -w.irrelevant                     (a recitation)
+    minus w.repetition for a verbatim repeat; minus w.leave when the partner ends the
+    conversation after this line.
 """
 
 from __future__ import annotations
@@ -13,24 +20,36 @@ from collections.abc import Sequence
 import numpy as np
 
 from persona_gym.cards import RewardWeights
-from persona_gym.judges.symbolic import METRICS, LineScores
+from persona_gym.dialogue import CONSISTENCY_METRICS, METRICS, LineScores
 
 
-def line_reward(s: LineScores, w: RewardWeights) -> float:
-    """The reward for one line."""
-    qa = 1.0 if math.isnan(s.qa) else s.qa
-    consistency = w.p2l * s.p2l + w.l2l * s.l2l + w.qa * qa
-    penalty = w.contradiction * s.contradiction + w.repetition * s.repetition
-    return s.relevance * consistency - penalty
+def line_reward(s: LineScores, w: RewardWeights, left: bool = False) -> float:
+    """The reward for one line (``left``: the partner ended the conversation after it)."""
+    if s.contradiction:
+        r = -w.contradiction
+    elif s.asserted:
+        if s.relevance:
+            r = 1.0 - (0.0 if math.isnan(s.qa) else w.wrong_answer * (1.0 - s.qa))
+        else:
+            r = -w.irrelevant
+    else:
+        r = w.idle
+    return r - w.repetition * s.repetition - (w.leave if left else 0.0)
 
 
 def episode_metrics(lines: Sequence[LineScores], rewards: Sequence[float]) -> dict[str, float]:
-    """Per-episode means of every metric plus ``return`` and ``length``."""
+    """Per-episode means of every metric plus ``return`` and ``length``.
+
+    ``p2l``, ``l2l`` and ``qa`` are means over the lines where they are defined (lines that
+    assert something; for ``qa``, answers to questions), ``nan`` if there is none; ``asserted``
+    is the share of lines that assert something, reported beside them.
+    """
     out: dict[str, float] = {}
     for name in METRICS:
         values = np.array([getattr(s, name) for s in lines], dtype=np.float64)
-        ok = values[~np.isnan(values)]
-        out[name] = float(ok.mean()) if ok.size else math.nan
+        if name in CONSISTENCY_METRICS:
+            values = values[~np.isnan(values)]
+        out[name] = float(values.mean()) if values.size else math.nan
     out["return"] = float(np.sum(rewards))
     out["length"] = float(len(lines))
     return out

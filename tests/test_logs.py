@@ -31,8 +31,9 @@ from persona_gym.logs import (
     score_conversation,
     write_jsonl,
 )
-from persona_gym.partners import STYLES, Move, Partner
-from persona_gym.replies import Line
+from persona_gym.dialogue import Move
+from persona_gym.partners import STYLES, Partner
+from persona_gym.dialogue import Line
 from persona_gym.rng import Stream
 from persona_gym.world import Persona, load_ontology, sample_persona
 

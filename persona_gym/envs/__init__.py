@@ -26,7 +26,7 @@ def register_card(card: str) -> list[str]:
             gym.register(
                 id=entry.id,
                 entry_point=ENTRY_POINTS[entry.variant],
-                kwargs={"card": card, "horizon": entry.horizon},
+                kwargs={"card": card, "horizon": entry.horizon, "version": entry.version},
                 disable_env_checker=False,
                 order_enforce=True,
             )

@@ -1,8 +1,9 @@
 """The continuous and text variants: same conversations, metrics and rewards, other actions.
 
-``persona_gym/{Domain}Continuous-v0`` gives offline-RL algorithms that need a Box action (IQL, CQL,
+``persona_gym/{Domain}Continuous-v1`` gives offline-RL algorithms that need a Box action (IQL, CQL,
 TD3+BC, BC in d3rlpy) a continuous control over the same K candidates. ``{Domain}Text-v0`` lets
-any agent (an LLM, a person) answer in free text, judged by the lexical judge.
+any agent (an LLM, a person) answer in free text, judged by the lexical judge. Both exist for
+every task version; the version history of each is the discrete variant's.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import numpy as np
 from gymnasium import spaces
 
 from persona_gym.envs.core import PersonaDialogueEnv
-from persona_gym.replies import Line
+from persona_gym.dialogue import Line
 
 DESCRIPTOR_DIM = 16
 """Dimension ``d`` of the continuous variant's action and candidate descriptors."""
@@ -97,6 +98,12 @@ class PersonaDialogueContinuousEnv(PersonaDialogueEnv):
         return obs
 
     def _line_for(self, action: Any) -> Line:
+        kind = np.asarray(action).dtype.kind if not isinstance(action, str) else "U"
+        if kind not in "fiu":
+            raise TypeError(
+                f"action must be a real float array of shape ({DESCRIPTOR_DIM},), got dtype "
+                f"{np.asarray(action).dtype}; use env.action_space.sample() or env.action_for(i)"
+            )
         try:
             a = np.asarray(action, dtype=np.float32)
         except (TypeError, ValueError):
@@ -138,6 +145,9 @@ spaces or punctuation."""
 
 MAX_REPLY_CHARS = 512
 """Longest accepted text action (characters)."""
+MAX_PARTNER_CHARS = 1024
+"""Longest partner line a text observation holds."""
+_EXCHANGE_CHARS = len("Partner: \nYou: \n") + MAX_PARTNER_CHARS + MAX_REPLY_CHARS
 
 
 class PersonaDialogueTextEnv(PersonaDialogueEnv):
@@ -145,14 +155,17 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
 
     ## Action Space
 
-    ``Text(min_length=0, max_length=512, charset=TEXT_CHARSET)``: any reply. It is read by
+    ``Text(min_length=0, max_length=512, charset=TEXT_CHARSET)``: any reply. Line breaks
+    (``\n``, ``\r``) and runs of whitespace around them become one space, as in imported logs,
+    so a reply cannot forge ``Partner:`` lines in the history. It is read by
     :class:`persona_gym.judges.lexical.LexicalJudge` (facts in the world's vocabulary and the
     dialogue act) and then scored exactly like a candidate line. An empty reply asserts nothing.
 
     ## Observation Space
 
     ``Dict`` of ``Text`` fields: ``persona`` (persona sentences, one per line), ``history``
-    (earlier lines oldest first, ``Partner: ...`` / ``You: ...``, one per line), ``partner``
+    (earlier lines oldest first, ``Partner: ...`` / ``You: ...``, one per line; its space's
+    ``max_length`` grows with the horizon so every history fits), ``partner``
     (the partner's current line) and ``candidates`` (the K candidate replies, one per line, as
     optional hints; an empty string when the env is made with ``hints=False``).
 
@@ -180,8 +193,8 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
         self.reader = LexicalJudge(self.ontology)
         text = {
             "persona": 4096,
-            "history": 65536,
-            "partner": 1024,
+            "history": max(65536, self.horizon * _EXCHANGE_CHARS),
+            "partner": MAX_PARTNER_CHARS,
             "candidates": 8192,
         }
         self.observation_space = spaces.Dict(
@@ -199,6 +212,8 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
                 f"action must be a str (the reply), got {type(action).__name__}; "
                 "this is the text variant — use the discrete or continuous id for indices"
             )
+        if "\n" in action or "\r" in action:
+            action = " ".join(action.split())
         if len(action) > MAX_REPLY_CHARS:
             raise ValueError(
                 f"reply is {len(action)} characters; the limit is {MAX_REPLY_CHARS}: "
@@ -216,7 +231,7 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
         return text_observation(
             self.persona.sentences,
             [(e.move.text, e.line.text) for e in self.transcript],
-            self.move.text,
+            "" if self._done else self.move.text,
             [c.text for c in self.candidates] if self.hints else [],
         )
 

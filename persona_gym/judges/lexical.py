@@ -54,19 +54,21 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import NamedTuple
 
+from persona_gym.dialogue import Line, Move
 from persona_gym.judges.base import LABELS, Verdict, validate_item
-from persona_gym.partners import Move
 from persona_gym.replies import (
     AGAIN_PREFIXES,
     ASSISTANT_ACTS,
     ASSISTANT_LINES,
     CLOSE_LINES,
+    CONFIRM_LINES,
     CORRECTION_LINES,
     ENGAGING_LINES,
     EVASIVE_LINES,
+    HEDGES,
     OPEN_LINES,
+    REPAIR_LINES,
     SOCIAL_ACTS,
-    Line,
 )
 from persona_gym.world import AI, NONE, Fact, Ontology, load_ontology
 
@@ -1355,7 +1357,8 @@ class LexicalJudge:
         self._prefixes: list[tuple[str, str | None]] = []
         for kind, lines in OPEN_LINES.items():
             self._prefixes += [(_expand(t), SOCIAL_ACTS[kind]) for t in lines]
-        self._prefixes += [(_expand(t), None) for t in (*CORRECTION_LINES, *AGAIN_PREFIXES)]
+        self._prefixes += [(_expand(t), None) for t in (
+            *CORRECTION_LINES, *AGAIN_PREFIXES, *CONFIRM_LINES, *REPAIR_LINES, *filter(None, HEDGES))]
         self._prefixes.sort(key=lambda p: len(p[0]), reverse=True)
         self._suffixes = sorted((_expand(t) for t in CLOSE_LINES if t), key=len, reverse=True)
 

@@ -1,132 +1,91 @@
-"""The symbolic judge: per-line consistency metrics computed from asserted facts.
+"""The symbolic judge: per-line metrics computed from the facts a line asserts.
 
-It is exact on the world's own lines because it reads the facts each line asserts. The metrics
-(``p2l``, ``l2l``, ``qa``, ``relevance``, ``repetition``, ``contradiction``) are defined in
-docs/metrics.md, the single place for their formulas; this module implements them.
+It is exact on the world's own lines because it reads the facts each line asserts (and the
+lexical reader's facts on free text). The metrics (``p2l``, ``l2l``, ``qa``, ``relevance``,
+``capability``, ``asserted``, ``repetition``, ``contradiction``) are defined in docs/metrics.md,
+the single place for their formulas; this module implements them. The speaker's history lives in
+:class:`persona_gym.speaker.Speaker`; the judge reads it and commits to it once per line.
 """
 
 from __future__ import annotations
 
 import math
-from typing import NamedTuple
 
-from persona_gym.partners import Move
-from persona_gym.replies import RELEVANT_ACTS, Line, normalize_text
-from persona_gym.world import HUMAN, Fact, Ontology, Persona
+from persona_gym.dialogue import METRICS, RELEVANT_ACTS, Line, LineScores, Move, normalize_text
+from persona_gym.speaker import Speaker
+from persona_gym.world import Ontology, Persona
 
-METRICS = ("p2l", "l2l", "qa", "relevance", "repetition", "contradiction")
-"""Per-line metric names, in report order."""
+NAN = math.nan
 
-
-class LineScores(NamedTuple):
-    """The judge's verdict on one line (see the module docstring for definitions)."""
-
-    p2l: float
-    l2l: float
-    qa: float
-    relevance: float
-    repetition: float
-    contradiction: float
-
-    def info(self) -> dict[str, float | None]:
-        """The scores as put in ``info["scores"]``: ``qa`` is ``None`` where undefined."""
-        return {
-            "p2l": self.p2l,
-            "l2l": self.l2l,
-            "qa": None if self.qa != self.qa else self.qa,
-            "relevance": self.relevance,
-            "repetition": self.repetition,
-            "contradiction": self.contradiction,
-        }
+__all__ = ["METRICS", "LineScores", "SymbolicJudge"]
 
 
 class SymbolicJudge:
-    """Scores a conversation line by line; holds the speaker's history for one episode."""
+    """Scores one speaker's lines against its persona and its commitments."""
 
-    def __init__(self, ontology: Ontology, persona: Persona) -> None:
-        self.o = ontology
-        self.persona = persona
-        positive = [f for f in persona.facts if not f.negated]
-        # a persona may deny something ("I do not drink soda"): asserting it contradicts
-        self.persona_denied = {(f.relation, f.value) for f in persona.facts if f.negated}
-        self.persona_keys = {(f.relation, f.value) for f in positive} | {
-            (HUMAN.relation, HUMAN.value)
-        }
-        self.persona_values: dict[str, set[str]] = {}
-        for f in positive:
-            self.persona_values.setdefault(f.relation, set()).add(f.value)
-        self.lines: list[tuple[Fact, ...]] = []
-        self._said: set[str] = set()
-        # (relation, value, negated) -> indices of earlier lines asserting it
-        self._index: dict[tuple[str, str, bool], list[int]] = {}
-        # relation -> indices of earlier lines with a fact on it
-        self._by_relation: dict[str, set[int]] = {}
+    def __init__(self, ontology: Ontology, persona: Persona,
+                 speaker: Speaker | None = None) -> None:
+        self.ontology = ontology
+        self.speaker = speaker if speaker is not None else Speaker(ontology, persona)
+
+    @property
+    def persona(self) -> Persona:
+        return self.speaker.persona
 
     @property
     def said(self) -> set[str]:
         """Normalised texts of the speaker's earlier lines."""
-        return self._said
-
-    def _contradicted_lines(self, fact: Fact) -> set[int]:
-        hit: set[int] = set()
-        if fact.negated:
-            hit.update(self._index.get((fact.relation, fact.value, False), ()))
-            return hit
-        hit.update(self._index.get((fact.relation, fact.value, True), ()))
-        for r, v in self.o.conflict_keys(fact.relation, fact.value):
-            hit.update(self._index.get((r, v, False), ()))
-        return hit
-
-    def _contradicts_persona(self, fact: Fact) -> bool:
-        if fact.negated:
-            return (fact.relation, fact.value) in self.persona_keys
-        key = (fact.relation, fact.value)
-        return key in self.persona_denied or not self.o.conflict_keys(*key).isdisjoint(
-            self.persona_keys)
+        return self.speaker.said
 
     def score(self, move: Move, line: Line) -> LineScores:
         """Judge ``line`` as the answer to ``move`` (does not change the history)."""
+        sp = self.speaker
         facts = line.facts
-        p2l = 0.0 if any(self._contradicts_persona(f) for f in facts) else 1.0
-        hit: set[int] = set()
-        compared: set[int] = set()
-        by_relation = self._by_relation
-        if by_relation:  # no earlier line, nothing to compare with
-            for f in facts:
-                hit |= self._contradicted_lines(f)
-                for r in self.o.related(f.relation):
-                    lines = by_relation.get(r)
-                    if lines:
-                        compared |= lines
-        l2l = 1.0 - len(hit) / len(compared) if compared else 1.0
+        repetition = 1.0 if normalize_text(line.text) in sp.said else 0.0
         if move.is_question:
             rel = move.relation
             assert rel is not None
-            opp = self.o[rel].opposite
+            opp = self.ontology[rel].opposite
             on_topic = [f for f in facts if f.relation == rel or (opp and f.relation == opp)]
             relevance = 1.0 if on_topic else 0.0
-            positive = [f for f in on_topic if not f.negated and f.relation == rel]
-            ok = bool(on_topic) and not any(
-                self._contradicts_persona(f) or self._contradicted_lines(f) for f in on_topic
-            )
-            fixed = self.persona_values.get(rel)
-            if fixed is not None:
-                ok = ok and any(f.value in fixed for f in positive)
-            elif not any(not f.negated for f in on_topic):
-                ok = False
-            qa = 1.0 if ok else 0.0
         else:
+            on_topic = []
             relevance = 1.0 if line.act in RELEVANT_ACTS[move.kind] else 0.0
-            qa = math.nan
-        repetition = 1.0 if normalize_text(line.text) in self._said else 0.0
-        contradiction = 1.0 if (p2l < 1.0 or l2l < 1.0) else 0.0
-        return LineScores(p2l, l2l, qa, relevance, repetition, contradiction)
+        if not facts:
+            return LineScores(NAN, NAN, NAN, relevance, 0.0, 0.0, repetition, 0.0)
+        p2l = 0.0 if any(sp.contradicts_persona(f) for f in facts) else 1.0
+        hit: set[int] = set()
+        compared: set[int] = set()
+        if sp.committed_lines:
+            for f in facts:
+                hit |= sp.contradicted_lines(f)
+                compared |= sp.comparable_lines(f)
+        l2l = 1.0 - len(hit) / len(compared) if compared else 1.0
+        qa = self._qa(move, on_topic) if move.is_question else NAN
+        contradiction = 1.0 if (p2l < 1.0 or l2l < 1.0 or any(map(sp.is_wrong, facts))) else 0.0
+        return LineScores(p2l, l2l, qa, relevance, relevance, 1.0, repetition, contradiction)
 
-    def commit(self, line: Line) -> None:
-        """Add ``line`` to the speaker's history."""
-        i = len(self.lines)
-        self.lines.append(line.facts)
-        self._said.add(normalize_text(line.text))
-        for f in line.facts:
-            self._index.setdefault((f.relation, f.value, f.negated), []).append(i)
-            self._by_relation.setdefault(f.relation, set()).add(i)
+    def _qa(self, move: Move, on_topic: list) -> float:
+        """Q&A consistency of a question's answer (docs/metrics.md)."""
+        sp = self.speaker
+        if not on_topic or any(sp.is_wrong(f) for f in on_topic):
+            return 0.0
+        rel = move.relation
+        held = sp.held.get(rel, ())  # type: ignore[arg-type]
+        positives = {f.value for f in on_topic if not f.negated and f.relation == rel}
+        claimed = move.value
+        if claimed is not None and claimed not in held:  # a false claim: deny or correct it
+            denied = any(f.negated and f.value == claimed for f in on_topic)
+            right = any(v in held for v in positives) if held else denied
+            return 1.0 if (denied or right) and claimed not in positives else 0.0
+        if held:
+            return 1.0 if any(v in held for v in positives) else 0.0
+        return 1.0 if positives else 0.0
+
+    def commit(self, line: Line, scores: LineScores | None = None) -> LineScores:
+        """Add ``line`` to the speaker's history (scoring it against ``move``-free rules when
+        ``scores`` is not given) and return the scores it was committed with."""
+        if scores is None:
+            scores = self.score(Move("open", ""), line)
+        self.speaker.commit(line, consistent=not scores.contradiction)
+        return scores
