@@ -5,7 +5,7 @@ CartPole and the discrete and continuous variants are driven by ``env.action_spa
 the text variant by the random reference policy's reply (a candidate's text, since a sampled
 string of random characters is not a reply). The headline is ``ratio = steps/s / CartPole
 steps/s`` with CartPole measured before and after (issue 2 asks for >= 0.2 on a 2-core machine
-for ``persona_gym/OpenChat-v0``). An instrumented run splits the microseconds per step by stage:
+for ``persona_gym/OpenChat-v1``). An instrumented run splits the microseconds per step by stage:
 partner (next move), replies (candidate generation), judge (scoring + history), encoder
 (observation) and other (reward, info, reset, wrappers, action sampling).
 
@@ -60,9 +60,9 @@ def steps_per_second(env: gym.Env, seconds: float, warmup: int = 200) -> tuple[f
 
 
 def minilm_rates(episodes: int) -> dict[str, float]:
-    """Steps/s of OpenChat-v0 with the MiniLM encoder: cold (all texts new), then warm (the
+    """Steps/s of OpenChat-v1 with the MiniLM encoder: cold (all texts new), then warm (the
     same seeds again, all texts cached)."""
-    env = gym.make("persona_gym/OpenChat-v0", encoder="minilm")
+    env = gym.make("persona_gym/OpenChat-v1", encoder="minilm")
     rates = {}
     for label in ("cold", "warm"):
         steps, start = 0, time.perf_counter()
@@ -95,12 +95,14 @@ def stage_split(env_id: str, steps: int) -> dict[str, float]:
     totals: dict[str, float] = defaultdict(float)
 
     def instrument() -> None:
-        base.partner.next_move = _timed(base.partner.next_move, "partner", totals)
-        base.judge.score = _timed(base.judge.score, "judge", totals)
-        base.judge.commit = _timed(base.judge.commit, "judge", totals)
-        base.speaker.commit = _timed(base.speaker.commit, "judge", totals)
+        conv = base.conversation
+        conv._replies.candidates = _timed(conv._replies.candidates, "replies", totals)
+        conv.partner.next_move = _timed(conv.partner.next_move, "partner", totals)
+        conv.judge.score = _timed(conv.judge.score, "judge", totals)
+        conv.judge.commit = _timed(conv.judge.commit, "judge", totals)
+        if conv.speaker is not getattr(conv.judge, "speaker", None):  # v0 keeps two histories
+            conv.speaker.commit = _timed(conv.speaker.commit, "judge", totals)
 
-    base.replies.candidates = _timed(base.replies.candidates, "replies", totals)
     base.encoder.encode = _timed(base.encoder.encode, "encoder", totals)
     env.reset(seed=0)
     env.action_space.seed(0)
@@ -120,8 +122,8 @@ def stage_split(env_id: str, steps: int) -> dict[str, float]:
     return {k: round(v, 2) for k, v in out.items()}
 
 
-VARIANTS = ("persona_gym/OpenChat-v0", "persona_gym/OpenChatContinuous-v0",
-            "persona_gym/OpenChatText-v0")
+VARIANTS = ("persona_gym/OpenChat-v0", "persona_gym/OpenChat-v1",
+            "persona_gym/OpenChatContinuous-v1", "persona_gym/OpenChatText-v1")
 
 
 def main() -> None:
@@ -150,7 +152,7 @@ def main() -> None:
     for env_id, rate in rates.items():
         print(f"{env_id}: {rate:,.0f} steps/s, ratio {rate / reference:.3f}")
     for label, rate in minilm.items():
-        print(f"OpenChat-v0 with MiniLM ({label} cache): {rate:,.0f} steps/s, "
+        print(f"OpenChat-v1 with MiniLM ({label} cache): {rate:,.0f} steps/s, "
               f"ratio {rate / reference:.4f}")
     print(f"{VARIANTS[0]} us/step by stage (instrumented run): "
           + ", ".join(f"{k} {v}" for k, v in split.items()))
