@@ -35,6 +35,21 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _seed(text: str) -> int:
+    from persona_gym.evaluation import MAX_SEED
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an integer seed, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed must be >= 0, got {value}")
+    if value > MAX_SEED:
+        raise argparse.ArgumentTypeError(f"seed must be <= {MAX_SEED} (numpy's seed range), "
+                                         f"got {value}")
+    return value
+
+
 def _env_id(text: str) -> str:
     from persona_gym.envs import registered_ids
 
@@ -96,7 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
                    "TorchScript policy.pt (e.g. from a baseline run), or hf:PATH, a local "
                    "transformers causal LM, for the text variants (...Text-v0)")
     p.add_argument("--episodes", type=_positive_int, default=100, help="episodes (default 100)")
-    p.add_argument("--seed", type=int, default=0, help="first episode seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="first episode seed (default 0)")
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
                    help="persona split (default: test)")
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
@@ -110,7 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v0",
                    help="environment id (default persona_gym/OpenChat-v0)")
-    p.add_argument("--seed", type=int, default=None, help="episode seed (default: random)")
+    p.add_argument("--seed", type=_seed, default=None, help="episode seed (default: random)")
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
                    help="persona split (default: test)")
     p.add_argument("--json", action="store_true", help="print the final result as JSON")
@@ -132,7 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--batch-size", type=_positive_int, default=32,
                    help="pairs per forward pass for --judge nli (default 32)")
     p.add_argument("--out", default=None,
-                   help="write verdicts here (JSONL); default: stdout unless --eval")
+                   help="write verdicts here (JSONL; checked before judging starts, written "
+                   "whole or not at all); default: stdout unless --eval")
     p.add_argument("--eval", action="store_true",
                    help="score the verdicts against the file's label field: accuracy, "
                    "per-class precision/recall/F1, macro-F1, confusion matrix")
@@ -214,9 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
                    "baseline run) or hf:PATH for text variants")
     p.add_argument("--episodes", type=_positive_int, default=100,
                    help="episodes per seed (default 100)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2],
-                   help="evaluation seeds (default 0 1 2)")
-    p.add_argument("--out", default=None, help="write the results JSON here")
+    p.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2],
+                   help="evaluation seeds, distinct non-negative integers (default 0 1 2)")
+    p.add_argument("--out", default=None,
+                   help="write the results JSON here (checked before the evaluation starts; "
+                   "written whole or not at all)")
     p.add_argument("--json", action="store_true", help="print the results JSON")
 
     p = sub.add_parser(
@@ -259,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="environment id for part 1 (default persona_gym/OpenChat-v0)")
     p.add_argument("--episodes", type=_positive_int, default=200,
                    help="episodes per reference policy (default 200)")
-    p.add_argument("--seed", type=int, default=0, help="first episode seed (default 0)")
+    p.add_argument("--seed", type=_seed, default=0, help="first episode seed (default 0)")
     p.add_argument("--out", default="persona_gym_demo",
                    help="folder for datasets, runs, table and plots (default persona_gym_demo/)")
     p.add_argument("--skip-training", action="store_true", help="only part 1")
@@ -275,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--env", type=_env_id, required=True, help="environment id")
     p.add_argument("--episodes", type=_positive_int, default=2000,
                    help="episodes per policy (default 2000)")
-    p.add_argument("--seed", type=int, default=10_000, help="first seed (default 10000)")
+    p.add_argument("--seed", type=_seed, default=10_000, help="first seed (default 10000)")
     p.add_argument("--json", action="store_true", help="print {ref_min_score, ref_max_score, ...}")
 
     p = sub.add_parser(
@@ -387,9 +405,13 @@ def cmd_rollout(args: argparse.Namespace) -> int:
         print(f"persona-gym rollout: error: {args.policy} answers in free text; use a text "
               f"variant such as {args.env.replace('-v', 'Text-v', 1)}", file=sys.stderr)
         return 2
-    with _progress(args.episodes, f"{args.policy} on {args.env}") as bar:
-        episodes = rollout(args.env, args.policy, args.episodes, args.seed, args.split,
-                           progress=bar.update)
+    try:
+        with _progress(args.episodes, f"{args.policy} on {args.env}") as bar:
+            episodes = rollout(args.env, args.policy, args.episodes, args.seed, args.split,
+                               progress=bar.update)
+    except (ValueError, FileNotFoundError) as exc:  # bad seeds, a policy that misbehaves
+        print(f"persona-gym rollout: error: {exc}", file=sys.stderr)
+        return 2
     result = {"policy": args.policy, "split": args.split, "seed": args.seed,
               **summarize(args.env, episodes)}
     if args.json:
@@ -418,18 +440,17 @@ def cmd_rollout(args: argparse.Namespace) -> int:
 
 
 def cmd_judge(args: argparse.Namespace) -> int:
-    import os
-    import tempfile
-    from pathlib import Path
-
     from persona_gym.judges import LABELS, get_judge
     from persona_gym.judges.evaluate import JudgeInputError, classification_report, load_items
+    from persona_gym.output import check_destination, write_atomically
 
     def fail(message: str) -> int:
         print(f"persona-gym judge: error: {message}", file=sys.stderr)
         return 2
 
     try:
+        if args.out:
+            check_destination(args.out, example="verdicts.jsonl")
         items = load_items(args.file)
         judge = get_judge(args.judge, args.model, args.batch_size)
     except (JudgeInputError, ValueError, FileNotFoundError, ImportError) as exc:
@@ -448,11 +469,11 @@ def cmd_judge(args: argparse.Namespace) -> int:
             bar.update(len(chunk))
     rows = [{"id": it["id"], **v.as_dict()} for it, v in zip(items, verdicts, strict=True)]
     if args.out:
-        out = Path(args.out)
-        fd, tmp = tempfile.mkstemp(dir=out.parent if str(out.parent) else ".", suffix=".part")
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.writelines(json.dumps(r) + "\n" for r in rows)
-        os.replace(tmp, out)  # never a half-written file
+        try:
+            write_atomically(args.out, (json.dumps(r) + "\n" for r in rows))
+        except OSError as exc:
+            return fail(f"could not write {args.out} ({exc.strerror or exc}); nothing was "
+                        "written, rerun with another --out")
     elif not args.eval:
         for r in rows:
             print(json.dumps(r))
@@ -540,21 +561,27 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
     from persona_gym.evaluation import evaluate
+    from persona_gym.output import check_destination, write_atomically
+
+    def fail(message: str) -> int:
+        print(f"persona-gym evaluate: error: {message}", file=sys.stderr)
+        return 2
 
     try:
+        if args.out:
+            check_destination(args.out)
         with _progress(args.episodes * len(args.seeds), f"evaluate on {args.env}") as bar:
             results = evaluate(args.env, args.policy, args.episodes, args.seeds,
                                progress=bar.update)
     except (ValueError, FileNotFoundError) as exc:
-        print(f"persona-gym evaluate: error: {exc}", file=sys.stderr)
-        return 2
+        return fail(str(exc))
     if args.out:
-        from pathlib import Path
-
-        out = Path(args.out)
-        tmp = out.with_name(out.name + ".part")
-        tmp.write_text(json.dumps(results, indent=2))
-        tmp.replace(out)
+        try:
+            write_atomically(args.out, json.dumps(results, indent=2))
+        except OSError as exc:  # the folder changed during the run: keep the results
+            print(json.dumps(results))
+            return fail(f"could not write {args.out} ({exc.strerror or exc}); the results "
+                        "are printed on stdout above")
     if args.json:
         print(json.dumps(results))
     else:

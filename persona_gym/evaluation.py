@@ -7,12 +7,22 @@ Normalized score (D4RL convention, DESIGN.md §7)::
 
 with ``ref_min_score`` (random policy) and ``ref_max_score`` (expert) from the env's task card.
 Episode ``i`` of a run with seed ``s`` resets the env with seed ``s + i`` and gives the policy
-``numpy.random.default_rng([s + i, 1])``, so every run is reproducible bit for bit.
+``numpy.random.default_rng([s + i, 1])``, so every run is reproducible bit for bit. Every env
+seed a run uses lies in numpy's seed range ``[0, MAX_SEED]``; :func:`rollout` and
+:func:`evaluate` check their seeds before the first episode.
+
+A policy that acts on observations (anything with ``name``, ``reset(rng)``, ``act(obs)`` and
+optionally ``act_batch(obs_batch)``) is checked as it runs: an exception it raises, or output
+that is not an action of the env (a tuple, an empty array, another variant's action, a fraction
+on a Discrete env), stops the run with a one-line :class:`PolicyError` naming the policy, the
+env, what was expected and what came. A policy may declare ``observation_shape`` (one
+observation's shape); it is then compared with the env's before the first episode.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +35,15 @@ from persona_gym.judges.symbolic import METRICS
 from persona_gym.policies import ObservationPolicy, ReferencePolicy, load_policy
 
 BY_TURN_METRICS = ("p2l", "l2l", "qa", "relevance")
+
+MAX_SEED = 2**32 - 1
+"""The largest env seed a run may use: the top of numpy's seed range (``np.random.seed``)."""
+
+
+class PolicyError(ValueError):
+    """A policy raised, or returned something that is not an action of the env; the message
+    (one line) names the policy, the env, what was expected and what came. The policy's own
+    exception, if any, is the ``__cause__``."""
 
 
 def env_entry(env_id: str) -> EnvEntry:
@@ -78,14 +97,20 @@ def run_episode(env: gym.Env, policy: ReferencePolicy | ObservationPolicy, seed:
     variant's action by ``env.unwrapped.action_for``; any other policy acts on observations.
     """
     obs, _ = env.reset(seed=seed)
-    policy.reset(np.random.default_rng([seed, 1]))
+    reference = isinstance(policy, ReferencePolicy)
+    env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    if reference:
+        policy.reset(np.random.default_rng([seed, 1]))
+    else:
+        _call(policy, "reset", env_id, None, np.random.default_rng([seed, 1]))
     base = env.unwrapped
     lines = []
     while True:
-        if isinstance(policy, ReferencePolicy):
+        if reference:
             action = base.action_for(policy.act(base.turn_view()))  # type: ignore[attr-defined]
         else:
-            action = policy.act(obs)
+            output = _call(policy, "act", env_id, obs, obs)
+            action = _actions(output, env.action_space, None, _who(policy, env_id))
         obs, _, terminated, truncated, info = env.step(action)
         lines.append(info["scores"])
         if terminated or truncated:
@@ -107,9 +132,12 @@ def rollout(
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    check_rollout_seed(seed, episodes)
     pol = load_policy(policy) if isinstance(policy, str) else policy
     env = gym.make(env_id, split=split)
     try:
+        if not isinstance(pol, ReferencePolicy):
+            _check_observation_shape(pol, env_id, env.observation_space)
         out = []
         for i in range(episodes):
             out.append(run_episode(env, pol, seed + i))
@@ -171,12 +199,218 @@ RESULTS_FORMAT = "persona_gym.results"
 DEFAULT_SEEDS = (0, 1, 2)
 DEFAULT_EPISODES = 100
 EVAL_SEED_BASE = 1_000_000
+EVAL_SEED_STRIDE = 10_000
 
 
 def episode_seed(seed: int, index: int) -> int:
     """Env seed of episode ``index`` of evaluation seed ``seed`` (disjoint from the seeds the
     reference scores and the datasets use)."""
-    return EVAL_SEED_BASE + 10_000 * seed + index
+    return EVAL_SEED_BASE + EVAL_SEED_STRIDE * seed + index
+
+
+# -- checks on seeds and on what a policy does ------------------------------------------------
+
+
+def _check_seed(seed: Any, what: str) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise ValueError(f"{what} must be an integer, got {type(seed).__name__} {seed!r}")
+
+
+def check_rollout_seed(seed: Any, episodes: int) -> None:
+    """Refuse a first seed of :func:`rollout` whose episodes (seeds ``seed`` to
+    ``seed + episodes - 1``) would leave ``[0, MAX_SEED]``."""
+    _check_seed(seed, "seed")
+    if seed < 0:
+        raise ValueError(f"seed must be >= 0, got {seed}; episode i uses env seed seed + i, "
+                         "a non-negative integer")
+    last = seed + episodes - 1
+    if last > MAX_SEED:
+        raise ValueError(f"seed {seed} with {episodes} episodes uses env seeds up to {last}, "
+                         f"beyond numpy's seed range [0, {MAX_SEED}]; use a seed from 0 to "
+                         f"{max(MAX_SEED - episodes + 1, 0)}")
+
+
+def check_evaluation_seeds(seeds: Any, episodes: int) -> None:
+    """Refuse evaluation seeds that are not distinct non-negative integers whose episodes'
+    env seeds (:func:`episode_seed`) stay within ``[0, MAX_SEED]``."""
+    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+        raise ValueError(f"seeds must be a list of integers, got {seeds!r}")
+    seeds = list(seeds)
+    if not seeds:
+        raise ValueError("give at least one evaluation seed")
+    largest = (MAX_SEED - EVAL_SEED_BASE - (episodes - 1)) // EVAL_SEED_STRIDE
+    seen: set[int] = set()
+    for s in seeds:
+        _check_seed(s, "evaluation seed")
+        if s < 0:
+            raise ValueError(f"evaluation seed {s} is negative; evaluation seeds are "
+                             f"non-negative integers (the protocol's: "
+                             f"{' '.join(map(str, DEFAULT_SEEDS))})")
+        if s in seen:
+            raise ValueError(f"evaluation seed {s} is given twice; list each seed once")
+        seen.add(s)
+        if s > largest:
+            fix = (f"use evaluation seeds from 0 to {largest}" if largest >= 0
+                   else "evaluate fewer episodes per seed")
+            raise ValueError(
+                f"evaluation seed {s} is too large: with {episodes} episodes per seed its "
+                f"episodes would use env seeds up to {episode_seed(s, episodes - 1)}, beyond "
+                f"numpy's seed range [0, {MAX_SEED}]; {fix}"
+            )
+
+
+def _who(policy: Any, env_id: str) -> str:
+    return f"policy {getattr(policy, 'name', type(policy).__name__)!r} on {env_id}"
+
+
+def _observations(obs: Any) -> str:
+    """What a policy was given, in a few words (a shape, or the text fields' lengths)."""
+    if isinstance(obs, dict):
+        return "a text observation"
+    shape = np.shape(obs)
+    return f"{'observations' if len(shape) > 1 else 'an observation'} of shape {shape}"
+
+
+def _call(policy: Any, method: str, env_id: str, obs: Any, *args: Any) -> Any:
+    """``policy.method(*args)``; an exception becomes a :class:`PolicyError` that says what
+    the policy was given (its traceback stays attached as the cause)."""
+    try:
+        return getattr(policy, method)(*args)
+    except Exception as exc:
+        text = str(exc).strip()
+        first = text.splitlines()[0] if text else "(no message)"
+        given = "" if obs is None else f" when {method} was given {_observations(obs)}"
+        raise PolicyError(
+            f"policy {getattr(policy, 'name', type(policy).__name__)!r} raised "
+            f"{type(exc).__name__}: {first}{given} from {env_id}; check that the policy was "
+            "made for this env"
+        ) from exc
+
+
+def _check_observation_shape(policy: Any, env_id: str, space: gym.Space) -> None:
+    """Compare a policy's declared ``observation_shape`` (if any) with the env's."""
+    declared = getattr(policy, "observation_shape", None)
+    if declared is None or space.shape is None:
+        return
+    if tuple(declared) != tuple(space.shape):
+        raise PolicyError(
+            f"policy {getattr(policy, 'name', type(policy).__name__)!r} expects observations "
+            f"of shape {tuple(declared)}; {env_id} gives {tuple(space.shape)}; evaluate it on "
+            "the env it was trained on"
+        )
+
+
+def _shown(output: Any) -> str:
+    """What a policy returned, in a few words."""
+    if output is None:
+        return "None"
+    if isinstance(output, (tuple, list)):
+        return f"a {type(output).__name__} of {len(output)} item(s)"
+    if isinstance(output, str):
+        return f"str {output[:40]!r}"
+    shape = getattr(output, "shape", None)
+    if shape is not None and tuple(shape) != ():
+        dtype = getattr(output, "dtype", None)
+        return f"an array of shape {tuple(shape)}" + (f" ({dtype})" if dtype is not None else "")
+    value = output.item() if hasattr(output, "item") else output
+    return f"{type(value).__name__} {value!r}"
+
+
+def _expected(space: gym.Space, n: int | None) -> str:
+    """What a policy must return for ``n`` observations (``None``: one, from ``act``)."""
+    if isinstance(space, gym.spaces.Discrete):
+        lo, hi = int(space.start), int(space.start + space.n - 1)
+        return (f"an integer index in [{lo}, {hi}]" if n is None
+                else f"{n} integer indices in [{lo}, {hi}] (shape ({n},))")
+    if isinstance(space, gym.spaces.Box):
+        bounds = f"floats in [{float(np.min(space.low)):g}, {float(np.max(space.high)):g}]"
+        shape = space.shape if n is None else (n, *space.shape)
+        return f"an array of shape {shape} ({bounds})"
+    if isinstance(space, gym.spaces.Text):
+        return "a str (the reply)" if n is None else f"a list of {n} str (the replies)"
+    return f"an action of {space}" if n is None else f"{n} actions of {space}"
+
+
+def _variant_hint(output: Any, arr: np.ndarray | None, space: gym.Space, batched: bool) -> str:
+    """A guess at the variant a wrong output was made for."""
+    if isinstance(output, str) and not isinstance(space, gym.spaces.Text):
+        return "; is it a policy for the text variant (...Text-v0)?"
+    if arr is None or isinstance(space, gym.spaces.Text):
+        return ""
+    if isinstance(space, gym.spaces.Box) and (
+        arr.dtype.kind in "iu" or arr.ndim < len(space.shape) + batched
+    ):
+        return "; is it a policy for the discrete variant (an index, not a descriptor)?"
+    if (isinstance(space, gym.spaces.Discrete) and arr.ndim == 1 + batched
+            and arr.shape[-1] > 1):
+        return "; is it a policy for the continuous variant (...Continuous-v0)?"
+    return ""
+
+
+def _numbers(output: Any) -> np.ndarray | None:
+    """``output`` as a real-valued array, or None if it is not one (None, str, tuple of
+    unlike things, bool, complex)."""
+    if output is None or isinstance(output, (str, bytes, tuple, dict)):
+        return None
+    try:
+        arr = np.asarray(output)
+    except (TypeError, ValueError):
+        return None
+    return arr if arr.dtype.kind in "iuf" else None
+
+
+def _actions(output: Any, space: gym.Space, n: int | None, who: str) -> Any:
+    """A policy's output as the env's action (``n is None``: one, from ``act``) or a batch of
+    ``n`` actions for a vector env (from ``act_batch``: Box actions are clipped to the
+    bounds, as always). Anything else raises a one-line :class:`PolicyError`."""
+
+    def refuse(problem: str = "", arr: np.ndarray | None = None) -> PolicyError:
+        per = "" if n is None else f" for {n} observations"
+        hint = _variant_hint(output, arr, space, n is not None)
+        return PolicyError(f"{who} returned {_shown(output)}{problem}; expected "
+                           f"{_expected(space, n)}{per}{hint}")
+
+    if isinstance(space, gym.spaces.Text):
+        if n is None:
+            if not isinstance(output, str):
+                raise refuse()
+            return output
+        if isinstance(output, (str, bytes)) or not isinstance(output, (list, tuple, np.ndarray)):
+            raise refuse()
+        replies = list(output)
+        if len(replies) != n or not all(isinstance(r, str) for r in replies):
+            raise refuse()
+        return replies
+    if isinstance(output, tuple) and n is None and isinstance(space, gym.spaces.Discrete):
+        raise refuse(" (return the action only, not (action, state))")
+    if isinstance(output, tuple) and n is not None:
+        raise refuse(" (return one array of actions, not (actions, state))")
+    arr = _numbers(output)
+    if arr is None:
+        raise refuse()
+    if isinstance(space, gym.spaces.Discrete):
+        want = () if n is None else (n,)
+        if arr.shape != want and not (n is not None and arr.shape == (n, 1)):
+            raise refuse("", arr)
+        values = arr.reshape(want)
+        if arr.dtype.kind == "f" and not np.all(np.isfinite(values) & (values == np.round(values))):
+            bad = values[~(np.isfinite(values) & (values == np.round(values)))].flat[0]
+            raise refuse(f" holding {float(bad):g}, not a whole number", arr)
+        lo, hi = int(space.start), int(space.start + space.n - 1)
+        if values.size and (values.min() < lo or values.max() > hi):
+            bad = values[(values < lo) | (values > hi)].flat[0]
+            raise refuse(f" holding {bad:g}, out of range", arr)
+        return int(values) if n is None else values.astype(np.int64)
+    if isinstance(space, gym.spaces.Box):
+        want = space.shape if n is None else (n, *space.shape)
+        if arr.shape != want:
+            raise refuse("", arr)
+        if not np.all(np.isfinite(arr)):
+            raise refuse(" holding NaN or infinity", arr)
+        if n is None:
+            return arr.astype(space.dtype)
+        return np.clip(arr.astype(space.dtype), space.low, space.high)
+    return output if n is None else list(output)
 
 
 def _batched_episodes(env_id: str, policy: Any, seeds: list[int], batch: int,
@@ -196,12 +430,8 @@ def _batched_episodes(env_id: str, policy: Any, seeds: list[int], batch: int,
             done = np.zeros(len(chunk), dtype=bool)
             metrics: list[dict[str, float] | None] = [None] * len(chunk)
             while not done.all():
-                actions = policy.act_batch(obs)
-                if isinstance(space, gym.spaces.Discrete):
-                    actions = np.asarray(actions).reshape(len(chunk), -1)[:, 0].astype(np.int64)
-                else:
-                    actions = np.clip(np.asarray(actions, dtype=np.float32), space.low,
-                                      space.high)
+                output = _call(policy, "act_batch", env_id, obs, obs)
+                actions = _actions(output, space, len(chunk), _who(policy, env_id))
                 obs, _, term, trunc, info = envs.step(actions)
                 for i in np.flatnonzero(~done):
                     lines[i].append({m: _scalar(info["scores"][m][i]) for m in METRICS})
@@ -238,10 +468,15 @@ def evaluate(
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
-    if not seeds:
-        raise ValueError("give at least one evaluation seed")
+    check_evaluation_seeds(seeds, episodes)
     spec = policy if isinstance(policy, str) else getattr(policy, "name", type(policy).__name__)
     pol = load_policy(policy) if isinstance(policy, str) else policy
+    if not isinstance(pol, ReferencePolicy):
+        probe = gym.make(env_id, split="test")
+        try:
+            _check_observation_shape(pol, env_id, probe.observation_space)
+        finally:
+            probe.close()
     per_seed_eps: dict[int, list[Episode]] = {}
     for s in seeds:
         ep_seeds = [episode_seed(s, j) for j in range(episodes)]

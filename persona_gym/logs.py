@@ -31,12 +31,12 @@ import csv
 import json
 import os
 import re
-import tempfile
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from itertools import accumulate
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +44,7 @@ from persona_gym.cards import RewardWeights
 from persona_gym.envs.variants import MAX_REPLY_CHARS, TEXT_CHARSET, text_observation
 from persona_gym.judges.lexical import LexicalJudge
 from persona_gym.judges.symbolic import LineScores, SymbolicJudge
+from persona_gym.output import write_atomically
 from persona_gym.rewards import episode_metrics, line_reward
 from persona_gym.world import Fact, Persona
 
@@ -176,35 +177,63 @@ def read_spc_csv(path: str | os.PathLike[str], *,
     return _read_spc(p, counts)
 
 
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+
+
+def _decoded_lines(p: Path) -> Iterator[str]:
+    """The lines of ``p`` as text for :mod:`csv`, line ends kept (``\\r``, ``\\n`` and
+    ``\\r\\n`` all end a line, as ``open(newline="")`` reads them), decoded one line at a time
+    so that a byte that is not UTF-8 is reported on its own line. A BOM on line 1 is dropped."""
+    number = 0
+    with p.open("rb") as f:
+        for raw in f:
+            for piece in _LONE_CR.split(raw) if b"\r" in raw else (raw,):
+                if not piece:
+                    continue
+                number += 1
+                try:
+                    yield piece.decode("utf-8-sig" if number == 1 else "utf-8")
+                except UnicodeDecodeError as e:
+                    raise LogFormatError(f"{p}: line {number}: not UTF-8 ({e.reason} at byte "
+                                         f"{e.start + 1}); save the file as UTF-8") from None
+
+
 def _read_spc(p: Path, counts: Counter[str]) -> Iterator[Conversation]:
-    with p.open(newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
+    reader = csv.DictReader(_decoded_lines(p), strict=True)
+    try:
+        header = reader.fieldnames
+    except csv.Error as e:
+        raise LogFormatError(f"{p}: line 1: cannot read the CSV header ({e}); the file must "
+                             "be a UTF-8 CSV with a header row") from None
+    missing = [c for c in SPC_COLUMNS if c not in (header or ())]
+    if missing:
+        raise LogFormatError(
+            f"{p}: line 1: the header lacks the column(s) {missing} (found "
+            f"{list(header or [])}); a Synthetic-Persona-Chat CSV needs {list(SPC_COLUMNS)}"
+            " — for other logs convert them to the JSONL format (docs/logs.md)"
+        )
+    row = 0
+    start = reader.line_num + 1
+    while True:
+        where = f"{p}: row {row + 1} (line {start})"
         try:
-            header = reader.fieldnames
-        except (csv.Error, UnicodeDecodeError) as e:
-            raise LogFormatError(f"{p}: line 1: cannot read the CSV header ({e}); the file must "
-                                 "be a UTF-8 CSV with a header row") from None
-        missing = [c for c in SPC_COLUMNS if c not in (header or ())]
-        if missing:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as e:
+            if "unexpected end of data" in str(e):
+                raise LogFormatError(
+                    f"{where}: a quoted cell opened in this row is never closed (the file "
+                    "ends inside it); add the closing quote, and double every quote inside a "
+                    'quoted cell ("")'
+                ) from None
             raise LogFormatError(
-                f"{p}: line 1: the header lacks the column(s) {missing} (found "
-                f"{list(header or [])}); a Synthetic-Persona-Chat CSV needs {list(SPC_COLUMNS)}"
-                " — for other logs convert them to the JSONL format (docs/logs.md)"
-            )
-        row = 0
-        start = 2
-        while True:
-            try:
-                record = next(reader)
-            except StopIteration:
-                return
-            except (csv.Error, UnicodeDecodeError) as e:
-                raise LogFormatError(f"{p}: row {row + 1} (line {start}): malformed CSV ({e}); "
-                                     "fix the quoting of that row") from None
-            row += 1
-            where = f"{p}: row {row} (line {start})"
-            start = reader.line_num + 1
-            yield _spc_conversation(record, where, f"{p.stem}/{row}", counts)
+                f"{where}: malformed CSV on line {reader.reader.line_num} ({e}); quote cells "
+                'that hold commas or line breaks and double every quote inside them ("")'
+            ) from None
+        row += 1
+        start = reader.line_num + 1
+        yield _spc_conversation(record, where, f"{p.stem}/{row}", counts)
 
 
 def _paragraph(lines: Sequence[str], i: int) -> bool:
@@ -385,22 +414,20 @@ def conversation_to_json(conv: Conversation) -> dict[str, Any]:
 def write_jsonl(conversations: Iterable[Conversation], path: str | os.PathLike[str]) -> int:
     """Write ``conversations`` in the JSONL format (UTF-8, one per line); returns how many.
 
-    Writes to a temporary file next to ``path`` and renames it, so a failure leaves no
-    half-written file.
+    Written with :func:`persona_gym.output.write_atomically` (a temporary file renamed into
+    place), so a failure leaves no half-written file.
     """
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
     n = 0
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            for conv in conversations:
-                f.write(json.dumps(conversation_to_json(conv), ensure_ascii=False) + "\n")
-                n += 1
-        os.replace(tmp, p)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+
+    def lines() -> Iterator[str]:
+        nonlocal n
+        for conv in conversations:
+            yield json.dumps(conversation_to_json(conv), ensure_ascii=False) + "\n"
+            n += 1
+
+    write_atomically(p, lines())
     return n
 
 
@@ -542,16 +569,33 @@ def _persona_sentences(sentences: Sequence[str], counts: Counter[str]) -> tuple[
 
 
 def _observation(persona: tuple[str, ...], exchanges: list[tuple[str, str]], partner: str,
-                 counts: Counter[str]) -> dict[str, str]:
-    """:func:`text_observation`, leaving out the oldest exchanges if the history is too long."""
-    obs = text_observation(persona, exchanges, partner, [])
-    if len(obs["history"]) > OBSERVATION_LIMITS["history"]:
+                 counts: Counter[str], start: int = 0) -> tuple[dict[str, str], int]:
+    """:func:`text_observation`, leaving out the oldest exchanges if the history is too long;
+    also returns how many were left out. ``start`` is how many a shorter prefix of the same
+    ``exchanges`` left out: a longer history cannot keep more, so the search starts there."""
+    obs = text_observation(persona, exchanges[start:], partner, [])
+    while len(obs["history"]) > OBSERVATION_LIMITS["history"]:
+        start += 1
+        obs = text_observation(persona, exchanges[start:], partner, [])
+    if start:
         counts["history_truncated"] += 1
-        start = 0
-        while len(obs["history"]) > OBSERVATION_LIMITS["history"]:
-            start += 1
-            obs = text_observation(persona, exchanges[start:], partner, [])
-    return obs
+    return obs, start
+
+
+def _partner_line(texts: Sequence[str], first: int, end: int, next_said: Sequence[int]) -> str:
+    """The non-empty ``texts[first:end]`` joined by a space, but only as far as the first
+    ``OBSERVATION_LIMITS["partner"] + 1`` characters (what :func:`_truncate` reads), so that a
+    long stretch of other speakers costs no more than the limit. ``next_said[i]`` is the first
+    index >= i with a non-empty text."""
+    limit = OBSERVATION_LIMITS["partner"]
+    parts: list[str] = []
+    size = -1
+    i = next_said[first]
+    while i < end and size <= limit:
+        parts.append(texts[i])
+        size += 1 + len(texts[i])
+        i = next_said[i + 1]
+    return " ".join(parts)
 
 
 def score_conversation(conv: Conversation, judge: LexicalJudge,
@@ -570,13 +614,25 @@ def score_conversation(conv: Conversation, judge: LexicalJudge,
     What others say after X's last line is not part of X's episode. All texts are sanitized
     first (:func:`sanitize_text`), so the stored actions are exactly what was scored.
     """
-    cleaned: list[tuple[str, str, Counter[str]]] = []
-    for speaker, text in conv.turns:
+    texts: list[str] = []
+    turns_of: dict[str, list[int]] = {}
+    turn_counts: list[Counter[str]] = []
+    for i, (speaker, text) in enumerate(conv.turns):
         c: Counter[str] = Counter()
-        cleaned.append((speaker, sanitize_text(text, None, c), c))
+        texts.append(sanitize_text(text, None, c))
+        turn_counts.append(c)
+        turns_of.setdefault(speaker, []).append(i)
+    next_said = [len(texts)] * (len(texts) + 1)
+    for i in range(len(texts) - 1, -1, -1):
+        next_said[i] = i if texts[i] else next_said[i + 1]
+    # What sanitizing changed in turns 0 .. i-1, for each i (an agent's episode counts every
+    # turn up to its last line: its own and the partner lines it saw).
+    keys = sorted({k for c in turn_counts for k in c})
+    changed_before = {k: list(accumulate((c[k] for c in turn_counts), initial=0)) for k in keys}
     episodes: list[ScoredEpisode] = []
     for agent, sentences in conv.personas.items():
-        if not sentences or not any(s == agent for s, _, _ in cleaned):
+        own_turns = turns_of.get(agent)
+        if not sentences or not own_turns:
             continue
         counts: Counter[str] = Counter()
         kept = _persona_sentences(sentences, counts)
@@ -593,25 +649,20 @@ def score_conversation(conv: Conversation, judge: LexicalJudge,
         scores: list[LineScores] = []
         moves: list[str] = []
         exchanges: list[tuple[str, str]] = []
-        pending: list[str] = []
-        pending_counts: Counter[str] = Counter()
-        for speaker, text, c in cleaned:
-            if speaker != agent:
-                pending.append(text)
-                pending_counts.update(c)
-                continue
-            partner = " ".join(t for t in pending if t)
+        dropped = 0  # oldest exchanges left out of the history
+        previous = -1
+        for turn in own_turns:
+            partner = _partner_line(texts, previous + 1, turn, next_said)
+            previous = turn
             if len(partner) > OBSERVATION_LIMITS["partner"]:
                 partner = _truncate(partner, OBSERVATION_LIMITS["partner"])
                 counts["partner_truncated"] += 1
-            counts.update(pending_counts)
-            counts.update(c)
-            pending, pending_counts = [], Counter()
-            action = text
+            action = texts[turn]
             if len(action) > MAX_REPLY_CHARS:
                 action = _truncate(action, MAX_REPLY_CHARS)
                 counts["actions_truncated"] += 1
-            observations.append(_observation(kept, exchanges, partner, counts))
+            obs, dropped = _observation(kept, exchanges, partner, counts, dropped)
+            observations.append(obs)
             move = judge.parse_move(partner)
             line = judge.parse(action)
             s = sym.score(move, line)
@@ -621,7 +672,9 @@ def score_conversation(conv: Conversation, judge: LexicalJudge,
             rewards.append(line_reward(s, weights))
             moves.append(move.kind)
             exchanges.append((partner, action))
-        observations.append(_observation(kept, exchanges, "", counts))
+        observations.append(_observation(kept, exchanges, "", counts, dropped)[0])
+        for k in keys:
+            counts[k] += changed_before[k][previous + 1]
         sanitized = dict.fromkeys(SANITIZE_KEYS, 0)
         sanitized.update({k: v for k, v in counts.items() if k in sanitized})
         episodes.append(ScoredEpisode(conv.id, agent, kept, observations, actions, rewards,

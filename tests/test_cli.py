@@ -275,3 +275,73 @@ def test_console_script_help() -> None:
     for key in ("normalized_score", "normalized_score_ci", "return_mean", "metrics", "by_turn",
                 "ref_min_score", "ref_max_score", *METRIC_NAMES):
         assert key in help_text, key
+
+
+# -- evaluate: the destination and the seeds are checked before any episode runs -------------
+
+
+def evaluate_args(*extra: str) -> list[str]:
+    return ["evaluate", "--env", OPEN_CHAT, "--policy", "expert", "--episodes", "2",
+            "--seeds", "0", *extra]
+
+
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [("missing/results.json", ["missing", "does not exist", "mkdir"]),
+     ("folder", ["is a folder", "give a file name"])],
+    ids=["missing-folder", "onto-folder"],
+)
+def test_evaluate_out_is_checked_before_the_work(
+    out: str, words: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A destination that cannot be written is refused up front (exit 2, nothing printed,
+    nothing left behind) instead of a traceback after the whole evaluation."""
+    (tmp_path / "folder").mkdir()
+    code, stdout, err = run_cli(capsys, *evaluate_args("--json", "--out", str(tmp_path / out)))
+    assert code == 2 and stdout == ""
+    assert err.startswith("persona-gym evaluate: error: ") and len(err.strip().splitlines()) == 1
+    for word in words:
+        assert word in err, (word, err)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["folder"]
+
+
+def test_evaluate_out_is_written_whole(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "results.json"
+    out.write_text("old")
+    printed = run_json(capsys, *evaluate_args("--json", "--out", str(out)))
+    assert json.loads(out.read_text()) == printed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["results.json"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [(["rollout", "--env", OPEN_CHAT, "--seed", "-5"], "seed must be >= 0, got -5"),
+     (["rollout", "--env", OPEN_CHAT, "--seed", str(2**32)], "seed must be <= 4294967295"),
+     (["evaluate", "--env", OPEN_CHAT, "--policy", "expert", "--seeds", "-101"],
+      "seed must be >= 0, got -101"),
+     (["play", "--seed", "-1"], "seed must be >= 0, got -1")],
+    ids=["rollout-negative", "rollout-huge", "evaluate-negative", "play-negative"],
+)
+def test_bad_seeds_are_usage_errors(argv: list[str], words: str,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert words in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [(["rollout", "--env", OPEN_CHAT, "--episodes", "5", "--seed", str(2**32 - 3)],
+      "uses env seeds up to 4294967297"),
+     ([*evaluate_args()[:-1], "500000"], "evaluation seed 500000 is too large"),
+     ([*evaluate_args()[:-1], "1", "1"], "evaluation seed 1 is given twice")],
+    ids=["rollout-past-the-range", "evaluate-past-the-range", "evaluate-twice"],
+)
+def test_seeds_out_of_range_after_offsets_are_one_line_errors(
+    argv: list[str], words: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, stdout, err = run_cli(capsys, *argv)
+    assert code == 2 and stdout == ""
+    assert err.startswith(f"persona-gym {argv[0]}: error: ") and words in err
+    assert len(err.strip().splitlines()) == 1

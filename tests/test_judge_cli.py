@@ -101,3 +101,63 @@ def test_judge_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture) ->
                                                     if k != "label"}])
     assert main(["judge", str(unlabeled), "--eval"]) == 2
     assert "--eval needs a label" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (b'{"id": "x", "persona": ["I sing \xff."], "history": [], "line": "hi"}',
+         r"items\.jsonl:2: not UTF-8 \(invalid start byte 0xff at byte 33\); save the file as "
+         "UTF-8"),
+        (b"[" * 100_000 + b"]" * 100_000, r"items\.jsonl:2: JSON nested too deeply"),
+        (b'{"id": ' + b"9" * 5000 + b"}", r"items\.jsonl:2: not valid JSON \(Exceeds the limit"),
+    ],
+    ids=["binary", "deep", "huge-int"],
+)
+def test_undecodable_line_is_named(tmp_path: Path, bad: bytes, message: str,
+                                   capsys: pytest.CaptureFixture) -> None:
+    src = tmp_path / "items.jsonl"
+    src.write_bytes(json.dumps(ITEMS[0]).encode() + b"\n" + bad + b"\n")
+    with pytest.raises(JudgeInputError, match=message):
+        load_items(src)
+    assert main(["judge", str(src)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("persona-gym judge: error: ") and "items.jsonl:2: " in err
+
+
+def test_overlong_line_is_refused_without_reading_it_whole(tmp_path: Path) -> None:
+    """A line over MAX_LINE_BYTES stops the run naming the line, the limit and the fix (the
+    reader stops at the limit: a 50 MB line no longer takes minutes and gigabytes)."""
+    from persona_gym.judges.evaluate import MAX_LINE_BYTES
+
+    item = dict(ITEMS[0], history=["I sing."] * (MAX_LINE_BYTES // 10))
+    src = write_jsonl(tmp_path / "items.jsonl", [ITEMS[1], item])
+    with pytest.raises(JudgeInputError, match=rf"items\.jsonl:2: the line is longer than "
+                       rf"{MAX_LINE_BYTES:,} bytes.*split"):
+        load_items(src)
+    fits = dict(ITEMS[0], history=["I sing."] * (MAX_LINE_BYTES // 20))
+    assert len(load_items(write_jsonl(tmp_path / "ok.jsonl", [fits]))) == 1
+
+
+def test_folder_input_is_named_as_a_folder(tmp_path: Path,
+                                           capsys: pytest.CaptureFixture) -> None:
+    assert main(["judge", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "is a folder" in err and "no such file" not in err
+
+
+@pytest.mark.parametrize(
+    ("out", "words"),
+    [("missing/verdicts.jsonl", ["does not exist", "mkdir"]), ("folder", ["is a folder"])],
+    ids=["missing-folder", "onto-folder"],
+)
+def test_judge_out_is_checked_before_judging(out: str, words: list[str], tmp_path: Path,
+                                             capsys: pytest.CaptureFixture) -> None:
+    (tmp_path / "folder").mkdir()
+    src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
+    assert main(["judge", str(src), "--out", str(tmp_path / out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("persona-gym judge: error: ")
+    for word in words:
+        assert word in err, (word, err)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["folder", "items.jsonl"]

@@ -146,6 +146,65 @@ def test_observations_are_the_text_envs() -> None:
         assert_in_spaces(e)
 
 
+def crowd(speakers: int) -> Conversation:
+    """One conversation of ``speakers`` speakers, one persona sentence and one line each."""
+    return Conversation("crowd", {f"s{i}": (f"I have {i % 5 + 1} cats.",)
+                                  for i in range(speakers)},
+                        tuple((f"s{i}", f"Line {i}: I like tea.") for i in range(speakers)))
+
+
+def test_scoring_time_grows_linearly_with_speakers() -> None:
+    """Issue 11: 1,000 speakers took 5 s and 8,000 took 93 s. Eight times the speakers must
+    cost about eight times the time (quadratic would be 64x; the bound leaves room for noise)."""
+    import time
+
+    def seconds(n: int) -> float:
+        best = math.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            score_conversation(crowd(n), JUDGE, WEIGHTS)
+            best = min(best, time.perf_counter() - start)
+        return best
+
+    small, large = seconds(500), seconds(4000)
+    assert large / small < 24, (small, large)
+
+
+def test_many_speakers_see_the_partner_lines_since_their_last_line() -> None:
+    eps = score_conversation(crowd(400), JUDGE, WEIGHTS)
+    assert len(eps) == 400
+    assert eps[0].observations[0]["partner"] == ""
+    assert eps[1].observations[0]["partner"] == "Line 0: I like tea."
+    late = eps[399].observations[0]["partner"]  # 399 lines joined, cut to the limit
+    assert late.startswith("Line 0: I like tea. Line 1: ")
+    assert len(late) <= OBSERVATION_LIMITS["partner"] < len(late) + 25
+    assert eps[399].sanitized["partner_truncated"] == 1
+
+
+def test_a_long_speaker_keeps_the_latest_history_quickly() -> None:
+    """Thousands of lines by one speaker: each observation keeps the latest exchanges that fit
+    (as :func:`test_overlong_history_keeps_the_latest_exchanges`), without rebuilding the
+    history once per dropped exchange."""
+    import time
+
+    n = 1500
+    conv = Conversation("long", {"A": ("I am a nurse.",), "B": ()},
+                        tuple(t for i in range(n) for t in (("B", f"Question {i}, how are you "
+                                                                  "doing today?"),
+                                                           ("A", f"Answer {i}: I am fine."))))
+    start = time.perf_counter()
+    (ep,) = score_conversation(conv, JUDGE, WEIGHTS)
+    assert time.perf_counter() - start < 10
+    last = ep.observations[-1]["history"]
+    assert len(last) <= OBSERVATION_LIMITS["history"]
+    assert last.endswith(f"You: Answer {n - 1}: I am fine.")
+    assert ep.sanitized["history_truncated"] == sum(
+        len(text_observation(ep.persona, list(zip(
+            [f"Question {i}, how are you doing today?" for i in range(k)],
+            ep.actions[:k], strict=True)), "")["history"]) > OBSERVATION_LIMITS["history"]
+        for k in range(n + 1))
+
+
 def test_rewards_rescore_from_the_stored_actions() -> None:
     """The dataset's actions, replayed through the judges, give the stored rewards."""
     for ep in score_conversation(CONV, JUDGE, WEIGHTS):
@@ -386,6 +445,41 @@ def test_spc_bad_rows_name_row_and_fix(tmp_path: Path, row: list[str], message: 
     with pytest.raises(LogFormatError, match=message) as err:
         list(read_spc_csv(path))
     assert str(err.value).startswith(f"{path}: row 2")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        (b"I like tea.,,User 1: Hi\n\"I like \xff dogs.\",,User 1: Hi\n",
+         r"bad\.csv: line 3: not UTF-8 \(invalid start byte at byte 9\); save the file as UTF-8"),
+        (b"I like tea.,,User 1: Hi\nI like dogs.,,\"User 1: Hi\nUser 2: Yo\n\xe9\nUser 1: ok\"\n",
+         r"bad\.csv: line 5: not UTF-8"),
+        (b"I like tea.,,User 1: Hi\nI like dogs.,,\"User 1: Hi\nUser 2: Yo\n",
+         r"row 2 \(line 3\): a quoted cell opened in this row is never closed"),
+        (b"I like tea.,,User 1: Hi\n\"I like dogs.,,\"User 1: Hi\nUser 2: Yo\"\n"
+         b"I sing.,,User 1: Hi\n",
+         r"row 2 \(line 3\): malformed CSV on line 3 \(',' expected after '\"'\).*double"),
+    ],
+    ids=["bad-byte-line-3", "bad-byte-inside-a-cell", "unclosed-quote", "stray-quote"],
+)
+def test_spc_undecodable_or_misquoted_input_names_the_right_line(
+    tmp_path: Path, data: bytes, message: str
+) -> None:
+    """A bad byte is reported on its own line (not line 1); a quote problem as a quote
+    problem (not as an empty cell)."""
+    path = tmp_path / "bad.csv"
+    path.write_bytes(",".join(SPC_HEADER).encode() + b"\n" + data)
+    with pytest.raises(LogFormatError, match=message) as err:
+        list(read_spc_csv(path))
+    assert "cell is empty" not in str(err.value) and "header" not in str(err.value)
+
+
+def test_spc_reads_lone_carriage_return_line_ends(tmp_path: Path) -> None:
+    path = tmp_path / "mac.csv"
+    path.write_bytes(b"\xef\xbb\xbf" + ",".join(SPC_HEADER).encode()
+                     + b'\rI like tea.,,"User 1: Hi\rUser 2: Yo"\r')
+    (conv,) = read_spc_csv(path)
+    assert conv.turns == (("user 1", "Hi"), ("user 2", "Yo"))
 
 
 def test_spc_missing_columns(tmp_path: Path) -> None:
