@@ -987,7 +987,7 @@ def iter_episodes(dataset: Any) -> Iterator[Any]:
     path = Path(dataset.storage.data_path)
     try:
         yield from dataset.iterate_episodes()
-    except (OSError, KeyError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AssertionError) as exc:
         raise DatasetError(
             f"{path / 'main_data.hdf5'}: an episode cannot be read ({exc}); the file may be "
             "corrupted or truncated: rebuild the dataset with --force"
@@ -1029,38 +1029,116 @@ def dataset_info(ds_id: str) -> dict[str, Any]:
     }
 
 
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and a and isinstance(a[0], str):
-        return list(a) == list(b)
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+def _difference(replay: Any, stored: Any, path: str) -> str | None:
+    """Where ``stored`` differs from ``replay`` (bit for bit, dtypes included), or ``None``."""
+    if isinstance(replay, dict):
+        if not isinstance(stored, dict) or replay.keys() != stored.keys():
+            keys = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
+            return f"{path} hold {keys}, a build writes {sorted(replay)}"
+        for key in replay:
+            found = _difference(replay[key], stored[key], f"{path}/{key}")
+            if found:
+                return found
+        return None
+    if isinstance(replay, list) and replay and isinstance(replay[0], str):
+        stored = list(stored) if isinstance(stored, list | tuple) else stored
+        if stored == replay:
+            return None
+        if not isinstance(stored, list) or len(stored) != len(replay):
+            return f"{path} differ from the env's replay (length)"
+        step = next(t for t, (a, b) in enumerate(zip(replay, stored, strict=True)) if a != b)
+        return f"{path} differ from the env's replay at step {step}"
+    a, b = np.asarray(replay), np.asarray(stored)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return (f"{path} are {b.dtype}{list(b.shape)}, the env's replay gives "
+                f"{a.dtype}{list(a.shape)}")
+    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind in "fc" else a == b
+    if bool(np.all(same)):
+        return None
+    step = int(np.argwhere(~same)[0][0]) if same.ndim else 0
+    return f"{path} differ from the env's replay at step {step}"
+
+
+_ALTERED = ("the file was changed or damaged after it was built: rebuild it with `persona-gym "
+            "datasets build ... --force`")
+
+
+def _attribute_problem(attrs: Any, index: int, tier: str, seed: int, steps: int) -> str | None:
+    """What is wrong with an episode's attributes (``id``, ``seed``, ``total_steps``,
+    ``policy``) against what a build of ``tier`` from ``seed`` writes, or ``None``."""
+    policy = behaviour_policy(tier, index)
+    expected = {"id": index, "seed": seed + index, "total_steps": steps,
+                "policy": POLICY_CODES.index(policy)}
+    for name, want in expected.items():
+        if name not in attrs:
+            return f"attribute {name} is missing (a build writes {want})"
+        value = np.asarray(attrs[name])
+        if value.shape != () or value.dtype.kind not in "iu":
+            return f"attribute {name}={attrs[name]!r} is not an integer (a build writes {want})"
+        if int(value) != want:
+            got = int(value)
+            if name == "policy":
+                known = ", ".join(f"{c} {n}" for c, n in enumerate(POLICY_CODES))
+                what = (f"({POLICY_CODES[got]})" if 0 <= got < len(POLICY_CODES)
+                        else f"is not a policy code ({known})")
+                return (f"attribute policy={got} {what}; a {tier} build logs episode {index} "
+                        f"with {want} ({policy})")
+            return f"attribute {name}={got}, a build writes {want}"
+    return None
 
 
 def verify_dataset(ds_id: str, progress: Callable[[int], None] | None = None) -> str | None:
-    """Replay every episode from its stored seed with its behaviour policy and compare
-    observations, actions and rewards bit for bit. Returns ``None`` when all match, else a
-    message naming the first mismatch."""
+    """Check every stored field against the env: each episode's attributes (``id``, ``seed``,
+    ``total_steps``, ``policy``) against what the build writes, its observations, actions,
+    rewards, terminations, truncations and infos against a replay from its seed with its
+    behaviour policy, bit for bit (dtypes included), and the episode and step totals in the
+    metadata. Returns ``None`` when all match, else a one-line message naming the first problem
+    (episode, field, step). Raises :class:`DatasetError` when the dataset cannot be read or was
+    not made by :func:`build_dataset`."""
+    import h5py
+
     dataset = load(ds_id)
     meta = dataset.storage.metadata.get("persona_gym") or {}
-    env_id, tier = meta.get("env_id"), meta.get("tier")
+    env_id, tier, seed = meta.get("env_id"), meta.get("tier"), meta.get("seed")
     if env_id is None or tier is None:
         raise DatasetError(f"{ds_id} was not built by `persona-gym datasets build`: no replay "
                            "information in its metadata")
-    env = gym.make(env_id, split="train")
+    if tier not in TIERS or isinstance(seed, bool) or not isinstance(seed, int):
+        return (f"{ds_id}: metadata persona_gym has tier={tier!r}, seed={seed!r}; a build "
+                f"writes a tier of {', '.join(TIERS)} and an integer seed; {_ALTERED}")
+    try:
+        env = gym.make(env_id, split="train")
+    except gym.error.Error as exc:
+        raise DatasetError(f"{ds_id} was logged on {env_id}, which this persona_gym cannot make "
+                           f"({exc}); install the version named in its requirements") from None
     policies = {n: make_policy(n) for n in POLICY_CODES}
-    for i, ep in enumerate(iter_episodes(dataset)):
-        meta = next(iter(dataset.storage.get_episode_metadata([ep.id])))
-        code, seed = int(meta["policy"]), meta.get("seed")
-        replay = run_logged_episode(env, policies[POLICY_CODES[code]], int(seed))
-        for field, stored in (("observations", ep.observations), ("actions", ep.actions),
-                              ("rewards", ep.rewards)):
-            if not _equal(replay[field], stored):
-                return (f"{ds_id}: episode {i} (seed {seed}, policy {POLICY_CODES[code]}): "
-                        f"{field} differ from the env's replay")
-        if progress:
-            progress(1)
+    data_file = Path(dataset.storage.data_path) / "main_data.hdf5"
+    total_episodes, steps_seen = int(dataset.total_episodes), 0
+    with h5py.File(data_file, "r") as fh:
+        if len(fh) != total_episodes:
+            return (f"{ds_id}: {data_file} holds {len(fh)} episodes, its metadata says "
+                    f"{total_episodes}; {_ALTERED}")
+        for i, ep in enumerate(iter_episodes(dataset)):
+            steps = len(ep.rewards)
+            problem = _attribute_problem(fh[f"episode_{i}"].attrs, i, tier, seed, steps)
+            if problem:
+                return f"{ds_id}: episode {i}: {problem}; {_ALTERED}"
+            policy = behaviour_policy(tier, i)
+            where = f"{ds_id}: episode {i} (seed {seed + i}, policy {policy})"
+            replay = run_logged_episode(env, policies[policy], seed + i)
+            for field in ("observations", "actions", "rewards", "terminations", "truncations",
+                          "infos"):
+                problem = _difference(replay[field], getattr(ep, field), field)
+                if problem:
+                    return f"{where}: {problem}; {_ALTERED}"
+            steps_seen += steps
+            if progress:
+                progress(1)
+    total_steps = int(dataset.total_steps)
+    if steps_seen != total_steps:
+        return (f"{ds_id}: the episodes hold {steps_seen} steps, the metadata says "
+                f"{total_steps}; {_ALTERED}")
+    env.close()
     return None
 
 
