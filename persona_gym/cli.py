@@ -490,6 +490,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
+    import signal
     import time
 
     from persona_gym import datasets as D
@@ -552,6 +553,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     except (D.DatasetError, ValueError, FileNotFoundError) as exc:
         return fail(str(exc))
     except D.BuildInterrupted as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: we are already leaving
         print(f"persona-gym datasets: {exc}", file=sys.stderr)
         return 128 + exc.signum
     except KeyboardInterrupt:  # before the build took over Ctrl-C: nothing was started

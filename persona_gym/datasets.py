@@ -16,10 +16,15 @@ Each step's ``infos`` holds ``scores`` (p2l, l2l, qa, relevance, repetition, con
 ``qa`` is NaN where undefined); each episode's metadata (``dataset.storage.get_episode_metadata``)
 holds its ``seed`` and ``policy`` (an index into :data:`POLICY_CODES`).
 
-Writes are safe: a dataset is built under a temporary root on the same filesystem and moved
-into place only when complete, an existing id is never replaced without ``force``, every
-episode is checked against the spaces before it is written (Minari only warns), and episodes are
-written in chunks so memory does not grow with the number of episodes.
+Writes are safe (docs/datasets.md): a dataset is built in a staging folder with an owner record
+on the same filesystem and moved into place only when complete; an existing id is never
+replaced without ``force``, and a build in progress never (a lock makes a second build of the id
+fail at once, naming the first one's pid); every episode is checked against the spaces before it
+is written (Minari only warns); episodes are generated and written in chunks, so memory does not
+grow with the number of episodes; a build larger than the free disk is refused. Ctrl-C or
+SIGTERM stop a build within a chunk (:class:`BuildInterrupted`) and remove its staging; staging
+left by a killed build is stale once its owner is gone, reported by :func:`staging_folders` and
+removed by the next build.
 """
 
 from __future__ import annotations
@@ -401,9 +406,15 @@ def _build_lock(ds_id: str) -> Iterator[None]:
         yield
         return
     path = _lock_path(ds_id)
-    path.parent.mkdir(parents=True, exist_ok=True)
     while True:
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DatasetError(
+                f"cannot write under {datasets_root()} ({exc.strerror}: {exc.filename}); point "
+                "MINARI_DATASETS_PATH at a folder you can write"
+            ) from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
@@ -853,12 +864,13 @@ def estimate_bytes(env_id: str, tier: str, episodes: int, seed: int = 0) -> tupl
         fh.flush()
         per_step = (fh.id.get_filesize() - empty) / steps
     per_episode = per_step * steps / len(sample)
-    return int(per_episode * episodes) + 64_000, per_step  # + metadata and the file's header
+    return int(per_episode * episodes) + 24_000, per_step  # + metadata and the file header
 
 
 def _check_disk(ds_id: str, episodes: int, need: int, per_step: float) -> None:
     root = datasets_root()
-    free = shutil.disk_usage(root).free
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
     if need > free:
         raise DatasetError(
             f"{episodes:,} episodes of {ds_id} need about {_human_bytes(need)} on disk "

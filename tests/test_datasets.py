@@ -645,3 +645,14 @@ def test_verify_checks_every_stored_field(
     assert main(["datasets", "verify", MIXED_ID]) == 1
     captured = capsys.readouterr()
     assert captured.out.startswith("MISMATCH") and "Traceback" not in captured.err
+
+
+def test_unwritable_datasets_folder_is_named(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                             capsys: pytest.CaptureFixture) -> None:
+    """On main: a NotADirectoryError traceback."""
+    (tmp_path / "afile").write_text("")
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "afile" / "minari"))
+    assert main(["datasets", "build", "--env", ENV, "--tier", "random", "--episodes", "2",
+                 "--workers", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write under" in err and "MINARI_DATASETS_PATH" in err
