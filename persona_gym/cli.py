@@ -164,20 +164,33 @@ def build_parser() -> argparse.ArgumentParser:
         "build", help="log conversations of a reference policy as a dataset",
         description="Log N conversations on train personas with the tier's behaviour policy "
         "and write them as a Minari dataset (HDF5) whose eval env uses test personas. Built "
-        "in a temporary folder and moved into place when complete; an existing id is kept "
-        "unless --force.",
+        "in a staging folder ($MINARI_DATASETS_PATH/.persona_gym_tmp/) and moved into place "
+        "when complete; an existing id is kept unless --force. A second build of an id that "
+        "is being built fails at once, --force or not. A build larger than the free disk is "
+        "refused (the estimate is in the message) unless --ignore-disk-check. Ctrl-C stops a "
+        "build within seconds and removes its staging (exit 130; SIGTERM: 143); staging left "
+        "by a killed build is removed by the next build and shown by `datasets list`. "
+        "Details: docs/datasets.md.",
     )
     b.add_argument("--env", type=_env_id, required=True, help="environment id (any variant)")
     b.add_argument("--tier", choices=("random", "drift", "expert", "mixed"), required=True,
                    help="behaviour policy: random, drift, expert, or mixed (a third each)")
     b.add_argument("--episodes", type=_positive_int, required=True, help="conversations to log")
     b.add_argument("--seed", type=int, default=0, help="seed of episode 0 (default 0)")
-    b.add_argument("--force", action="store_true", help="replace an existing dataset")
+    b.add_argument("--force", action="store_true",
+                   help="replace an existing finished dataset (never a build in progress)")
+    b.add_argument("--ignore-disk-check", action="store_true",
+                   help="build even when the size estimate exceeds the free disk")
     b.add_argument("--workers", type=int, default=None,
                    help="generation processes (default: one per core; 1 = in-process)")
     b.add_argument("--json", action="store_true",
                    help="print {dataset_id, episodes, seconds} as one JSON object")
-    lst = dsub.add_parser("list", help="list local persona_gym datasets")
+    lst = dsub.add_parser(
+        "list", help="list local persona_gym datasets (and any staging left by killed builds)",
+        description="List the local persona_gym dataset ids, then the staging folders under "
+        ".persona_gym_tmp/: builds in progress, and stale ones left by a killed build (the "
+        "next build removes them). With --json the staging lines go to stderr.",
+    )
     lst.add_argument("--json", action="store_true", help="print a JSON list of ids")
     i = dsub.add_parser(
         "info", help="episodes, transitions, size, per-metric means, normalized score",
@@ -498,6 +511,7 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
+    import signal
     import time
 
     from persona_gym import datasets as D
@@ -513,7 +527,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
             with _progress(args.episodes, f"{args.tier} on {args.env}") as bar:
                 ds_id = D.build_dataset(args.env, args.tier, args.episodes, args.seed,
                                         force=args.force, progress=bar.update,
-                                        workers=args.workers)
+                                        workers=args.workers,
+                                        ignore_disk_check=args.ignore_disk_check)
             seconds = time.perf_counter() - start
             if args.json:
                 print(json.dumps({"dataset_id": ds_id, "episodes": args.episodes,
@@ -527,6 +542,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
                 print(json.dumps(ids))
             else:
                 print("\n".join(ids) if ids else f"no persona_gym datasets in {D.datasets_root()}")
+            for staging in D.staging_folders():
+                print(staging.describe(), file=sys.stderr if args.json else sys.stdout)
         elif action == "info":
             info = D.dataset_info(args.dataset_id)
             if args.json:
@@ -556,6 +573,13 @@ def cmd_datasets(args: argparse.Namespace) -> int:
                       f"({result['sanitized']} characters or lines sanitized)")
     except (D.DatasetError, ValueError, FileNotFoundError) as exc:
         return fail(str(exc))
+    except D.BuildInterrupted as exc:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: we are already leaving
+        print(f"persona-gym datasets: {exc}", file=sys.stderr)
+        return 128 + exc.signum
+    except KeyboardInterrupt:  # before the build took over Ctrl-C: nothing was started
+        print("persona-gym datasets: interrupted; nothing was written", file=sys.stderr)
+        return 130
     return 0
 
 

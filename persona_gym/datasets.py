@@ -16,10 +16,15 @@ Each step's ``infos`` holds ``scores`` (p2l, l2l, qa, relevance, repetition, con
 ``qa`` is NaN where undefined); each episode's metadata (``dataset.storage.get_episode_metadata``)
 holds its ``seed`` and ``policy`` (an index into :data:`POLICY_CODES`).
 
-Writes are safe: a dataset is built under a temporary root on the same filesystem and moved
-into place only when complete, an existing id is never replaced without ``force``, every
-episode is checked against the spaces before it is written (Minari only warns), and episodes are
-written in chunks so memory does not grow with the number of episodes.
+Writes are safe (docs/datasets.md): a dataset is built in a staging folder with an owner record
+on the same filesystem and moved into place only when complete; an existing id is never
+replaced without ``force``, and a build in progress never (a lock makes a second build of the id
+fail at once, naming the first one's pid); every episode is checked against the spaces before it
+is written (Minari only warns); episodes are generated and written in chunks, so memory does not
+grow with the number of episodes; a build larger than the free disk is refused. Ctrl-C or
+SIGTERM stop a build within a chunk (:class:`BuildInterrupted`) and remove its staging; staging
+left by a killed build is stale once its owner is gone, reported by :func:`staging_folders` and
+removed by the next build.
 """
 
 from __future__ import annotations
@@ -29,14 +34,19 @@ import dataclasses
 import json
 import multiprocessing as mp
 import os
+import pickle
+import re
 import shutil
+import signal
+import socket
 import subprocess
+import threading
+import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -252,6 +262,298 @@ def _append_episodes(storage: Any, episodes: list[dict[str, Any]]) -> None:
                              "total_steps": int(storage.total_steps) + steps})
 
 
+# -- interrupts, locks and staging -------------------------------------------------------------
+
+STAGING_DIR = ".persona_gym_tmp"
+"""Under the datasets root: one staging folder per build in progress, and one lock file per
+dataset id being written."""
+
+LEGACY_STALE_SECONDS = 3600
+"""A staging folder without an owner record (left by a persona_gym older than owner records)
+counts as stale once no file in it has changed for this long (a live build writes every chunk)."""
+
+
+class BuildInterrupted(KeyboardInterrupt):
+    """A build stopped by SIGINT (Ctrl-C) or SIGTERM; its staging folder was removed and
+    nothing was written. A ``KeyboardInterrupt``, so callers that stop on Ctrl-C still do."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}; the partial build was "
+                         "removed and nothing was written")
+
+
+class _Stop:
+    """While a build runs (in the main thread), SIGINT and SIGTERM only record themselves; the
+    build checks at safe points (between episodes and chunks, and while it waits for workers)
+    and raises :class:`BuildInterrupted` there.
+
+    Python's own Ctrl-C handling raises ``KeyboardInterrupt`` between any two bytecodes: when
+    that lands in a weakref callback (h5py's and multiprocessing's object registries use them),
+    Python prints "Exception ignored in ... KeyboardInterrupt" and the build carries on writing.
+    A recorded signal cannot be lost that way."""
+
+    signum: ClassVar[int | None] = None
+    owner: ClassVar[int] = 0  # pid whose handlers these are (forked workers inherit them)
+    depth: ClassVar[int] = 0
+    previous: ClassVar[dict[int, Any]] = {}
+
+    @staticmethod
+    def handler(signum: int, frame: Any) -> None:
+        if os.getpid() != _Stop.owner:  # a forked worker, before it set its own handlers
+            if signum == signal.SIGTERM:
+                os._exit(128 + signum)
+            return
+        if _Stop.signum is None:
+            _Stop.signum = signum
+
+
+@contextlib.contextmanager
+def _stop_signals() -> Iterator[None]:
+    """Install the :class:`_Stop` handlers for SIGINT and SIGTERM (nested uses share them; in a
+    thread other than the main one nothing is installed: Python allows handlers only there)."""
+    main = threading.current_thread() is threading.main_thread()
+    if main and _Stop.depth == 0:
+        _Stop.signum, _Stop.owner = None, os.getpid()
+        _Stop.previous = {s: signal.signal(s, _Stop.handler)
+                          for s in (signal.SIGINT, signal.SIGTERM)}
+    _Stop.depth += main
+    try:
+        yield
+    finally:
+        _Stop.depth -= main
+        if main and _Stop.depth == 0:
+            for s, old in _Stop.previous.items():
+                signal.signal(s, old)
+            # a signal that came after the last check (the dataset was complete) is dropped
+            _Stop.signum = None
+
+
+def _check_stop() -> None:
+    """Raise :class:`BuildInterrupted` if SIGINT or SIGTERM arrived during the build."""
+    if _Stop.signum is not None and os.getpid() == _Stop.owner:
+        raise BuildInterrupted(_Stop.signum)
+
+
+def _process_start(pid: int) -> int | None:
+    """The process's start time in clock ticks since boot (Linux), to tell a reused pid apart."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return int(stat.rsplit(")", 1)[1].split()[19])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _owner_record(ds_id: str) -> dict[str, Any]:
+    pid = os.getpid()
+    return {"pid": pid, "host": socket.gethostname(), "process_start": _process_start(pid),
+            "dataset_id": ds_id, "started": time.strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def _owner_alive(record: dict[str, Any]) -> bool | None:
+    """Is the process that wrote ``record`` still running? ``None``: another host's, unknown."""
+    if record.get("host") not in (None, socket.gethostname()):
+        return None
+    pid = record.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass  # another user's process: alive
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        if state in ("Z", "X"):  # exited, not yet reaped
+            return False
+    except (OSError, IndexError):
+        pass
+    start = record.get("process_start")
+    return start is None or _process_start(pid) in (None, start)
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+_HELD_LOCKS: dict[str, tuple[int, int]] = {}
+"""Dataset id -> (lock file descriptor, holding thread id) for the locks this process holds."""
+
+
+def _lock_path(ds_id: str) -> Path:
+    return datasets_root() / STAGING_DIR / (ds_id.replace("/", "__") + ".lock")
+
+
+@contextlib.contextmanager
+def _build_lock(ds_id: str) -> Iterator[None]:
+    """Hold the lock of ``ds_id`` for a build: a second build of the same id (another process
+    or thread) fails at once with the holder's pid. The kernel drops the lock when its process
+    dies, even by SIGKILL. Reentrant within one thread. No lock where ``fcntl`` is missing."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX
+        yield
+        with contextlib.suppress(OSError):
+            (datasets_root() / STAGING_DIR).rmdir()
+        return
+    held = _HELD_LOCKS.get(ds_id)
+    if held is not None and held[1] == threading.get_ident():
+        yield
+        return
+    path = _lock_path(ds_id)
+    while True:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise DatasetError(
+                f"cannot write under {datasets_root()} ({exc.strerror}: {exc.filename}); point "
+                "MINARI_DATASETS_PATH at a folder you can write"
+            ) from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise DatasetError(_busy_message(ds_id, path)) from None
+        try:  # the holder before us may have removed the file: lock the one at the path
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(fd)
+    os.ftruncate(fd, 0)
+    os.write(fd, json.dumps(_owner_record(ds_id)).encode())
+    _HELD_LOCKS[ds_id] = (fd, threading.get_ident())
+    try:
+        yield
+    finally:
+        del _HELD_LOCKS[ds_id]
+        with contextlib.suppress(OSError):
+            path.unlink()  # while still holding it (see the inode check above)
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            path.parent.rmdir()  # when no other build or staging is left
+
+
+def _busy_message(ds_id: str, path: Path) -> str:
+    record = None
+    for _ in range(20):  # the holder writes its record right after taking the lock
+        record = _read_json(path)
+        if record:
+            break
+        time.sleep(0.05)
+    who = (f"pid {record.get('pid')} on {record.get('host')} (started {record.get('started')})"
+           if record else "another process (its record is unreadable)")
+    pid = record.get("pid") if record else "PID"
+    return (f"dataset {ds_id} is being built right now by {who}; two builds of one id would "
+            f"overwrite each other, so this one stops. Wait for that build to finish, or stop "
+            f"it (kill {pid}), then run again. --force replaces a finished dataset, never a "
+            f"build in progress (lock file {path})")
+
+
+_STAGING_NAME = re.compile(r"^(\d+)-[0-9a-f]+$")
+
+
+@dataclasses.dataclass(frozen=True)
+class Staging:
+    """A folder under ``{datasets root}/.persona_gym_tmp/``: a build in progress or the
+    remains of one that was killed."""
+
+    path: Path
+    dataset_id: str | None
+    pid: int | None
+    state: str
+    """``building`` (its owner runs), ``stale`` (its owner is gone: the next build removes it)
+    or ``unknown`` (owned by a process on another host, or recently touched without a record)."""
+    bytes: int
+
+    def describe(self) -> str:
+        what = self.dataset_id or "unknown dataset"
+        owner = f"pid {self.pid}" if self.pid is not None else "no owner record"
+        size = _human_bytes(self.bytes)
+        if self.state == "building":
+            return f"building {what} ({owner}, {size} so far): {self.path}"
+        if self.state == "stale":
+            return (f"stale staging of {what} ({owner} is gone, {size}): {self.path}; the next "
+                    f"`persona-gym datasets build` removes it (or: rm -rf {self.path})")
+        return (f"staging of {what} ({owner}, {size}) whose owner cannot be checked from this "
+                f"host: {self.path}; remove it by hand once no build uses it")
+
+
+def _human_bytes(n: float) -> str:
+    for unit in ("B", "KB", "MB", "GB", "TB", "PB"):
+        if n < 1000 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
+        n /= 1000
+    raise AssertionError  # unreachable
+
+
+def staging_folders() -> list[Staging]:
+    """Every staging folder under the datasets root, with whether its build still runs."""
+    tmp = datasets_root() / STAGING_DIR
+    if not tmp.is_dir():
+        return []
+    found = []
+    for path in sorted(p for p in tmp.iterdir() if p.is_dir()):
+        files = [f for f in path.rglob("*") if f.is_file()]
+        size = sum(f.stat().st_size for f in files)
+        record = _read_json(path / "owner.json")
+        named = _STAGING_NAME.match(path.name)
+        if record is None and named:  # created, record not written yet (or lost)
+            record = {"pid": int(named.group(1))}
+        if record is not None:
+            alive = _owner_alive(record)
+            state = {True: "building", False: "stale", None: "unknown"}[alive]
+            pid = record.get("pid") if isinstance(record.get("pid"), int) else None
+            found.append(Staging(path, record.get("dataset_id"), pid, state, size))
+        else:
+            newest = max((f.stat().st_mtime for f in files), default=path.stat().st_mtime)
+            quiet = time.time() - newest > LEGACY_STALE_SECONDS
+            found.append(Staging(path, None, None, "stale" if quiet else "unknown", size))
+    return found
+
+
+def remove_stale_staging() -> list[Staging]:
+    """Remove the staging folders whose build is gone (and lock files nobody holds); returns
+    what was removed."""
+    removed = [s for s in staging_folders() if s.state == "stale"]
+    for s in removed:
+        shutil.rmtree(s.path, ignore_errors=True)
+    tmp = datasets_root() / STAGING_DIR
+    try:
+        import fcntl
+    except ImportError:
+        return removed
+    for path in tmp.glob("*.lock") if tmp.is_dir() else ():
+        try:
+            fd = os.open(path, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            if os.fstat(fd).st_ino == os.stat(path).st_ino:
+                path.unlink()
+        except OSError:
+            pass  # held: a build runs (or the file went away)
+        finally:
+            os.close(fd)
+    with contextlib.suppress(OSError):
+        tmp.rmdir()
+    return removed
+
+
+def _new_staging(ds_id: str) -> Path:
+    staging = datasets_root() / STAGING_DIR / f"{os.getpid()}-{uuid.uuid4().hex[:16]}"
+    staging.mkdir(parents=True)
+    (staging / "owner.json").write_text(json.dumps(_owner_record(ds_id)))
+    return staging
+
+
 # -- safe writing ------------------------------------------------------------------------------
 
 
@@ -293,8 +595,27 @@ def write_dataset(
     progress: Callable[[int], None] | None = None,
 ) -> Path:
     """Write chunks of episodes (lists of dicts as :func:`run_logged_episode` returns) as the
-    Minari dataset ``ds_id``: staged under a temporary root and moved into place when
-    complete. Returns the dataset's folder."""
+    Minari dataset ``ds_id``: staged in a folder of its own under ``.persona_gym_tmp/`` (with
+    an owner record) and moved into place when complete, under the id's lock. SIGINT or SIGTERM
+    stops it at the next chunk with :class:`BuildInterrupted`; stale staging of killed builds
+    is removed first. Returns the dataset's folder. ``episodes`` is closed when this returns or
+    fails (a generator's workers stop)."""
+    try:
+        with _stop_signals(), _build_lock(ds_id):
+            return _write_locked(ds_id, episodes, env=env, eval_env=eval_env,
+                                 ref_min_score=ref_min_score, ref_max_score=ref_max_score,
+                                 description=description, algorithm_name=algorithm_name,
+                                 extra_metadata=extra_metadata, force=force, progress=progress)
+    finally:
+        close = getattr(episodes, "close", None)
+        if close is not None:
+            close()
+
+
+def _write_locked(ds_id: str, episodes: Iterable[list[dict[str, Any]]], *, env: gym.Env,
+                  eval_env: Any, ref_min_score: float, ref_max_score: float, description: str,
+                  algorithm_name: str, extra_metadata: dict[str, Any], force: bool,
+                  progress: Callable[[int], None] | None) -> Path:
     import warnings
 
     import minari
@@ -306,9 +627,8 @@ def write_dataset(
         raise DatasetError(
             f"dataset {ds_id} already exists at {final}; pass --force (force=True) to replace it"
         )
-    root.mkdir(parents=True, exist_ok=True)
-    staging = root / ".persona_gym_tmp" / uuid.uuid4().hex
-    staging.mkdir(parents=True)
+    remove_stale_staging()
+    staging = _new_staging(ds_id)
     try:
         with _datasets_path(staging), warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Minari warns about optional metadata we skip
@@ -328,6 +648,7 @@ def write_dataset(
             )
             count = 0
             for chunk in episodes:
+                _check_stop()
                 for ep in chunk:
                     _check_spaces(ep, env.observation_space, env.action_space,
                                   f"{ds_id} episode {count}")
@@ -335,11 +656,13 @@ def write_dataset(
                 _append_episodes(dataset.storage, chunk)
                 if progress:
                     progress(len(chunk))
+                _check_stop()
             if not count:
                 raise DatasetError(f"{ds_id}: no episodes to write")
             dataset.storage.update_metadata(
                 {**extra_metadata, "dataset_size": dataset.storage.get_size()}
             )
+        _check_stop()  # the last point where an interrupt discards the build
         namespace = ds_id.rsplit("/", 1)[0]
         with _datasets_path(root):
             if namespace not in list_local_namespaces():
@@ -350,8 +673,6 @@ def write_dataset(
         os.replace(staging / ds_id, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
-        with contextlib.suppress(OSError):
-            (root / ".persona_gym_tmp").rmdir()
     return final
 
 
@@ -365,8 +686,11 @@ def _eval_spec(env_id: str) -> Any:
 
 _WORKER_STATE: dict[tuple[str, str], tuple[gym.Env, dict[str, ReferencePolicy]]] = {}
 
+Task = tuple[str, str, int, int, int]
+"""(env_id, tier, seed, start, stop): episodes ``start .. stop - 1`` of a build."""
 
-def _generate_chunk(task: tuple[str, str, int, int, int]) -> list[dict[str, Any]]:
+
+def _generate_chunk(task: Task) -> list[dict[str, Any]]:
     """Episodes ``start .. stop - 1`` of a build (runs in a worker process or in-process)."""
     env_id, tier, seed, start, stop = task
     if (env_id, tier) not in _WORKER_STATE:
@@ -374,35 +698,187 @@ def _generate_chunk(task: tuple[str, str, int, int, int]) -> list[dict[str, Any]
         _WORKER_STATE[env_id, tier] = (gym.make(env_id, split="train"),
                                        {n: make_policy(n) for n in names})
     env, policies = _WORKER_STATE[env_id, tier]
-    return [run_logged_episode(env, policies[behaviour_policy(tier, i)], seed + i)
-            for i in range(start, stop)]
+    chunk = []
+    for i in range(start, stop):
+        _check_stop()
+        chunk.append(run_logged_episode(env, policies[behaviour_policy(tier, i)], seed + i))
+    return chunk
+
+
+def _tasks(env_id: str, tier: str, episodes: int, seed: int, chunk: int) -> Iterator[Task]:
+    """The build's chunks, made as they are needed (10**12 episodes take no memory)."""
+    for start in range(0, episodes, chunk):
+        yield (env_id, tier, seed, start, min(start + chunk, episodes))
 
 
 def _generate(env_id: str, tier: str, episodes: int, seed: int, workers: int,
               chunk: int) -> Iterator[list[dict[str, Any]]]:
-    """Chunks of logged episodes, in order; with ``workers > 1`` generated by a process pool
+    """Chunks of logged episodes, in order; with ``workers > 1`` generated by worker processes
     with at most ``2 * workers`` chunks in flight (memory stays flat)."""
-    tasks = [(env_id, tier, seed, s, min(s + chunk, episodes)) for s in range(0, episodes, chunk)]
-    if workers <= 1 or len(tasks) < 2:
+    tasks = _tasks(env_id, tier, episodes, seed, chunk)
+    if workers <= 1 or episodes <= chunk:
         for task in tasks:
             yield _generate_chunk(task)
         return
+    yield from _worker_pool(tasks, workers)
+
+
+def _worker_main(conn: Any, parent: int) -> None:
+    """A generation worker: answers each task from ``conn`` with ``(True, chunk)`` or
+    ``(False, exception)``, in order, until the pipe closes."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C to the process group: the parent's
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # how the parent stops a worker
+    with contextlib.suppress(Exception):  # Linux: die with the parent, even after its SIGKILL
+        import ctypes
+
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    if os.getppid() != parent:
+        os._exit(1)
+    for fd, _ in list(_HELD_LOCKS.values()):  # forked copies: a dead build's lock must go
+        with contextlib.suppress(OSError):
+            os.close(fd)
+    _HELD_LOCKS.clear()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            reply: tuple[bool, Any] = (True, _generate_chunk(task))
+        except Exception as exc:  # sent to the parent, which raises it
+            reply = (False, exc)
+        try:
+            conn.send(reply)
+        except (pickle.PicklingError, TypeError, AttributeError):
+            conn.send((False, RuntimeError(f"{type(reply[1]).__name__}: {reply[1]}")))
+        except (BrokenPipeError, OSError):
+            return
+
+
+def _worker_pool(tasks: Iterator[Task], workers: int) -> Iterator[list[dict[str, Any]]]:
+    """Run ``tasks`` on ``workers`` processes and yield their chunks in task order.
+
+    Each worker has its own pipe, so no lock is shared between processes: a worker that dies
+    cannot leave one held (``multiprocessing.Pool`` deadlocks in ``terminate`` when a worker
+    dies holding its queue's lock, which Ctrl-C to the process group used to cause), a dead
+    worker is noticed, and stopping is: close the pipes, SIGTERM, then SIGKILL after 2 s."""
     methods = mp.get_all_start_methods()
     ctx = mp.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(workers) as pool:
-        todo = iter(tasks)
-        pending = deque(pool.apply_async(_generate_chunk, (t,)) for t in islice(todo, 2 * workers))
-        while pending:
-            result = pending.popleft().get()
-            nxt = next(todo, None)
-            if nxt is not None:
-                pending.append(pool.apply_async(_generate_chunk, (nxt,)))
-            yield result
+    procs: list[Any] = []
+    conns: list[Any] = []
+    try:
+        for _ in range(workers):
+            mine, theirs = ctx.Pipe()
+            proc = ctx.Process(target=_worker_main, args=(theirs, os.getpid()), daemon=True)
+            proc.start()
+            theirs.close()
+            procs.append(proc)
+            conns.append(mine)
+        outstanding: list[deque[int]] = [deque() for _ in procs]
+        done: dict[int, list[dict[str, Any]]] = {}
+        sent = wanted = 0
+        more = True
+        while True:
+            while more and sent - wanted < 2 * workers:
+                task = next(tasks, None)
+                if task is None:
+                    more = False
+                    break
+                w = min(range(workers), key=lambda k: len(outstanding[k]))
+                _send(conns[w], procs[w], task)
+                outstanding[w].append(sent)
+                sent += 1
+            if wanted in done:
+                yield done.pop(wanted)
+                wanted += 1
+                continue
+            if wanted == sent:
+                return
+            ready = mp.connection.wait(conns + [p.sentinel for p in procs], timeout=0.1)
+            _check_stop()
+            for w, conn in enumerate(conns):
+                if conn in ready and outstanding[w]:
+                    ok, payload = _receive(conn, procs[w])
+                    index = outstanding[w].popleft()
+                    if not ok:
+                        raise payload
+                    done[index] = payload
+                elif outstanding[w] and procs[w].exitcode is not None and not conn.poll():
+                    raise _worker_died(procs[w])
+    finally:
+        for conn in conns:
+            conn.close()
+        for proc in procs:
+            if proc.exitcode is None:
+                proc.terminate()
+        deadline = time.monotonic() + 2.0
+        for proc in procs:
+            proc.join(max(0.0, deadline - time.monotonic()))
+            if proc.exitcode is None:
+                proc.kill()
+                proc.join()
+
+
+def _worker_died(proc: Any) -> DatasetError:
+    code = proc.exitcode
+    why = " (killed: out of memory?)" if code == -signal.SIGKILL else ""
+    return DatasetError(f"a generation worker (pid {proc.pid}) died with exit code {code}{why}; "
+                        "nothing was written. Run again, with fewer --workers if memory is "
+                        "short")
+
+
+def _send(conn: Any, proc: Any, task: Task) -> None:
+    try:
+        conn.send(task)
+    except OSError:
+        raise _worker_died(proc) from None
+
+
+def _receive(conn: Any, proc: Any) -> tuple[bool, Any]:
+    try:
+        return conn.recv()
+    except (EOFError, OSError, pickle.UnpicklingError):
+        proc.join(1.0)
+        raise _worker_died(proc) from None
 
 
 def default_workers() -> int:
     """Generation processes for a build: one per core (the writer shares them), at most 8."""
     return max(1, min(os.cpu_count() or 1, 8))
+
+
+def estimate_bytes(env_id: str, tier: str, episodes: int, seed: int = 0) -> tuple[int, float]:
+    """``(bytes, bytes per transition)`` a build of ``episodes`` would take on disk: its first
+    episodes (one per behaviour policy of the tier) written by the build's own writer into an
+    in-memory HDF5 file, scaled up. Observation width dominates (about 4 bytes per float per
+    step); text observations are measured as they come."""
+    import h5py
+
+    sample = _generate_chunk((env_id, tier, seed, 0, min(episodes, len(MIXED))))
+    with h5py.File(f"estimate-{uuid.uuid4().hex}", "w", driver="core", backing_store=False,
+                   block_size=512, track_order=True) as fh:
+        fh.flush()
+        empty = fh.id.get_filesize()
+        writer = _EpisodeWriter(fh)
+        steps = sum(writer.episode(i, ep) for i, ep in enumerate(sample))
+        fh.flush()
+        per_step = (fh.id.get_filesize() - empty) / steps
+    per_episode = per_step * steps / len(sample)
+    return int(per_episode * episodes) + 24_000, per_step  # + metadata and the file header
+
+
+def _check_disk(ds_id: str, episodes: int, need: int, per_step: float) -> None:
+    root = datasets_root()
+    existing = next(p for p in (root, *root.parents) if p.exists())
+    free = shutil.disk_usage(existing).free
+    if need > free:
+        raise DatasetError(
+            f"{episodes:,} episodes of {ds_id} need about {_human_bytes(need)} on disk "
+            f"({per_step:,.0f} bytes per transition, measured on the first episodes) but only "
+            f"{_human_bytes(free)} are free under {root}; build fewer episodes, point "
+            "MINARI_DATASETS_PATH at a larger disk, or pass --ignore-disk-check "
+            "(ignore_disk_check=True) to build anyway"
+        )
 
 
 def build_dataset(
@@ -415,12 +891,19 @@ def build_dataset(
     progress: Callable[[int], None] | None = None,
     workers: int | None = None,
     chunk_episodes: int = 50,
+    ignore_disk_check: bool = False,
 ) -> str:
     """Log ``episodes`` conversations of ``tier`` on ``env_id`` (train personas) as a Minari
     dataset; returns its id. See the module docstring for seeding and safety. The result does
-    not depend on ``workers``."""
-    if episodes < 1:
-        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    not depend on ``workers``.
+
+    Before anything is written: a build of the same id in progress fails this one at once
+    (:class:`DatasetError` naming its pid; ``force`` does not override it), and a build whose
+    size estimate (:func:`estimate_bytes`) exceeds the free disk is refused unless
+    ``ignore_disk_check``. Ctrl-C or SIGTERM raise :class:`BuildInterrupted` within a chunk and
+    leave nothing behind."""
+    if isinstance(episodes, bool) or not isinstance(episodes, int) or episodes < 1:
+        raise ValueError(f"episodes must be an integer >= 1, got {episodes!r}")
     ds_id = dataset_id(env_id, tier)
     entry = env_entry(env_id)
     if (datasets_root() / ds_id).exists() and not force:
@@ -428,30 +911,35 @@ def build_dataset(
             f"dataset {ds_id} already exists at {datasets_root() / ds_id}; pass --force "
             "(force=True) to replace it"
         )
-    env = gym.make(env_id, split="train")
     workers = default_workers() if workers is None else workers
-    write_dataset(
-        ds_id,
-        _generate(env_id, tier, episodes, seed, workers, chunk_episodes),
-        env=env,
-        eval_env=_eval_spec(env_id),
-        ref_min_score=entry.ref_min_score,
-        ref_max_score=entry.ref_max_score,
-        description=(
-            f"{entry.description} Tier '{tier}': {TIER_DESCRIPTIONS[tier]}. Conversations use "
-            f"train personas; evaluate on the eval env (test personas, held-out partner "
-            f"style). Episode i: env seed {seed} + i, policy rng default_rng([seed + i, 1]). "
-            f"infos: scores ({', '.join(METRICS)}; qa NaN where undefined); episode metadata: "
-            f"seed and policy (index into {list(POLICY_CODES)})."
-        ),
-        algorithm_name=f"persona_gym reference policy: {tier}",
-        extra_metadata={"persona_gym": {"env_id": env_id, "tier": tier, "seed": seed,
-                                        "policy_codes": list(POLICY_CODES),
-                                        "metrics": list(METRICS)}},
-        force=force,
-        progress=progress,
-    )
-    env.close()
+    with _stop_signals(), _build_lock(ds_id):
+        env = gym.make(env_id, split="train")
+        if not ignore_disk_check:
+            need, per_step = estimate_bytes(env_id, tier, episodes, seed)
+            _check_disk(ds_id, episodes, need, per_step)
+        _check_stop()
+        write_dataset(
+            ds_id,
+            _generate(env_id, tier, episodes, seed, workers, chunk_episodes),
+            env=env,
+            eval_env=_eval_spec(env_id),
+            ref_min_score=entry.ref_min_score,
+            ref_max_score=entry.ref_max_score,
+            description=(
+                f"{entry.description} Tier '{tier}': {TIER_DESCRIPTIONS[tier]}. Conversations "
+                f"use train personas; evaluate on the eval env (test personas, held-out partner "
+                f"style). Episode i: env seed {seed} + i, policy rng default_rng([seed + i, 1]). "
+                f"infos: scores ({', '.join(METRICS)}; qa NaN where undefined); episode "
+                f"metadata: seed and policy (index into {list(POLICY_CODES)})."
+            ),
+            algorithm_name=f"persona_gym reference policy: {tier}",
+            extra_metadata={"persona_gym": {"env_id": env_id, "tier": tier, "seed": seed,
+                                            "policy_codes": list(POLICY_CODES),
+                                            "metrics": list(METRICS)}},
+            force=force,
+            progress=progress,
+        )
+        env.close()
     return ds_id
 
 
@@ -511,7 +999,7 @@ def iter_episodes(dataset: Any) -> Iterator[Any]:
     path = Path(dataset.storage.data_path)
     try:
         yield from dataset.iterate_episodes()
-    except (OSError, KeyError) as exc:
+    except (OSError, KeyError, ValueError, TypeError, AssertionError) as exc:
         raise DatasetError(
             f"{path / 'main_data.hdf5'}: an episode cannot be read ({exc}); the file may be "
             "corrupted or truncated: rebuild the dataset with --force"
@@ -553,38 +1041,116 @@ def dataset_info(ds_id: str) -> dict[str, Any]:
     }
 
 
-def _equal(a: Any, b: Any) -> bool:
-    if isinstance(a, dict):
-        return a.keys() == b.keys() and all(_equal(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple) and a and isinstance(a[0], str):
-        return list(a) == list(b)
-    a, b = np.asarray(a), np.asarray(b)
-    return a.shape == b.shape and bool(np.array_equal(a, b, equal_nan=a.dtype.kind == "f"))
+def _difference(replay: Any, stored: Any, path: str) -> str | None:
+    """Where ``stored`` differs from ``replay`` (bit for bit, dtypes included), or ``None``."""
+    if isinstance(replay, dict):
+        if not isinstance(stored, dict) or replay.keys() != stored.keys():
+            keys = sorted(stored) if isinstance(stored, dict) else type(stored).__name__
+            return f"{path} hold {keys}, a build writes {sorted(replay)}"
+        for key in replay:
+            found = _difference(replay[key], stored[key], f"{path}/{key}")
+            if found:
+                return found
+        return None
+    if isinstance(replay, list) and replay and isinstance(replay[0], str):
+        stored = list(stored) if isinstance(stored, list | tuple) else stored
+        if stored == replay:
+            return None
+        if not isinstance(stored, list) or len(stored) != len(replay):
+            return f"{path} differ from the env's replay (length)"
+        step = next(t for t, (a, b) in enumerate(zip(replay, stored, strict=True)) if a != b)
+        return f"{path} differ from the env's replay at step {step}"
+    a, b = np.asarray(replay), np.asarray(stored)
+    if a.dtype != b.dtype or a.shape != b.shape:
+        return (f"{path} are {b.dtype}{list(b.shape)}, the env's replay gives "
+                f"{a.dtype}{list(a.shape)}")
+    same = (a == b) | ((a != a) & (b != b)) if a.dtype.kind in "fc" else a == b
+    if bool(np.all(same)):
+        return None
+    step = int(np.argwhere(~same)[0][0]) if same.ndim else 0
+    return f"{path} differ from the env's replay at step {step}"
+
+
+_ALTERED = ("the file was changed or damaged after it was built: rebuild it with `persona-gym "
+            "datasets build ... --force`")
+
+
+def _attribute_problem(attrs: Any, index: int, tier: str, seed: int, steps: int) -> str | None:
+    """What is wrong with an episode's attributes (``id``, ``seed``, ``total_steps``,
+    ``policy``) against what a build of ``tier`` from ``seed`` writes, or ``None``."""
+    policy = behaviour_policy(tier, index)
+    expected = {"id": index, "seed": seed + index, "total_steps": steps,
+                "policy": POLICY_CODES.index(policy)}
+    for name, want in expected.items():
+        if name not in attrs:
+            return f"attribute {name} is missing (a build writes {want})"
+        value = np.asarray(attrs[name])
+        if value.shape != () or value.dtype.kind not in "iu":
+            return f"attribute {name}={attrs[name]!r} is not an integer (a build writes {want})"
+        if int(value) != want:
+            got = int(value)
+            if name == "policy":
+                known = ", ".join(f"{c} {n}" for c, n in enumerate(POLICY_CODES))
+                what = (f"({POLICY_CODES[got]})" if 0 <= got < len(POLICY_CODES)
+                        else f"is not a policy code ({known})")
+                return (f"attribute policy={got} {what}; a {tier} build logs episode {index} "
+                        f"with {want} ({policy})")
+            return f"attribute {name}={got}, a build writes {want}"
+    return None
 
 
 def verify_dataset(ds_id: str, progress: Callable[[int], None] | None = None) -> str | None:
-    """Replay every episode from its stored seed with its behaviour policy and compare
-    observations, actions and rewards bit for bit. Returns ``None`` when all match, else a
-    message naming the first mismatch."""
+    """Check every stored field against the env: each episode's attributes (``id``, ``seed``,
+    ``total_steps``, ``policy``) against what the build writes, its observations, actions,
+    rewards, terminations, truncations and infos against a replay from its seed with its
+    behaviour policy, bit for bit (dtypes included), and the episode and step totals in the
+    metadata. Returns ``None`` when all match, else a one-line message naming the first problem
+    (episode, field, step). Raises :class:`DatasetError` when the dataset cannot be read or was
+    not made by :func:`build_dataset`."""
+    import h5py
+
     dataset = load(ds_id)
     meta = dataset.storage.metadata.get("persona_gym") or {}
-    env_id, tier = meta.get("env_id"), meta.get("tier")
+    env_id, tier, seed = meta.get("env_id"), meta.get("tier"), meta.get("seed")
     if env_id is None or tier is None:
         raise DatasetError(f"{ds_id} was not built by `persona-gym datasets build`: no replay "
                            "information in its metadata")
-    env = gym.make(env_id, split="train")
+    if tier not in TIERS or isinstance(seed, bool) or not isinstance(seed, int):
+        return (f"{ds_id}: metadata persona_gym has tier={tier!r}, seed={seed!r}; a build "
+                f"writes a tier of {', '.join(TIERS)} and an integer seed; {_ALTERED}")
+    try:
+        env = gym.make(env_id, split="train")
+    except gym.error.Error as exc:
+        raise DatasetError(f"{ds_id} was logged on {env_id}, which this persona_gym cannot make "
+                           f"({exc}); install the version named in its requirements") from None
     policies = {n: make_policy(n) for n in POLICY_CODES}
-    for i, ep in enumerate(iter_episodes(dataset)):
-        meta = next(iter(dataset.storage.get_episode_metadata([ep.id])))
-        code, seed = int(meta["policy"]), meta.get("seed")
-        replay = run_logged_episode(env, policies[POLICY_CODES[code]], int(seed))
-        for field, stored in (("observations", ep.observations), ("actions", ep.actions),
-                              ("rewards", ep.rewards)):
-            if not _equal(replay[field], stored):
-                return (f"{ds_id}: episode {i} (seed {seed}, policy {POLICY_CODES[code]}): "
-                        f"{field} differ from the env's replay")
-        if progress:
-            progress(1)
+    data_file = Path(dataset.storage.data_path) / "main_data.hdf5"
+    total_episodes, steps_seen = int(dataset.total_episodes), 0
+    with h5py.File(data_file, "r") as fh:
+        if len(fh) != total_episodes:
+            return (f"{ds_id}: {data_file} holds {len(fh)} episodes, its metadata says "
+                    f"{total_episodes}; {_ALTERED}")
+        for i, ep in enumerate(iter_episodes(dataset)):
+            steps = len(ep.rewards)
+            problem = _attribute_problem(fh[f"episode_{i}"].attrs, i, tier, seed, steps)
+            if problem:
+                return f"{ds_id}: episode {i}: {problem}; {_ALTERED}"
+            policy = behaviour_policy(tier, i)
+            where = f"{ds_id}: episode {i} (seed {seed + i}, policy {policy})"
+            replay = run_logged_episode(env, policies[policy], seed + i)
+            for field in ("observations", "actions", "rewards", "terminations", "truncations",
+                          "infos"):
+                problem = _difference(replay[field], getattr(ep, field), field)
+                if problem:
+                    return f"{where}: {problem}; {_ALTERED}"
+            steps_seen += steps
+            if progress:
+                progress(1)
+    total_steps = int(dataset.total_steps)
+    if steps_seen != total_steps:
+        return (f"{ds_id}: the episodes hold {steps_seen} steps, the metadata says "
+                f"{total_steps}; {_ALTERED}")
+    env.close()
     return None
 
 
