@@ -231,6 +231,10 @@ def _new_judge(persona: Any, lines: Sequence[Any] = ()) -> SymbolicJudge:
         raise BenchAssumptionError(
             f"the oracles build SymbolicJudge(ontology, persona) and it failed ({exc}); give "
             "bench/shortcuts.py:_new_judge the judge's new constructor") from None
+    if not (callable(getattr(judge, "score", None)) and callable(getattr(judge, "commit", None))):
+        raise BenchAssumptionError(
+            "the oracles need SymbolicJudge.score(move, line) and SymbolicJudge.commit(line); "
+            "give bench/shortcuts.py:_new_judge the judge's new history interface")
     for line in lines:
         judge.commit(line)
     return judge
@@ -384,7 +388,16 @@ def reward_function(env_id: str) -> Callable[[Any], float]:
         raise BenchAssumptionError(
             f"{env_id}: the greedy oracle reads the reward weights at env.unwrapped.card.reward; "
             "there is none (point bench/shortcuts.py:reward_function at their new home)")
-    return lambda s: line_reward(s, weights)
+
+    def reward(scores: Any) -> float:
+        try:
+            return float(line_reward(scores, weights))
+        except (TypeError, AttributeError) as exc:
+            raise BenchAssumptionError(
+                f"{env_id}: the greedy oracle calls line_reward(scores, card.reward) and it "
+                f"failed ({exc}); update bench/shortcuts.py:reward_function") from None
+
+    return reward
 
 
 def check_judge(env_id: str, reward: Callable[[Any], float], episodes: int = 2) -> dict:
@@ -703,7 +716,7 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
                    for part, ix in (("train", tr), ("val", val))}
         info[name] = {"train_acc": round(acc["train"], 4), "val_acc": round(acc["val"], 4),
                       "train_seconds": round(time.perf_counter() - t1, 2),
-                      "final_loss": round(float(loss), 4)}
+                      "final_loss": round(loss.item(), 4)}
         log(f"  {short(env_id)} {name}: train acc {acc['train']:.3f}, held-out acc "
             f"{acc['val']:.3f} ({info[name]['train_seconds']:.1f} s)")
         out.append(ScorerPolicy(name, model, encoder, flat=name == "learn:flat"))
@@ -750,10 +763,13 @@ def build_suite(env_id: str, args: argparse.Namespace, patterns: list[str] | Non
     suite += [r() for r in (Longest, Shortest, CorrectPremise, LikeISaid)
               if selected(r.name, patterns)]
     if selected("h:three_rule", patterns):
+        log(f"  {short(env_id)}: counting fixed phrases over {args.calib_turns} train turns")
         fixed, meta["three_rule"] = calibrate_fixed(env_id, args.calib_turns, args.fixed_freq)
         suite.append(ThreeRule(enc, fixed))
     if not args.no_train and (selected("learn:candidatewise", patterns)
                               or selected("learn:flat", patterns)):
+        log(f"  {short(env_id)}: collecting {args.train_turns} train-persona expert turns and "
+            f"training the scorers ({args.epochs} epochs)")
         scorers, meta["ceiling"] = train_scorers(env_id, enc, args)
         suite += [s for s in scorers if selected(s.name, patterns)]
     return suite
