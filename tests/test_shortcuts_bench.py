@@ -120,3 +120,27 @@ def test_bad_arguments_fail_clearly(sc) -> None:
         sc.parse_args(["--policies", "nonsense"])
     with pytest.raises(SystemExit):
         sc.parse_args(["--seeds", "a,b"])
+
+
+def test_extra_similarity_columns_become_rules(sc) -> None:
+    # a v1 encoder may add similarity columns (e.g. with a memory of the whole transcript):
+    # each must become a max / min rule so no single-rule heuristic goes unmeasured
+    enc = sc.env_encoder("persona_gym/OpenChat-v0")
+
+    class WithMemory:
+        def __init__(self, inner):
+            self.inner, self.dim, self.k = inner, inner.dim, inner.k
+
+        def split(self, obs):
+            ctx, cand = self.inner.split(obs)
+            memory = np.zeros((*cand.shape[:-1], 1), dtype=cand.dtype)
+            memory[..., 2, 0] = 1.0
+            return ctx, np.concatenate([cand, memory], -1)
+
+    wrapped = WithMemory(enc)
+    wrapped._shortcut_sim_columns = 5
+    assert sc.sim_column_names(wrapped)[-1] == "extra0"
+    rule = sc.SimilarityRule(wrapped, 4, 1.0)
+    assert rule.name == "h:max_sim_extra0" and sc.is_single_rule(rule.name)
+    obs = np.zeros((3, enc.size), dtype=np.float32)
+    assert rule.act_batch(obs).tolist() == [2, 2, 2]
