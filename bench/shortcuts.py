@@ -60,8 +60,8 @@ split="train")``), then evaluated on test personas as observation policies with 
                              ``encoder.split``), softmax over the K scores, cross-entropy.
     ``learn:flat``           an MLP on the whole observation with K outputs, for comparison.
 
-Both use torch on CPU, seeded with ``--torch-seed``; 10% of the turns are held out to report
-accuracy.
+Both use torch on CPU, seeded with ``--torch-seed``; 10% of the turns are held out, and the
+epoch with the best held-out accuracy is kept.
 
 Checks
 ------
@@ -722,8 +722,17 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
         gen = torch.Generator().manual_seed(args.torch_seed)
         tr_t = torch.from_numpy(tr)
+        def accuracy(ix: np.ndarray, model: Any = model, inputs: tuple = inputs) -> float:
+            model.eval()
+            with torch.inference_mode():
+                t = torch.from_numpy(ix)
+                hit = model(*(x[t] for x in inputs)).argmax(-1) == act_t[t]
+            model.train()
+            return float(hit.float().mean())
+
+        best: tuple[float, int, dict] = (-1.0, 0, {})
         model.train()
-        for _ in range(args.epochs):
+        for epoch in range(1, args.epochs + 1):
             order = tr_t[torch.randperm(len(tr_t), generator=gen)]
             for s in range(0, len(order), args.batch_size):
                 b = order[s : s + args.batch_size]
@@ -732,16 +741,20 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
+            val_acc = accuracy(val)
+            if val_acc > best[0]:  # keep the epoch with the best held-out accuracy
+                best = (val_acc, epoch,
+                        {k: v.detach().clone() for k, v in model.state_dict().items()})
+        model.load_state_dict(best[2])
         model.eval()
-        with torch.inference_mode():
-            acc = {part: float((model(*(x[torch.from_numpy(ix)] for x in inputs)).argmax(-1)
-                                == act_t[torch.from_numpy(ix)]).float().mean())
-                   for part, ix in (("train", tr), ("val", val))}
+        acc = {"train": accuracy(tr), "val": best[0]}
         info[name] = {"train_acc": round(acc["train"], 4), "val_acc": round(acc["val"], 4),
+                      "best_epoch": best[1],
                       "train_seconds": round(time.perf_counter() - t1, 2),
                       "final_loss": round(loss.item(), 4)}
         log(f"  {short(env_id)} {name}: train acc {acc['train']:.3f}, held-out acc "
-            f"{acc['val']:.3f} ({info[name]['train_seconds']:.1f} s)")
+            f"{acc['val']:.3f} (best epoch {best[1]} of {args.epochs}; "
+            f"{info[name]['train_seconds']:.1f} s)")
         out.append(ScorerPolicy(name, model, encoder, flat=name == "learn:flat"))
     return out, info
 
