@@ -47,9 +47,10 @@ ALLOWED_OPS = frozenset({
     # activations and normalisation
     "Relu", "LeakyRelu", "Elu", "Selu", "Tanh", "Sigmoid", "Softplus", "Erf", "Softmax",
     "LogSoftmax", "LayerNormalization", "BatchNormalization",
-    # reductions and selection
+    # reductions, comparisons and selection (BCQ masks actions by a threshold)
     "ArgMax", "ArgMin", "ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin",
-    "ReduceLogSumExp",
+    "ReduceLogSumExp", "Greater", "GreaterOrEqual", "Less", "LessOrEqual", "Equal", "Not",
+    "And", "Or", "Where", "Sign", "Floor", "Ceil", "Reciprocal",
     # shapes (what the exporter emits around the above)
     "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Concat", "Gather", "Slice", "Transpose",
     "Shape", "Constant", "Identity", "Cast",
@@ -305,11 +306,15 @@ def export_onnx(module: Any, obs_dim: int, path: str | Path, opset: int = 17) ->
             module.eval()
         dummy = torch.zeros(2, int(obs_dim), dtype=torch.float32)
         with warnings.catch_warnings(), torch.no_grad():
-            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)  # the legacy exporter's notice
+            warnings.filterwarnings("ignore", "no signature found", UserWarning)
             torch.onnx.export(module, (dummy,), str(tmp), dynamo=False, opset_version=opset,
                               input_names=["obs"], output_names=["action"],
                               dynamic_axes={"obs": {0: "batch"}, "action": {0: "batch"}})
-        check_onnx(tmp)
+        try:
+            check_onnx(tmp)
+        except ArtifactError as exc:
+            raise ArtifactError(str(exc).replace(tmp.name, out.name)) from None
         os.chmod(tmp, 0o644)
         os.replace(tmp, out)
     except BaseException:

@@ -52,8 +52,9 @@ def test_baseline_runs_end_to_end(module, env_id: str, algo: str, tmp_path: Path
     assert not config["command"].startswith("/")  # the program by name, not a venv path
     lines = [json.loads(x) for x in (run / "metrics.jsonl").read_text().splitlines()]
     assert [x["step"] for x in lines] == [3, 6] and all("time_step" in x for x in lines)
-    for name in ("policy.pt", "checkpoint.pt", "params.json", "results.json"):
+    for name in ("policy.onnx", "checkpoint.pt", "params.json", "results.json"):
         assert (run / name).is_file(), name
+    assert not (run / "policy.pt").exists()  # only the data format is kept (docs/security.md)
     results = json.loads((run / "results.json").read_text())
     assert results["episodes"] == 4 and "normalized_score" in results
     # a real wandb run, offline: nothing left the machine
@@ -76,10 +77,11 @@ def test_exported_policy_acts_without_the_training_code(tmp_path: Path) -> None:
                                 "--steps", "4", "--eval-episodes", "0", "--wandb", "disabled",
                                 "--out", str(tmp_path / "runs")])
     summary = train(args, "DiscreteBC", bc.make_algo)
-    policy = Path(summary["logdir"]) / "policy.pt"
+    policy = Path(summary["logdir"]) / "policy.onnx"
     code = (
         "import sys\n"
         "sys.modules['d3rlpy'] = None  # the training library is not importable\n"
+        "sys.modules['torch'] = None  # nor torch: the ONNX graph runs on onnxruntime alone\n"
         "from persona_gym.evaluation import evaluate\n"
         f"r = evaluate('persona_gym/OpenChat-v0', {str(policy)!r}, episodes=3, seeds=[0])\n"
         "print(r['episodes'], r['normalized_score'])\n"

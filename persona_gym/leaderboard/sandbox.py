@@ -13,9 +13,10 @@ which before loading the artifact limits itself:
 - core dumps off.
 
 The parent gives it :attr:`Limits.wall_s` seconds of wall time (child start included) and then
-kills its process group. The child runs in an empty temporary folder with a minimal environment
-and one thread. Every outcome is a one-line message: a limit hit is a :class:`LimitExceeded`,
-any other failure an :class:`ArtifactFailed`, never a traceback.
+kills its process group. The child runs in an empty temporary folder with the parent's
+environment (so that it computes observations bit for bit as the parent would) and runs the
+graph on one onnxruntime thread. Every outcome is a one-line message: a limit hit is a
+:class:`LimitExceeded`, any other failure an :class:`ArtifactFailed`, never a traceback.
 
 Request (JSON on stdin): ``{"artifact": PATH, "cpu_s": N, "memory_bytes": N, "runs":
 [{"env_id", "seeds", "episodes"}, ...]}``. Answer (one JSON line on stdout): ``{"results":
@@ -69,9 +70,10 @@ class ArtifactFailed(SandboxError):
 
 
 def _child_env() -> dict[str, str]:
-    keep = {k: os.environ[k] for k in ("PATH", "LANG", "LC_ALL", "SYSTEMROOT") if k in os.environ}
-    return {**keep, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONHASHSEED": "0",
-            "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
+    """The parent's environment (BLAS settings such as ``OPENBLAS_CORETYPE`` change float
+    rounding in the observation encoder, so the child must compute exactly as an in-process
+    ``evaluate`` would), plus no bytecode writes and the parent's import path."""
+    return {**os.environ, "PYTHONDONTWRITEBYTECODE": "1",
             "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
 
 

@@ -83,6 +83,11 @@ def _static(name: str) -> str:
     return resources.files("persona_gym.leaderboard").joinpath("static", name).read_text("utf-8")
 
 
+def sorter_js() -> str:
+    """The one script of the site (static/sorter.js), inlined into index.html verbatim."""
+    return _static("sorter.js")
+
+
 @cache
 def _templates() -> Any:
     import jinja2
@@ -179,7 +184,7 @@ def _index_page(entries: list[_Entry], scaling: bool) -> str:
         tables.append({"env_id": env_id, "anchor": _slug(env_id.split("/", 1)[1]),
                        "description": info.description, "horizon": info.horizon,
                        "rows": [_row(e, r, i + 1) for i, (e, r) in enumerate(rows)]})
-    return _render("index.html", title="persona_gym leaderboard", script=_static("sorter.js"),
+    return _render("index.html", title="persona_gym leaderboard", script=sorter_js(),
                    footer=True, tables=tables, unverified=unverified, columns=_columns(),
                    scaling=scaling, n_ranked=sum(e.verified for e in entries),
                    n_unverified=sum(not e.verified for e in entries),
