@@ -85,10 +85,23 @@ def sha256_file(path: str | Path) -> str:
     return digest.hexdigest()
 
 
+def _torch_archive(path: Path) -> bool:
+    """Whether a zip file is a torch archive (TorchScript or ``torch.save``), judged from its
+    list of members alone (nothing is extracted or loaded)."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = archive.namelist()[:10_000]
+    except (zipfile.BadZipFile, OSError, ValueError):
+        return path.suffix in (".pt", ".pth", ".jit")
+    return any(n.endswith(("/data.pkl", "/constants.pkl")) or "/code/" in n for n in names)
+
+
 def _program_kind(path: Path, head: bytes) -> str | None:
     """``'TorchScript'`` / ``'pickle'`` / ``'a zip archive'`` when the file is one, else None."""
     if head.startswith(b"PK\x03\x04"):
-        return "TorchScript" if path.suffix in (".pt", ".pth", ".jit") else "a zip archive"
+        return "TorchScript" if _torch_archive(path) else "a zip archive"
     if head[:1] == b"\x80" and head[1:2] in bytes(range(2, 6)):
         return "pickle"
     if path.suffix.lower() in PROGRAM_SUFFIXES:

@@ -108,7 +108,7 @@ def rerun_in_child(artifact: str | Path, runs: list[dict[str, Any]],
     except (ValueError, IndexError, UnicodeDecodeError):
         tail = err.decode("utf-8", "replace").strip().splitlines()
         last = tail[-1][:300] if tail else f"exit status {code}"
-        if "MemoryError" in last or "bad_alloc" in last or "Failed to allocate" in last:
+        if any(m in last for m in ("MemoryError", "bad_alloc", "Failed to allocate")):
             raise LimitExceeded(f"re-evaluation exceeded the {_gib(limits.memory_bytes)} "
                                 "memory limit") from None
         raise ArtifactFailed(f"the re-evaluation process failed: {last}") from None
@@ -147,6 +147,13 @@ def _limit_self(cpu_s: int, memory_bytes: int) -> None:
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails, not kills
 
 
+def _out_of_memory(exc: BaseException) -> bool:
+    """Whether an error (onnxruntime's arena, a C++ allocation) says memory ran out."""
+    text = str(exc)
+    return isinstance(exc, MemoryError) or any(
+        m in text for m in ("Failed to allocate", "bad_alloc", "Cannot allocate memory"))
+
+
 def _child_main() -> int:
     answer_fd = os.dup(1)  # only the answer goes to the real stdout
     os.dup2(2, 1)
@@ -173,13 +180,12 @@ def _child_main() -> int:
             answer = {"results": results}
         except MemoryError:
             answer = {"error": "out of memory", "kind": "memory"}
-        except ArtifactError as exc:
-            answer = {"error": str(exc), "kind": "artifact"}
-        except Exception as exc:  # a legal graph that fails at run time
+        except ArtifactError as exc:  # refused, or failed on a batch (onnxruntime's error)
+            answer = {"error": str(exc), "kind": "memory" if _out_of_memory(exc) else "artifact"}
+        except Exception as exc:  # a legal graph that fails at run time in another way
             first = str(exc).splitlines()[0] if str(exc) else ""
-            kind = "memory" if "bad_alloc" in first or "allocate" in first else "artifact"
             answer = {"error": f"running the artifact failed: {type(exc).__name__}: "
-                      f"{first[:300]}", "kind": kind}
+                      f"{first[:300]}", "kind": "memory" if _out_of_memory(exc) else "artifact"}
     except MemoryError:
         answer = {"error": "out of memory", "kind": "memory"}
     os.write(answer_fd, (json.dumps(answer) + "\n").encode("utf-8"))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import reprlib
 import stat
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -203,6 +204,11 @@ def read_submission(path: str | Path) -> tuple[Any, list[Problem]]:
     return data, []
 
 
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxdict = 1, 3, 3
+_SHORT.maxstring = _SHORT.maxother = 40
+
+
 def _schema_problems(data: Any) -> list[Problem]:
     from jsonschema import Draft202012Validator
 
@@ -210,7 +216,10 @@ def _schema_problems(data: Any) -> list[Problem]:
     out = []
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.path))):
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in err.path) or "(top)"
-        message = err.message if len(err.message) <= 200 else err.message[:200] + "..."
+        message = err.message
+        if len(message) > 200:  # the offending value, shortened, and the rule it breaks
+            message = message.replace(repr(err.instance), _SHORT.repr(err.instance))
+        message = message if len(message) <= 300 else message[:300] + "..."
         out.append(Problem("schema", f"schema: at {where.lstrip('.')}: {message}"))
     return out
 
@@ -615,7 +624,7 @@ def validate_files(paths: Iterable[str | Path], rerun: bool = True,
             reports.append(validate_submission(p, rerun=rerun, limits=limits))
         except (Exception, RecursionError, MemoryError) as exc:
             first = str(exc).splitlines()[0][:200] if str(exc) else ""
-            reports.append(Report(Path(p), [Problem(
+            reports.append(Report(Path(str(p)), [Problem(
                 "internal", f"{p} could not be checked ({type(exc).__name__}: {first}); the "
                 "file is rejected: fix what the message names, or report the validator bug")]))
     return reports
