@@ -533,3 +533,18 @@ def test_a_check_that_fails_unexpectedly_still_gives_that_file_a_verdict(tmp_pat
     reports = lbd.validate_files([tmp_path / "nothing.json", good, 12345])  # type: ignore[list-item]
     assert [r.ok for r in reports] == [False, True, False]
     assert reports[2].problems[0].code in ("internal", "file")
+
+
+def test_the_documented_limits_are_the_codes() -> None:
+    """docs/security.md and leaderboard/README.md state the limits; they must be the real ones."""
+    repo = Path(__file__).resolve().parents[1]
+    limits = lbd.DEFAULT_LIMITS
+    facts = (f"**{limits.wall_s:g} s**", f"**{limits.cpu_s} s**",
+             f"**{limits.memory_bytes // 1024**3} GiB**", f"**{lbd.MAX_RERUN_EPISODES:,}**",
+             f"**{lbd.MAX_SEEDS} seeds × {lbd.MAX_EPISODES_PER_SEED:,} episodes per seed**",
+             f"**{lbd.MAX_JSON_DEPTH}**", f"**{lbd.MAX_INT_DIGITS}**",
+             f"**{lbd.MAX_ARTIFACT_BYTES // 10**6} MB**")
+    for doc in (repo / "docs" / "security.md", repo / "leaderboard" / "README.md"):
+        text = " ".join(doc.read_text("utf-8").split())  # line breaks do not matter
+        for fact in facts:
+            assert fact in text, f"{doc.name} does not state {fact}"
