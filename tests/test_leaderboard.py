@@ -600,3 +600,32 @@ def test_empty_leaderboard_builds(tmp_path: Path) -> None:
     (tmp_path / "subs").mkdir()
     lbd.build_site(tmp_path / "subs", tmp_path / "site")
     assert "No submissions yet" in (tmp_path / "site" / "index.html").read_text("utf-8")
+
+
+# -- from a baseline run ---------------------------------------------------------------------------
+
+
+def test_from_run_makes_a_submission_that_reproduces(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real (tiny) d3rlpy run exports policy.onnx; from-run turns it into a submission that
+    validates with its artifact re-run in the sandbox, and is ranked."""
+    from persona_gym.baselines import bc
+
+    from persona_gym.training import parse_args, train
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    args = parse_args(bc.Args, ["--env", OPEN_CHAT, "--dataset-episodes", "12", "--steps", "4",
+                                "--eval-episodes", "0", "--wandb", "disabled",
+                                "--out", str(tmp_path / "runs")])
+    run = Path(train(args, "DiscreteBC", bc.make_algo)["logdir"])
+    assert (run / "policy.onnx").is_file() and not (run / "policy.pt").exists()
+    path = lbd.submission_from_run(run, tmp_path / "subs")
+    sub = json.loads(path.read_text("utf-8"))
+    assert sub["artifact"]["format"] == "onnx"
+    assert sub["artifact"]["path"] == f"{run.name}/policy.onnx"
+    report = lbd.validate_submission(path)
+    assert report.ok and report.reproduced and report.verified, lbd.format_report(report)
+    # a run folder from before (policy.pt only) is refused with the way forward
+    (run / "policy.onnx").rename(run / "policy.pt")
+    with pytest.raises(lbd.LeaderboardError, match="leaderboard convert"):
+        lbd.submission_from_run(run, tmp_path / "subs2")
