@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -60,9 +61,16 @@ def test_baseline_runs_end_to_end(module, env_id: str, algo: str, tmp_path: Path
     # a real wandb run, offline: nothing left the machine
     offline = list((run / "wandb").glob("offline-run-*/run-*.wandb"))
     assert len(offline) == 1
-    record = offline[0].read_bytes()  # the run's config, group, training and eval metrics
-    for token in (env_id, "mixed", "train/time_step", "eval/normalized_score"):
-        assert token.encode() in record, token
+    tokens = [t.encode() for t in (env_id, "mixed", "train/time_step", "eval/normalized_score")]
+    # the run's config, group, training and eval metrics; wandb's service process may still be
+    # flushing the file when finish() returns (measured: 7 bytes at return, complete 3 s later)
+    deadline = time.monotonic() + 20
+    record = offline[0].read_bytes()
+    while not all(t in record for t in tokens) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        record = offline[0].read_bytes()
+    for token in tokens:
+        assert token in record, token
 
 
 def test_discrete_only_and_continuous_only_scripts_refuse_the_wrong_variant() -> None:
