@@ -2,7 +2,7 @@
 
     python baselines/bc.py --env persona_gym/OpenChatContinuous-v0 --tier mixed --steps 5000
 
-Writes runs/{env}__{algo}__{seed}/ (config, metrics, TorchScript policy, checkpoint, results);
+Writes runs/{env}__{algo}__{seed}/ (config, metrics, ONNX policy, checkpoint, results);
 see persona_gym/training.py. ``--help`` lists every argument.
 """
 

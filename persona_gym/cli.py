@@ -64,6 +64,7 @@ def _env_id(text: str) -> str:
 def _policy(text: str) -> str:
     from pathlib import Path
 
+    from persona_gym.artifacts import PROGRAM_SUFFIXES, ArtifactError, refuse_programs
     from persona_gym.policies import POLICIES
 
     if text.startswith("hf:"):
@@ -73,13 +74,18 @@ def _policy(text: str) -> str:
                 "(saved with save_pretrained); nothing is downloaded"
             )
         return text
-    if text.endswith(".pt"):
+    if text.lower().endswith(PROGRAM_SUFFIXES):
+        try:
+            refuse_programs(text)
+        except ArtifactError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    if text.endswith(".onnx"):
         if not Path(text).is_file():
-            raise argparse.ArgumentTypeError(f"no TorchScript policy file at {text!r}")
+            raise argparse.ArgumentTypeError(f"no ONNX policy file at {text!r}")
         return text
     if text not in POLICIES:
         raise argparse.ArgumentTypeError(
-            f"unknown policy {text!r}; choose from {', '.join(POLICIES)}, a policy.pt file "
+            f"unknown policy {text!r}; choose from {', '.join(POLICIES)}, a policy.onnx file "
             "or hf:PATH"
         )
     return text
@@ -107,8 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--env", type=_env_id, required=True, help="environment id (see `list`)")
     p.add_argument("--policy", type=_policy, default="expert",
-                   help="random, parrot, assistant, drift or expert (default: expert), a "
-                   "TorchScript policy.pt (e.g. from a baseline run), or hf:PATH, a local "
+                   help="random, parrot, assistant, drift or expert (default: expert), an "
+                   "ONNX policy.onnx (e.g. from a baseline run), or hf:PATH, a local "
                    "transformers causal LM, for the text variants (...Text-v0)")
     p.add_argument("--episodes", type=_positive_int, default=100, help="episodes (default 100)")
     p.add_argument("--seed", type=_seed, default=0, help="first episode seed (default 0)")
@@ -238,9 +244,10 @@ def build_parser() -> argparse.ArgumentParser:
         "leaderboard/schema.json.",
     )
     p.add_argument("--env", type=_env_id, required=True, help="environment id")
-    p.add_argument("--policy", required=True,
-                   help="a reference policy name, a TorchScript file (policy.pt, e.g. from a "
-                   "baseline run) or hf:PATH for text variants")
+    p.add_argument("--policy", required=True, type=_policy,
+                   help="a reference policy name, an ONNX file (policy.onnx, e.g. from a "
+                   "baseline run; TorchScript and pickle are refused) or hf:PATH for text "
+                   "variants")
     p.add_argument("--episodes", type=_positive_int, default=100,
                    help="episodes per seed (default 100)")
     p.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2],
@@ -314,68 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="The leaderboard (leaderboard/README.md): check submission files and "
         "publish the validated ones as a static site that works offline from file://.",
     )
-    lsub = p.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
-    lv = lsub.add_parser(
-        "validate", help="check submission files; exit code 1 if any is rejected",
-        description="Check each submission: the file (regular file, <= 1 MB, strict JSON), "
-        "the schema (leaderboard/schema.json), the versions (env ids at their current -vN, the "
-        "evaluation protocol, persona_gym), the internal consistency of every results dict "
-        "(means vs per-seed results, score conversions, plausible CIs, by-turn lengths), and "
-        "the policy artifact if there is one (inside the submission's folder, no symlinks, "
-        "<= 50 MB, sha256). The artifact is then re-evaluated with the submission's own seeds "
-        "and episodes, and results further than 1.0 normalized-score point (0.02 on a metric "
-        "mean) from the submitted ones are rejected.",
-        epilog="Prints OK FILE or REJECTED FILE with one line per problem, each tagged with a "
-        "stable code: file, size, schema, env-version, protocol-version, package-version, "
-        "inconsistent, artifact-path, artifact-symlink, artifact-hash, artifact-run, "
-        "not-reproduced. Exit code 0 when every file passes, 1 otherwise.",
-    )
-    lv.add_argument("files", nargs="+", metavar="FILE", help="submission JSON files")
-    lv.add_argument("--no-rerun", action="store_true",
-                    help="skip re-evaluating policy artifacts (path, size and sha256 are still "
-                    "checked)")
-    lv.add_argument("--json", action="store_true",
-                    help="print one JSON list of {file, ok, reproduced, problems: [{code, "
-                    "message}]}")
-    lb = lsub.add_parser(
-        "build", help="build the static leaderboard site from the validated submissions",
-        description="Validate every *.json under --submissions and write a static site to "
-        "--out: index.html with one table per env (click any column header to sort), a page "
-        "per entry (summary, consistency by turn, per-seed results) and the scaling plot. "
-        "Plain HTML, inline CSS and one small inline script; no network needed (open "
-        "index.html from file://). If any submission is rejected nothing is written (exit "
-        "code 1). The site is built in a temporary folder and renamed into place.",
-    )
-    lb.add_argument("--out", default="leaderboard/site", metavar="DIR",
-                    help="output folder (default leaderboard/site); an existing folder is "
-                    "replaced only if it is empty or a previous build")
-    lb.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
-                    help="folder of submission JSON files (default leaderboard/submissions)")
-    lb.add_argument("--scaling-plot", default=None, metavar="PNG",
-                    help="the scaling study's plot to show (default: scaling.png next to the "
-                    "submissions folder, i.e. leaderboard/scaling.png, when present)")
-    lb.add_argument("--rerun", action="store_true",
-                    help="also re-evaluate policy artifacts while validating (default: their "
-                    "sha256 is checked; `validate` re-runs them when a submission is added)")
-    lr = lsub.add_parser(
-        "from-run", help="make a submission from a baseline run folder",
-        description="Turn a baseline run (runs/{env}__{algo}__{seed}/ from baselines/*.py) into "
-        "a leaderboard submission: its TorchScript policy is evaluated with the official "
-        "protocol (seeds 0 1 2, 100 episodes each), copied next to the submission with its "
-        "sha256, and the command that trained it is recorded from the run's config.json.",
-    )
-    lr.add_argument("run", help="the run folder (holds config.json and policy.pt)")
-    lr.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
-                    help="where to write {name}.json and {name}/policy.pt (default "
-                    "leaderboard/submissions)")
-    lr.add_argument("--name", default=None, help="entry folder name (default: the run's name)")
-    lr.add_argument("--method", default=None, help="method name (default: '{algo} (baseline)')")
-    lr.add_argument("--submitter", default="persona_gym developers", help="who submits")
-    lsub.add_parser(
-        "schema", help="print the submission JSON Schema (the source of leaderboard/schema.json)",
-        description="Print the JSON Schema (draft 2020-12) that validate applies; "
-        "leaderboard/schema.json is this output.",
-    )
+    _leaderboard_parsers(p)
     return parser
 
 
@@ -791,28 +737,154 @@ def cmd_play(args: argparse.Namespace) -> int:
     return 0
 
 
+def _limits_arguments(p: argparse.ArgumentParser) -> None:
+    from persona_gym.leaderboard import DEFAULT_LIMITS as D
+
+    p.add_argument("--wall-s", type=float, default=D.wall_s, metavar="S",
+                   help=f"wall-time limit of one artifact's re-evaluation (default {D.wall_s:g})")
+    p.add_argument("--cpu-s", type=_positive_int, default=D.cpu_s, metavar="S",
+                   help=f"CPU-time limit of one re-evaluation (default {D.cpu_s})")
+    p.add_argument("--memory-mb", type=_positive_int, default=D.memory_bytes // 2**20,
+                   metavar="MB", help="address-space limit of the re-evaluation process "
+                   f"(default {D.memory_bytes // 2**20})")
+
+
+def _limits(args: argparse.Namespace) -> Any:
+    from persona_gym.leaderboard import Limits
+
+    return Limits(wall_s=args.wall_s, cpu_s=args.cpu_s, memory_bytes=args.memory_mb * 2**20)
+
+
+def _leaderboard_parsers(p: argparse.ArgumentParser) -> None:
+    from persona_gym.leaderboard import MAX_RERUN_EPISODES, PROBLEM_CODES
+
+    lsub = p.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
+    lv = lsub.add_parser(
+        "validate", help="check submission files; exit code 1 if any is rejected",
+        description="Check each submission: the file (regular file, <= 1 MB, strict JSON, "
+        "nesting <= 32, integers <= 20 digits, finite numbers), the schema "
+        "(leaderboard/schema.json), the budget (at most "
+        f"{MAX_RERUN_EPISODES} episodes in all), the versions (env ids at their current -vN, "
+        "the evaluation protocol, persona_gym), the internal consistency of every results dict "
+        "(means vs per-seed results, score conversions, plausible CIs, by-turn lengths), and "
+        "the policy artifact if there is one (inside the submission's folder, no symlinks, "
+        "<= 50 MB, sha256, an ONNX graph of allowed operators). The artifact is then "
+        "re-evaluated in a child process with wall-time, CPU-time and memory limits, with the "
+        "submission's own seeds and episodes, and results further than 1.0 normalized-score "
+        "point (0.02 on a metric mean) from the submitted ones are rejected. A passing "
+        "submission without an artifact is reported UNVERIFIED: it is listed apart on the "
+        "site and never ranked.",
+        epilog="Prints OK FILE or REJECTED FILE with one line per problem, each tagged with a "
+        f"stable code: {', '.join(PROBLEM_CODES)}. Every file gets its verdict. Exit code 0 "
+        "when every file passes, 1 otherwise. See docs/security.md.",
+    )
+    lv.add_argument("files", nargs="+", metavar="FILE", help="submission JSON files")
+    lv.add_argument("--no-rerun", action="store_true",
+                    help="skip re-evaluating policy artifacts (path, size, sha256 and the ONNX "
+                    "checks still run)")
+    lv.add_argument("--json", action="store_true",
+                    help="print one JSON list of {file, ok, verified, reproduced, problems: "
+                    "[{code, message}]}")
+    _limits_arguments(lv)
+    lb = lsub.add_parser(
+        "build", help="build the static leaderboard site from the validated submissions",
+        description="Validate every *.json under --submissions (re-running policy artifacts in "
+        "the sandbox unless --no-rerun) and write a static site to --out: index.html with one "
+        "ranked table per env (submissions with a policy artifact; click any column header to "
+        "sort), the unverified submissions (no artifact) apart and unranked, a page per entry "
+        "and the scaling plot. Plain HTML from templates, inline CSS and one small inline "
+        "script; no network needed (open index.html from file://). If any submission is "
+        "rejected nothing is written (exit code 1). The site is built in a temporary folder "
+        "and renamed into place.",
+    )
+    lb.add_argument("--out", default="leaderboard/site", metavar="DIR",
+                    help="output folder (default leaderboard/site); an existing folder is "
+                    "replaced only if it is empty or a previous build")
+    lb.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
+                    help="folder of submission JSON files (default leaderboard/submissions)")
+    lb.add_argument("--scaling-plot", default=None, metavar="PNG",
+                    help="the scaling study's plot to show (default: scaling.png next to the "
+                    "submissions folder, i.e. leaderboard/scaling.png, when present)")
+    lb.add_argument("--rerun", action=argparse.BooleanOptionalAction, default=True,
+                    help="re-evaluate policy artifacts in the sandbox (default); --no-rerun "
+                    "checks only their paths, hashes and ONNX format (a quick preview)")
+    _limits_arguments(lb)
+    lr = lsub.add_parser(
+        "from-run", help="make a submission from a baseline run folder",
+        description="Turn a baseline run (runs/{env}__{algo}__{seed}/ from baselines/*.py) into "
+        "a leaderboard submission: its ONNX policy is evaluated with the official protocol "
+        "(seeds 0 1 2, 100 episodes each), copied next to the submission with its sha256, and "
+        "the command that trained it is recorded from the run's config.json.",
+    )
+    lr.add_argument("run", help="the run folder (holds config.json and policy.onnx)")
+    lr.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
+                    help="where to write {name}.json and {name}/policy.onnx (default "
+                    "leaderboard/submissions)")
+    lr.add_argument("--name", default=None, help="entry folder name (default: the run's name)")
+    lr.add_argument("--method", default=None, help="method name (default: '{algo} (baseline)')")
+    lr.add_argument("--submitter", default="persona_gym developers", help="who submits")
+    lc = lsub.add_parser(
+        "convert", help="convert a TorchScript policy you made yourself to ONNX",
+        description="Export a TorchScript policy file (e.g. an old baseline's policy.pt) as the "
+        "ONNX artifact the leaderboard accepts. Loading TorchScript RUNS it (it can read and "
+        "write any of your files), so this needs --trusted: only convert files you made.",
+    )
+    lc.add_argument("source", help="the TorchScript file (.pt)")
+    lc.add_argument("out", help="the ONNX file to write (.onnx)")
+    lc.add_argument("--env", type=_env_id, required=True,
+                    help="the env the policy acts on (gives the observation width)")
+    lc.add_argument("--trusted", action="store_true",
+                    help="confirm the file is your own: converting executes it")
+    lsub.add_parser(
+        "schema", help="print the submission JSON Schema (the source of leaderboard/schema.json)",
+        description="Print the JSON Schema (draft 2020-12) that validate applies; "
+        "leaderboard/schema.json is this output.",
+    )
+
+
 def cmd_leaderboard(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from persona_gym import leaderboard as lbd
 
     action = args.leaderboard_command
+    prog = f"persona-gym leaderboard {action}"
     if action == "schema":
         print(json.dumps(lbd.SUBMISSION_SCHEMA, indent=2))
+        return 0
+    if action == "convert":
+        if not args.trusted:
+            print(f"{prog}: error: converting loads {args.source} with torch.jit.load, which "
+                  "runs it with your permissions; pass --trusted if you made this file "
+                  "yourself (never for a file from someone else)", file=sys.stderr)
+            return 2
+        try:
+            out = lbd.convert_torchscript(args.source, args.out, args.env)
+        except (lbd.ArtifactError, RuntimeError, OSError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            print(f"{prog}: error: {first}", file=sys.stderr)
+            return 2
+        print(f"wrote {out} (sha256 {lbd.sha256_file(out)})")
         return 0
     if action == "from-run":
         try:
             path = lbd.submission_from_run(args.run, args.submissions, name=args.name,
                                            method=args.method, submitter=args.submitter)
         except (lbd.LeaderboardError, FileNotFoundError, ValueError) as exc:
-            print(f"persona-gym leaderboard from-run: error: {exc}", file=sys.stderr)
+            print(f"{prog}: error: {exc}", file=sys.stderr)
             return 2
         print(f"wrote {path}")
         return 0
+    try:
+        limits = _limits(args)
+    except ValueError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        return 2
     if action == "validate":
-        reports = lbd.validate_files(args.files, rerun=not args.no_rerun)
+        reports = lbd.validate_files(args.files, rerun=not args.no_rerun, limits=limits)
         if args.json:
-            print(json.dumps([{"file": str(r.path), "ok": r.ok, "reproduced": r.reproduced,
+            print(json.dumps([{"file": str(r.path), "ok": r.ok, "verified": r.verified,
+                               "reproduced": r.reproduced,
                                "problems": [{"code": p.code, "message": p.message}
                                             for p in r.problems]} for r in reports]))
         else:
@@ -827,14 +899,16 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
         default = Path(args.submissions).parent / "scaling.png"
         plot = default if default.is_file() else None
     try:
-        result = lbd.build_site(args.submissions, args.out, scaling_plot=plot, rerun=args.rerun)
+        result = lbd.build_site(args.submissions, args.out, scaling_plot=plot,
+                                rerun=args.rerun, limits=limits)
     except lbd.SubmissionsRejected as exc:
-        print(f"persona-gym leaderboard build: {exc}", file=sys.stderr)
+        print(f"{prog}: {exc}", file=sys.stderr)
         return 1
     except lbd.LeaderboardError as exc:
-        print(f"persona-gym leaderboard build: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
-    print(f"wrote {result.out / 'index.html'}: {len(result.entries)} entries"
+    print(f"wrote {result.out / 'index.html'}: {len(result.ranked)} ranked and "
+          f"{len(result.unverified)} unverified entries"
           f"{', with the scaling plot' if plot is not None else ''}")
     return 0
 

@@ -27,7 +27,6 @@ Example::
 
 from __future__ import annotations
 
-import os
 from abc import ABC, abstractmethod
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
@@ -173,52 +172,23 @@ class ObservationPolicy(Protocol):
         ...
 
 
-class TorchScriptPolicy:
-    """A policy exported as TorchScript (e.g. d3rlpy's ``save_policy('policy.pt')``): maps a
-    batch of observations to a batch of actions. Loading a TorchScript file runs no pickled
-    Python: it is a serialized graph of tensor operations."""
-
-    def __init__(self, path: str, device: str | None = None) -> None:
-        import torch
-
-        if not os.path.isfile(path):
-            raise FileNotFoundError(f"no policy file at {path}")
-        self.device = device or ("cuda:0" if torch.cuda.is_available() else "cpu")
-        try:
-            self.module = torch.jit.load(path, map_location=self.device)
-        except RuntimeError as exc:
-            raise ValueError(
-                f"{path} is not a TorchScript policy ({str(exc).splitlines()[0]}); export one "
-                "with d3rlpy's algo.save_policy('policy.pt')"
-            ) from None
-        self.module.eval()
-        self.name = os.path.basename(path)
-
-    def reset(self, rng: np.random.Generator) -> None:  # stateless
-        del rng
-
-    def act_batch(self, obs: np.ndarray) -> np.ndarray:
-        import torch
-
-        with torch.inference_mode():
-            x = torch.as_tensor(np.asarray(obs, dtype=np.float32), device=self.device)
-            return self.module(x).cpu().numpy()
-
-    def act(self, obs: np.ndarray) -> Any:
-        out = self.act_batch(np.asarray(obs)[None])[0]
-        return int(out) if np.ndim(out) == 0 else out.astype(np.float32)
-
-
 POLICIES: dict[str, type[ReferencePolicy]] = {
     p.name: p for p in (RandomPolicy, ParrotPolicy, AssistantPolicy, DriftPolicy, ExpertPolicy)
 }
 
 
 def load_policy(spec: str) -> ReferencePolicy | ObservationPolicy:
-    """A reference policy by name, a TorchScript policy file (``.pt``, e.g. a baseline's
-    export), or ``hf:PATH`` for a local causal LM (text variants)."""
-    if spec.endswith(".pt"):
-        return TorchScriptPolicy(spec)
+    """A reference policy by name, an ONNX policy file (``.onnx``, e.g. a baseline's export;
+    checked by :func:`persona_gym.artifacts.check_onnx` before it runs), or ``hf:PATH`` for a
+    local causal LM (text variants). TorchScript and pickle files are refused
+    (:class:`persona_gym.artifacts.ArtifactError`, a ValueError naming how to convert): they are
+    programs, and a policy file must be data (docs/security.md)."""
+    from persona_gym import artifacts
+
+    if spec.endswith(".onnx"):
+        return artifacts.OnnxPolicy(spec)
+    if spec.lower().endswith(artifacts.PROGRAM_SUFFIXES):
+        artifacts.refuse_programs(spec)
     if spec.startswith("hf:"):
         from persona_gym.agents import HFTextPolicy
 

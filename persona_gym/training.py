@@ -7,10 +7,11 @@ A run named ``{env}__{algo}__{seed}`` writes into ``{out}/{run}/``:
 * ``config.json`` — the arguments, the dataset id, the seed, and the versions of persona_gym,
   d3rlpy, torch and gymnasium;
 * ``metrics.jsonl`` — one line per epoch of d3rlpy's training metrics (no wandb needed);
-* ``policy.pt`` — the greedy policy as TorchScript (loads with ``torch.jit.load``, runs no
-  pickled Python); ``checkpoint.pt`` + ``params.json`` — the d3rlpy weights and config, to
-  resume (``--resume``);
-* ``results.json`` — the official evaluation of ``policy.pt``
+* ``policy.onnx`` — the greedy policy as a checked ONNX graph (:func:`export_policy`; the
+  only format ``evaluate`` and the leaderboard accept, docs/security.md);
+  ``checkpoint.pt`` + ``params.json`` — the d3rlpy weights and config, to resume
+  (``--resume``);
+* ``results.json`` — the official evaluation of ``policy.onnx``
   (:func:`persona_gym.evaluation.evaluate`);
 * a wandb run (offline by default: ``wandb/offline-run-*`` under the run folder; nothing leaves
   the machine unless ``--wandb online``).
@@ -244,6 +245,36 @@ def _command_line() -> str:
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
+POLICY_FILE = "policy.onnx"
+"""The exported policy's name in a run folder (``leaderboard from-run`` copies it)."""
+
+
+def export_policy(algo: Any, path: str | Path) -> Path:
+    """Export a trained d3rlpy algorithm's greedy policy as a checked ONNX artifact.
+
+    d3rlpy 2.8.1's ``save_policy('x.onnx')`` calls ``torch.onnx.export`` with the default
+    (dynamo) exporter, which needs onnxscript under torch 2.13, and fixes the batch size at 1.
+    So: d3rlpy traces its own greedy policy (observation and action scalers included) to a
+    TorchScript file in a private temporary folder, which this process made and therefore may
+    load, and :func:`persona_gym.artifacts.export_onnx` exports that with ``dynamo=False`` and a
+    dynamic batch dimension. The TorchScript file is deleted; only the ONNX graph is kept."""
+    import tempfile
+    import warnings
+
+    import torch
+
+    from persona_gym.artifacts import export_onnx
+
+    width = int(algo.impl.observation_shape[0])
+    with tempfile.TemporaryDirectory(prefix="persona-gym-export-") as tmp:
+        traced = Path(tmp) / "policy.pt"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)
+            algo.save_policy(str(traced))
+            module = torch.jit.load(str(traced), map_location="cpu")  # our own trace
+        return export_onnx(module, width, path)
+
+
 def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
           tags: Sequence[str] = ()) -> dict[str, Any]:
     """Train, export and evaluate one baseline run; returns the run's summary dict."""
@@ -281,13 +312,13 @@ def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
              show_progress=sys.stderr.isatty(), save_interval=1)
     seconds = time.perf_counter() - start
     algo.save_model(str(logdir / "checkpoint.pt"))
-    algo.save_policy(str(logdir / "policy.pt"))
+    export_policy(algo, logdir / POLICY_FILE)
     summary: dict[str, Any] = {"run": name, "logdir": str(logdir), "train_seconds": seconds,
                                "updates_per_s": args.steps / seconds}
     if args.eval_episodes:
-        results = evaluate(args.env, str(logdir / "policy.pt"), episodes=args.eval_episodes,
+        results = evaluate(args.env, str(logdir / POLICY_FILE), episodes=args.eval_episodes,
                            seeds=args.eval_seeds)
-        results["policy"] = f"{name}/policy.pt"
+        results["policy"] = f"{name}/{POLICY_FILE}"
         (logdir / "results.json").write_text(json.dumps(results, indent=2))
         summary["normalized_score"] = results["normalized_score"]
         summary["normalized_score_ci"] = results["normalized_score_ci"]

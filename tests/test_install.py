@@ -115,6 +115,11 @@ def test_non_editable_install_ships_the_task_cards(tmp_path: Path) -> None:
     world = sorted(p.name for p in (REPO / "persona_gym" / "world").glob("*.toml"))
     assert sorted(p.name for p in (target / "persona_gym" / "world").glob("*.toml")) == world
     assert (target / "persona_gym" / "py.typed").is_file()
+    page = REPO / "persona_gym" / "leaderboard"  # the leaderboard's templates and static files
+    for kind in ("templates", "static"):
+        mine = sorted(p.name for p in (page / kind).iterdir())
+        assert mine and sorted(p.name for p in (target / page.relative_to(REPO) / kind)
+                               .iterdir()) == mine, kind
 
     cfg = {"target": str(target), "site": site.getsitepackages()}
     run = subprocess.run(

@@ -3,7 +3,7 @@ with its own code and message, good ones pass, the CLI's exit codes, and the bui
 every submitted string inert.
 
 Every submission here wraps the results of a REAL ``evaluate()`` run (reference policies, and a
-tiny TorchScript policy built in the test for the artifact path); tampering tests change one
+tiny ONNX policy built in the test for the artifact path); tampering tests change one
 thing in an otherwise valid submission, which a test also shows passes untouched.
 """
 
@@ -26,21 +26,20 @@ import pytest
 from persona_gym import leaderboard as lbd
 from persona_gym.cli import main
 from persona_gym.evaluation import evaluate
+from persona_gym.leaderboard.site import safe_url, sorter_js
 
 REPO = Path(__file__).resolve().parents[1]
 OPEN_CHAT = "persona_gym/OpenChat-v0"
 TUTORING = "persona_gym/Tutoring-v0"
 EPISODES, SEEDS = 6, [0, 1]  # small, but real evaluations
 PAYLOAD = '<script>window.__pwned=1</script><img src=x onerror="window.__pwned=2">'
-# torch 2.13 deprecates torch.jit, which the TorchScript artifact format still uses
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")
 
 
 # -- helpers shared with test_leaderboard_browser.py -------------------------------------------
 
 
 def tiny_policy(path: Path, env_id: str = OPEN_CHAT, column: int = 3) -> Path:
-    """Save a TorchScript policy: argmax over a fixed linear layer that reads, for each
+    """Export an ONNX policy: argmax over a fixed linear layer that reads, for each
     candidate, one of its four similarity features (3: cosine with the partner's line)."""
     import torch
 
@@ -61,9 +60,7 @@ def tiny_policy(path: Path, env_id: str = OPEN_CHAT, column: int = 3) -> Path:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return torch.argmax(x @ self.w.t(), dim=-1)
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.jit.script(Argmax(weight)).save(str(path))
-    return path
+    return lbd.export_onnx(Argmax(weight), size, path)
 
 
 def reference_submission(policy: str, results: list[dict[str, Any]], **extra: Any) -> dict:
@@ -80,18 +77,18 @@ def reference_submission(policy: str, results: list[dict[str, Any]], **extra: An
 
 def artifact_submission(folder: Path, name: str, column: int = 3,
                         env_ids: tuple[str, ...] = (OPEN_CHAT,)) -> Path:
-    """Build a tiny TorchScript policy under ``folder/name/``, evaluate it for real and write
+    """Build a tiny ONNX policy under ``folder/name/``, evaluate it for real and write
     the submission ``folder/name.json`` with the artifact and its sha256."""
-    pt = tiny_policy(folder / name / "policy.pt", env_ids[0], column)
+    pt = tiny_policy(folder / name / "policy.onnx", env_ids[0], column)
     results = [evaluate(e, str(pt), episodes=EPISODES, seeds=SEEDS) for e in env_ids]
     sub = lbd.make_submission(
         results, f"Similarity argmax (feature {column})", "persona_gym tests",
         "A fixed linear layer over the per-candidate similarity features, exported with "
-        "torch.jit.script.",
-        artifact={"path": f"{name}/policy.pt", "sha256": lbd.sha256_file(pt),
-                  "format": "torchscript"},
+        "persona_gym.leaderboard.export_onnx.",
+        artifact={"path": f"{name}/policy.onnx", "sha256": lbd.sha256_file(pt),
+                  "format": "onnx"},
         training={"algo": "none", "steps": 0, "seed": 0},
-        command=f"evaluate(ENV, '{name}/policy.pt', episodes={EPISODES}, seeds={SEEDS})")
+        command=f"evaluate(ENV, '{name}/policy.onnx', episodes={EPISODES}, seeds={SEEDS})")
     return write(folder / f"{name}.json", sub)
 
 
@@ -339,42 +336,43 @@ def test_tampered_artifact_hash_is_rejected(tmp_path: Path) -> None:
     path = artifact_submission(tmp_path, "argmax")
     _with_artifact(path, sha256="0" * 64)
     only(problems(path), "artifact-hash", "not the submitted " + "0" * 64)
-    _with_artifact(path, sha256=lbd.sha256_file(tmp_path / "argmax" / "policy.pt"))
+    _with_artifact(path, sha256=lbd.sha256_file(tmp_path / "argmax" / "policy.onnx"))
     assert not problems(path)
-    with open(tmp_path / "argmax" / "policy.pt", "ab") as fh:  # changed after submission
+    with open(tmp_path / "argmax" / "policy.onnx", "ab") as fh:  # changed after submission
         fh.write(b"\0")
     only(problems(path), "artifact-hash", "the file changed after submission")
 
 
 def test_artifact_that_does_not_reproduce_is_rejected(tmp_path: Path) -> None:
     path = artifact_submission(tmp_path, "argmax", column=3)
-    other = tiny_policy(tmp_path / "other" / "policy.pt", column=0)  # a different policy
-    _with_artifact(path, path="other/policy.pt", sha256=lbd.sha256_file(other))
+    other = tiny_policy(tmp_path / "other" / "policy.onnx", column=0)  # a different policy
+    _with_artifact(path, path="other/policy.onnx", sha256=lbd.sha256_file(other))
     p = only(problems(path), "not-reproduced", "does not reproduce the results")
     assert "normalized_score" in p.message and "tolerance 1.0" in p.message
     assert not problems(path, rerun=False)  # only the re-run can tell
 
 
-def test_artifact_that_is_not_torchscript_is_rejected(tmp_path: Path) -> None:
+def test_artifact_that_is_not_onnx_is_rejected(tmp_path: Path) -> None:
     path = artifact_submission(tmp_path, "argmax")
-    fake = tmp_path / "argmax" / "fake.pt"
-    fake.write_bytes(b"PK\x03\x04 definitely not a TorchScript archive")
-    _with_artifact(path, path="argmax/fake.pt", sha256=lbd.sha256_file(fake))
-    only(problems(path), "artifact-run", "does not load as TorchScript")
+    fake = tmp_path / "argmax" / "fake.onnx"
+    fake.write_bytes(b"\xff\xff definitely not an ONNX protobuf")
+    _with_artifact(path, path="argmax/fake.onnx", sha256=lbd.sha256_file(fake))
+    only(problems(path), "artifact-format", "is not an ONNX model")
+    assert lbd.validate_submission(path, rerun=False).problems  # refused even without a re-run
 
 
 def test_artifact_paths_that_escape_are_rejected(tmp_path: Path) -> None:
     folder = tmp_path / "subs"
     path = artifact_submission(folder, "argmax")
-    outside = tmp_path / "x.pt"
-    outside.write_bytes((folder / "argmax" / "policy.pt").read_bytes())
+    outside = tmp_path / "x.onnx"
+    outside.write_bytes((folder / "argmax" / "policy.onnx").read_bytes())
     digest = lbd.sha256_file(outside)
-    cases = [("../x.pt", "leaves the submission's folder"),
-             ("argmax/../../x.pt", "leaves the submission's folder"),
-             ("..\\x.pt", "leaves the submission's folder"),
+    cases = [("../x.onnx", "leaves the submission's folder"),
+             ("argmax/../../x.onnx", "leaves the submission's folder"),
+             ("..\\x.onnx", "leaves the submission's folder"),
              (str(outside), "is absolute"),
-             ("C:\\x.pt", "is absolute"),
-             ("argmax/nothing.pt", "no file at")]
+             ("C:\\x.onnx", "is absolute"),
+             ("argmax/nothing.onnx", "no file at")]
     for rel, fragment in cases:
         _with_artifact(path, path=rel, sha256=digest)
         only(problems(path), "artifact-path", fragment)
@@ -382,22 +380,22 @@ def test_artifact_paths_that_escape_are_rejected(tmp_path: Path) -> None:
 
 def test_symlinked_artifacts_are_rejected(tmp_path: Path) -> None:
     path = artifact_submission(tmp_path, "argmax")
-    real = tmp_path / "argmax" / "policy.pt"
+    real = tmp_path / "argmax" / "policy.onnx"
     digest = lbd.sha256_file(real)
-    (tmp_path / "argmax" / "link.pt").symlink_to(real)  # a link inside the folder
-    _with_artifact(path, path="argmax/link.pt", sha256=digest)
+    (tmp_path / "argmax" / "link.onnx").symlink_to(real)  # a link inside the folder
+    _with_artifact(path, path="argmax/link.onnx", sha256=digest)
     only(problems(path), "artifact-symlink", "is a symbolic link")
     (tmp_path / "linkdir").symlink_to(tmp_path / "argmax", target_is_directory=True)
-    _with_artifact(path, path="linkdir/policy.pt", sha256=digest)
+    _with_artifact(path, path="linkdir/policy.onnx", sha256=digest)
     only(problems(path), "artifact-symlink", "linkdir is a symbolic link")
 
 
 def test_oversized_artifact_is_rejected(tmp_path: Path) -> None:
     path = artifact_submission(tmp_path, "argmax")
-    big = tmp_path / "argmax" / "big.pt"
+    big = tmp_path / "argmax" / "big.onnx"
     with open(big, "wb") as fh:  # sparse: costs no disk
         fh.truncate(lbd.MAX_ARTIFACT_BYTES + 1)
-    _with_artifact(path, path="argmax/big.pt", sha256="1" * 64)
+    _with_artifact(path, path="argmax/big.onnx", sha256="1" * 64)
     only(problems(path), "size", "at most 50000000 bytes")
 
 
@@ -450,10 +448,13 @@ def test_cli_build(tmp_path: Path, real_results: dict,
     out = tmp_path / "site"
     code, stdout, _ = run_cli(capsys, "leaderboard", "build", "--submissions", str(subs),
                               "--out", str(out))
-    assert code == 0 and "2 entries" in stdout and "scaling" not in stdout
+    assert code == 0 and "0 ranked and 2 unverified entries" in stdout
+    assert "scaling" not in stdout
     assert {p.name for p in (out / "entries").iterdir()} == {"expert.html", "random.html"}
     index = (out / "index.html").read_text("utf-8")
-    assert "expert (reference)" in index and 'data-env="persona_gym/Tutoring-v0"' in index
+    # no artifact: listed (under both envs) in the unverified section, never in a ranked table
+    assert index.count("expert (reference)") == 2 and 'id="unverified"' in index
+    assert "data-env=" not in index
     assert "scaling.png" not in index  # no plot: no figure
     (tmp_path / "leaderboard" / "scaling.png").write_bytes(png_bytes())  # the default spot
     code, stdout, _ = run_cli(capsys, "leaderboard", "build", "--submissions", str(subs),
@@ -546,7 +547,7 @@ def test_script_injection_in_every_text_field_is_inert(tmp_path: Path, real_resu
         assert "<script>window" not in raw and "<img src=x" not in raw, page
         tags = _Tags()
         tags.feed(raw)
-        assert tags.scripts == ([lbd.SORTER_JS] if page.name == "index.html" else []), page
+        assert tags.scripts == ([sorter_js()] if page.name == "index.html" else []), page
         assert not tags.handlers, f"{page}: event-handler attributes {tags.handlers}"
         assert all(src == "scaling.png" for src in tags.images), tags.images
         for href in tags.hrefs:  # our relative links, or the submitted https URLs
@@ -567,10 +568,10 @@ def _parsed_text(page: Path) -> list[str]:
 
 
 def test_only_http_urls_become_links() -> None:
-    assert lbd._link("https://example.org/x").startswith('<a href="https://example.org/x"')
+    assert safe_url("https://example.org/x") and safe_url("http://example.org")
     for url in ("javascript:alert(1)", "data:text/html,<script>1</script>", "//evil.org",
-                "https://exa mple.org", "file:///etc/passwd", "vbscript:x"):
-        assert "<a" not in lbd._link(url) and "<script>" not in lbd._link(url), url
+                "https://exa mple.org", "file:///etc/passwd", "vbscript:x", None, 3):
+        assert not safe_url(url), url
 
 
 def test_build_replaces_only_a_previous_site(tmp_path: Path, real_results: dict) -> None:
@@ -599,3 +600,32 @@ def test_empty_leaderboard_builds(tmp_path: Path) -> None:
     (tmp_path / "subs").mkdir()
     lbd.build_site(tmp_path / "subs", tmp_path / "site")
     assert "No submissions yet" in (tmp_path / "site" / "index.html").read_text("utf-8")
+
+
+# -- from a baseline run ---------------------------------------------------------------------------
+
+
+def test_from_run_makes_a_submission_that_reproduces(tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real (tiny) d3rlpy run exports policy.onnx; from-run turns it into a submission that
+    validates with its artifact re-run in the sandbox, and is ranked."""
+    from persona_gym.baselines import bc
+
+    from persona_gym.training import parse_args, train
+
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
+    args = parse_args(bc.Args, ["--env", OPEN_CHAT, "--dataset-episodes", "12", "--steps", "4",
+                                "--eval-episodes", "0", "--wandb", "disabled",
+                                "--out", str(tmp_path / "runs")])
+    run = Path(train(args, "DiscreteBC", bc.make_algo)["logdir"])
+    assert (run / "policy.onnx").is_file() and not (run / "policy.pt").exists()
+    path = lbd.submission_from_run(run, tmp_path / "subs")
+    sub = json.loads(path.read_text("utf-8"))
+    assert sub["artifact"]["format"] == "onnx"
+    assert sub["artifact"]["path"] == f"{run.name}/policy.onnx"
+    report = lbd.validate_submission(path)
+    assert report.ok and report.reproduced and report.verified, lbd.format_report(report)
+    # a run folder from before (policy.pt only) is refused with the way forward
+    (run / "policy.onnx").rename(run / "policy.pt")
+    with pytest.raises(lbd.LeaderboardError, match="leaderboard convert"):
+        lbd.submission_from_run(run, tmp_path / "subs2")

@@ -2,13 +2,15 @@
 driven by playwright-python (no browser is ever downloaded). Skipped only when that Chromium is
 absent; `.ci/run` installs it.
 
-The site is built from real ``evaluate()`` runs of reference policies, a tiny TorchScript policy
-(re-run by the validator), and an entry whose method name is a script-injection payload.
+The site is built from real ``evaluate()`` runs: tiny ONNX policies (ranked, re-run by the
+validator in its sandbox), reference policies (no artifact: listed apart as unverified, never
+ranked), and a ranked entry whose method name is a script-injection payload.
 ``PERSONA_GYM_SCREENSHOT=1`` also writes the screenshot to leaderboard/screenshot.png.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -38,11 +40,13 @@ REPO = Path(__file__).resolve().parents[1]
 SCREENSHOT = REPO / "leaderboard" / "screenshot.png"
 REF_EPISODES, REF_SEEDS = 10, [0, 1, 2]  # the reference entries (the artifact's: SEEDS)
 
-pytestmark = [
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at "
-                       "/usr/bin/chromium (apt-get install chromium; .ci/run installs it)"),
-    pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning"),
-]
+pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at "
+                                "/usr/bin/chromium (apt-get install chromium; .ci/run installs it)")
+# the ranked entries: tiny ONNX policies reading similarity feature COLUMN, on these envs
+RANKED = {"similarity-argmax": (3, (OPEN_CHAT, TUTORING)), "feature-0": (0, (OPEN_CHAT, TUTORING)),
+          "feature-1": (1, (OPEN_CHAT,)), "feature-2": (2, (OPEN_CHAT,))}
+REFERENCE = ["expert (reference)", "drift (reference)", "random (reference)",
+             "parrot (reference)", "assistant (reference)"]
 
 
 @pytest.fixture(scope="module")
@@ -58,16 +62,19 @@ def sites(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         subs = root / name / "submissions"
         for policy, rs in results.items():
             write(subs / f"{policy}.json", reference_submission(policy, rs))
-        artifact_submission(subs, "similarity-argmax")
+        for slug, (column, envs) in RANKED.items():
+            artifact_submission(subs, slug, column=column, env_ids=envs)
         plot = None
         if name == "all":
-            injected = reference_submission("drift", results["drift"][:1])
-            injected["method"] = PAYLOAD
-            write(subs / "injected.json", injected)
+            injected = artifact_submission(subs, "injected", column=2)
+            data = json.loads(injected.read_text("utf-8"))
+            data["method"] = PAYLOAD  # the artifact is untouched: its sha256 still matches
+            write(injected, data)
             plot = root / "plot.png"  # a stand-in for the scaling study's plot
             plot.write_bytes(png_bytes(40, 30))
-        out[name] = lbd.build_site(subs, root / name / "site", scaling_plot=plot,
-                                   rerun=True).out
+        built = lbd.build_site(subs, root / name / "site", scaling_plot=plot, rerun=True)
+        assert len(built.ranked) == len(RANKED) + (name == "all")
+        out[name] = built.out
     return out
 
 
@@ -121,21 +128,28 @@ def test_entries_render(sites: dict[str, Path], page: Any) -> None:
     page.goto((sites["all"] / "index.html").as_uri())
     methods = page.locator(f"{_table(OPEN_CHAT)} tbody td.method").all_inner_texts()
     assert sorted(methods) == sorted([
-        "expert (reference)", "drift (reference)", "random (reference)", "parrot (reference)",
-        "assistant (reference)", "Similarity argmax (feature 3)", PAYLOAD])
-    assert page.locator(f"{_table(TUTORING)} tbody tr").count() == 3
+        "Similarity argmax (feature 3)", "Similarity argmax (feature 0)",
+        "Similarity argmax (feature 1)", "Similarity argmax (feature 2)", PAYLOAD])
+    assert page.locator(f"{_table(TUTORING)} tbody tr").count() == 2
     img = page.locator("#scaling img")  # the scaling plot, copied into the site, loads
     assert img.evaluate("i => i.complete && i.naturalWidth") == 40
     assert _scores(page) == sorted(_scores(page), reverse=True)  # best first
-    assert page.locator(f"{_table(OPEN_CHAT)} tbody tr").first.locator("td.method").inner_text() \
-        == "expert (reference)"
-    row = page.locator(f"{_table(OPEN_CHAT)} tbody tr", has_text="Similarity argmax")
+    assert _column(page, OPEN_CHAT, "rank") == [str(i) for i in range(1, len(methods) + 1)]
+    # submissions without a policy file: shown apart, marked unverified, never ranked
+    unverified = page.locator("#unverified table tbody td.method").all_inner_texts()
+    assert sorted(set(unverified)) == sorted(REFERENCE)
+    assert page.locator("#unverified .tag.unverified").count() == len(unverified) == 8
+    for ref in REFERENCE:
+        assert page.locator("table.sortable", has_text=ref).count() == 0
+    row = page.locator(f"{_table(OPEN_CHAT)} tbody tr", has_text="Similarity argmax (feature 3)")
     assert "re-run" in row.inner_text()  # the validator re-ran its policy file
     row.locator("td.method a").click()
     assert page.url.endswith("entries/similarity-argmax.html#openchat-v0")
-    assert page.locator("table.per-seed tbody tr").count() == len(SEEDS)
-    assert page.locator("table.by-turn thead th").count() == 1 + 12  # the horizon
-    assert page.locator("svg.chart polyline").count() == 4
+    assert page.locator("#openchat-v0 table.per-seed tbody tr").count() == len(SEEDS)
+    assert page.locator("#openchat-v0 table.by-turn thead th").count() == 1 + 12  # the horizon
+    assert page.locator("#openchat-v0 svg.chart polyline").count() == 4
+    page.goto((sites["all"] / "entries" / "expert.html").as_uri())
+    assert "unverified" in page.locator("main").inner_text()
 
 
 def test_clicking_a_column_header_sorts(sites: dict[str, Path], page: Any) -> None:
