@@ -1,6 +1,6 @@
 """Behaviour cloning: d3rlpy BC on the continuous variant, DiscreteBC on the discrete one.
 
-    python baselines/bc.py --env persona_gym/OpenChatContinuous-v0 --tier mixed --steps 5000
+    python baselines/bc.py --env persona_gym/OpenChatContinuous-v1 --tier mixed --steps 5000
 
 Writes runs/{env}__{algo}__{seed}/ (config, metrics, ONNX policy, checkpoint, results);
 see persona_gym/training.py. ``--help`` lists every argument.

@@ -1,6 +1,6 @@
 """Batch-constrained Q-learning: d3rlpy DiscreteBCQ on the discrete variant.
 
-    python baselines/bcq.py --env persona_gym/OpenChat-v0 --tier mixed --steps 5000
+    python baselines/bcq.py --env persona_gym/OpenChat-v1 --tier mixed --steps 5000
 
 DiscreteBCQ only considers actions whose behaviour-cloning probability is at least
 ``action_flexibility`` times the most likely action's.
@@ -16,14 +16,14 @@ from persona_gym.training import TrainArgs, arg, main_for
 
 @dataclass
 class Args(TrainArgs):
-    env: str = arg("persona_gym/OpenChat-v0", "environment id (a discrete variant)")
+    env: str = arg("persona_gym/OpenChat-v1", "environment id (a discrete variant)")
     action_flexibility: float = arg(0.3, "threshold on the behaviour policy's probabilities")
     gamma: float = arg(0.99, "discount factor")
 
 
 def algo_for(variant: str) -> str:
     if variant != "discrete":
-        raise SystemExit("this script runs DiscreteBCQ: pass a discrete id (e.g. OpenChat-v0)")
+        raise SystemExit("this script runs DiscreteBCQ: pass a discrete id (e.g. OpenChat-v1)")
     return "DiscreteBCQ"
 
 

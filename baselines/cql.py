@@ -1,6 +1,6 @@
 """Conservative Q-learning: d3rlpy CQL on the continuous variant, DiscreteCQL on the discrete one.
 
-    python baselines/cql.py --env persona_gym/OpenChatContinuous-v0 --tier mixed --steps 5000
+    python baselines/cql.py --env persona_gym/OpenChatContinuous-v1 --tier mixed --steps 5000
 
 CQL penalises Q-values of actions the dataset does not take, so the policy stays near the data
 while preferring its better actions. Continuous CQL is slow on CPU (about 12 updates/s at batch

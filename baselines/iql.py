@@ -1,6 +1,6 @@
 """Implicit Q-learning (d3rlpy IQL); continuous variant only (d3rlpy has no discrete IQL).
 
-    python baselines/iql.py --env persona_gym/OpenChatContinuous-v0 --tier mixed --steps 5000
+    python baselines/iql.py --env persona_gym/OpenChatContinuous-v1 --tier mixed --steps 5000
 
 IQL never queries Q-values of unseen actions: it fits an upper expectile of the value and
 extracts the policy by advantage-weighted regression.
@@ -23,7 +23,7 @@ class Args(TrainArgs):
 
 def algo_for(variant: str) -> str:
     if variant == "discrete":
-        raise SystemExit("IQL needs the continuous variant (…Continuous-v0); d3rlpy's IQL is "
+        raise SystemExit("IQL needs the continuous variant (…Continuous-v1); d3rlpy's IQL is "
                          "continuous-only. For discrete ids use baselines/cql.py or bc.py.")
     return "IQL"
 

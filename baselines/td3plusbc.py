@@ -1,6 +1,6 @@
 """TD3+BC (d3rlpy TD3PlusBC); continuous variant only.
 
-    python baselines/td3plusbc.py --env persona_gym/OpenChatContinuous-v0 --tier mixed
+    python baselines/td3plusbc.py --env persona_gym/OpenChatContinuous-v1 --tier mixed
 
 TD3 with a behaviour-cloning term in the actor loss, weighted by ``alpha``.
 """
@@ -21,7 +21,7 @@ class Args(TrainArgs):
 
 def algo_for(variant: str) -> str:
     if variant == "discrete":
-        raise SystemExit("TD3+BC needs the continuous variant (…Continuous-v0).")
+        raise SystemExit("TD3+BC needs the continuous variant (…Continuous-v1).")
     return "TD3PlusBC"
 
 

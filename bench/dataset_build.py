@@ -25,7 +25,7 @@ import sys
 import tempfile
 import time
 
-ENV = "persona_gym/OpenChat-v0"
+ENV = "persona_gym/OpenChat-v1"
 HORIZON = 12
 
 

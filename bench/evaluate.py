@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 
-ENVS = (("persona_gym/OpenChat-v0", "DiscreteBC"), ("persona_gym/OpenChatContinuous-v0", "BC"))
+ENVS = (("persona_gym/OpenChat-v1", "DiscreteBC"), ("persona_gym/OpenChatContinuous-v1", "BC"))
 
 
 def main() -> None:

@@ -20,10 +20,10 @@ from persona_gym.baselines import bc, cql, iql
 
 from persona_gym.training import parse_args, resolve_device, train
 
-RUNS = [(bc, "persona_gym/OpenChatContinuous-v0", "BC"),
-        (iql, "persona_gym/OpenChatContinuous-v0", "IQL"),
-        (cql, "persona_gym/OpenChatContinuous-v0", "CQL"),
-        (cql, "persona_gym/OpenChat-v0", "DiscreteCQL")]
+RUNS = [(bc, "persona_gym/OpenChatContinuous-v1", "BC"),
+        (iql, "persona_gym/OpenChatContinuous-v1", "IQL"),
+        (cql, "persona_gym/OpenChatContinuous-v1", "CQL"),
+        (cql, "persona_gym/OpenChat-v1", "DiscreteCQL")]
 
 
 def main() -> None:

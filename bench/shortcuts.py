@@ -116,11 +116,11 @@ from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
 from persona_gym.world import AI, load_ontology
 
 AUDIT_V0 = {
-    "persona_gym/OpenChat-v0": {"oracle:persona_blind": 69.0, "oracle:history_blind": 91.0,
+    "persona_gym/OpenChat-v1": {"oracle:persona_blind": 69.0, "oracle:history_blind": 91.0,
                                 "oracle:recent4": 97.0, "h:three_rule": 27.6,
                                 "learn:candidatewise": "80-85", "learn:flat": 37.0,
                                 "drift": 47.9},
-    "persona_gym/OpenChatLong-v0": {"oracle:persona_blind": 68.0,
+    "persona_gym/OpenChatLong-v1": {"oracle:persona_blind": 68.0,
                                     "oracle:history_blind": 86.0, "oracle:recent4": 90.0,
                                     "drift": 48.1},
 }

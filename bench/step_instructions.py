@@ -22,8 +22,8 @@ import shutil
 import subprocess
 import sys
 
-ENVS = ("CartPole-v1", "persona_gym/OpenChat-v0", "persona_gym/OpenChatContinuous-v0",
-        "persona_gym/OpenChatText-v0")
+ENVS = ("CartPole-v1", "persona_gym/OpenChat-v1", "persona_gym/OpenChatContinuous-v1",
+        "persona_gym/OpenChatText-v1")
 
 _DRIVER = """
 import sys

@@ -17,7 +17,7 @@ import os
 import tempfile
 import time
 
-ENV = "persona_gym/OpenChat-v0"
+ENV = "persona_gym/OpenChat-v1"
 
 
 def main() -> None:

@@ -5,9 +5,9 @@ Importing the package registers every environment declared by the shipped task c
     import gymnasium as gym
     import persona_gym  # noqa: F401
 
-    env = gym.make("persona_gym/OpenChat-v0")
+    env = gym.make("persona_gym/OpenChat-v1")
 
-``gym.make("persona_gym:persona_gym/OpenChat-v0")`` performs the import itself.
+``gym.make("persona_gym:persona_gym/OpenChat-v1")`` performs the import itself.
 """
 
 from persona_gym.envs import register_all, register_card, registered_ids

@@ -115,7 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", type=_policy, default="expert",
                    help="random, parrot, assistant, drift or expert (default: expert), an "
                    "ONNX policy.onnx (e.g. from a baseline run), or hf:PATH, a local "
-                   "transformers causal LM, for the text variants (...Text-v0)")
+                   "transformers causal LM, for the text variants (...Text-v1)")
     p.add_argument("--episodes", type=_positive_int, default=100, help="episodes (default 100)")
     p.add_argument("--seed", type=_seed, default=0, help="first episode seed (default 0)")
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
@@ -129,8 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
         "Type q to quit.",
         epilog=PLAY_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v0",
-                   help="environment id (default persona_gym/OpenChat-v0)")
+    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v1",
+                   help="environment id (default persona_gym/OpenChat-v1)")
     p.add_argument("--seed", type=_seed, default=None, help="episode seed (default: random)")
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
                    help="persona split (default: test)")
@@ -163,7 +163,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "datasets", help="build, list, inspect, verify and import Minari datasets",
         description="Minari datasets of logged conversations (persona_gym/{domain}{-variant}/"
-        "{tier}-v0). They live in $MINARI_DATASETS_PATH (default ~/.minari/datasets).",
+        "{tier}-v1). They live in $MINARI_DATASETS_PATH (default ~/.minari/datasets).",
     )
     dsub = p.add_subparsers(dest="datasets_command", required=True, metavar="ACTION")
     b = dsub.add_parser(
@@ -203,7 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Summarise a dataset: episodes, transitions, bytes on disk, mean per-metric "
         "scores and the normalized score of the logged behaviour.",
     )
-    i.add_argument("dataset_id", help="e.g. persona_gym/openchat/mixed-v0")
+    i.add_argument("dataset_id", help="e.g. persona_gym/openchat/mixed-v1")
     i.add_argument("--json", action="store_true",
                    help="print one JSON object: dataset_id, episodes, transitions, bytes_on_disk, "
                    "bytes_per_transition, return_mean, normalized_score, metrics, ref_min_score, "
@@ -214,11 +214,11 @@ def build_parser() -> argparse.ArgumentParser:
         "and check observations, actions and rewards match the env bit for bit. Exit code 1 "
         "with the first mismatch named.",
     )
-    v.add_argument("dataset_id", help="e.g. persona_gym/openchat/mixed-v0")
+    v.add_argument("dataset_id", help="e.g. persona_gym/openchat/mixed-v1")
     imp = dsub.add_parser(
         "import-logs", help="turn real conversation logs into a text-variant dataset",
         description="Read logged conversations (Synthetic-Persona-Chat CSV or the JSONL format "
-        "of docs/logs.md) and write persona_gym/logs/{name}-v0: each speaker with a persona "
+        "of docs/logs.md) and write persona_gym/logs/{name}-v1: each speaker with a persona "
         "becomes an episode of the text variant (its lines are the actions), scored by the "
         "judge. Malformed input stops the import with the file and line named; nothing is "
         "written.",
@@ -229,7 +229,7 @@ def build_parser() -> argparse.ArgumentParser:
     imp.add_argument("--judge", choices=("lexical",), default="lexical",
                      help="the judge that reads the lines (lexical)")
     imp.add_argument("--name", default=None,
-                     help="dataset name (default: the file name); id persona_gym/logs/NAME-v0")
+                     help="dataset name (default: the file name); id persona_gym/logs/NAME-v1")
     imp.add_argument("--force", action="store_true", help="replace an existing dataset")
     imp.add_argument("--json", action="store_true",
                      help="print {dataset_id, episodes, transitions, sanitized} as JSON")
@@ -263,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
         "with the official protocol and write table.md, table.csv, scaling.png and by_turn.png "
         "into --out. Finished cells are kept: re-running resumes.",
     )
-    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChatContinuous-v0",
+    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChatContinuous-v1",
                    help="environment id (discrete or continuous variant)")
     p.add_argument("--tiers", default="drift,mixed", help="comma-separated tiers")
     p.add_argument("--sizes", default="1000,3000,10000",
@@ -293,8 +293,8 @@ def build_parser() -> argparse.ArgumentParser:
         "the continuous variant, BC, CQL and IQL trained briefly on it, evaluated with the "
         "official protocol, a table and plots (scaling.png, by_turn.png) in --out.",
     )
-    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v0",
-                   help="environment id for part 1 (default persona_gym/OpenChat-v0)")
+    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v1",
+                   help="environment id for part 1 (default persona_gym/OpenChat-v1)")
     p.add_argument("--episodes", type=_positive_int, default=200,
                    help="episodes per reference policy (default 200)")
     p.add_argument("--seed", type=_seed, default=0, help="first episode seed (default 0)")
@@ -654,7 +654,7 @@ def _demo_training(args: argparse.Namespace) -> list[dict[str, Any]]:
     quiet_d3rlpy()
     os.environ.setdefault("MINARI_DATASETS_PATH", str(Path(args.out).resolve() / "minari"))
     os.environ.setdefault("WANDB_SILENT", "true")
-    spec = StudySpec(env="persona_gym/OpenChatContinuous-v0", tiers=("mixed",),
+    spec = StudySpec(env="persona_gym/OpenChatContinuous-v1", tiers=("mixed",),
                      algos=("bc", "cql", "iql"), batch_size=128, device="cpu:0", **QUICK)
     print(f"training BC, CQL and IQL on CPU into {args.out}/ (a few minutes) ...",
           file=sys.stderr)

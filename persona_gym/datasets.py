@@ -2,9 +2,9 @@
 
 Dataset ids mirror env ids (DESIGN.md §8)::
 
-    persona_gym/OpenChat-v0            -> persona_gym/openchat/{tier}-v0
-    persona_gym/OpenChatContinuous-v0  -> persona_gym/openchat-continuous/{tier}-v0
-    persona_gym/OpenChatText-v0        -> persona_gym/openchat-text/{tier}-v0
+    persona_gym/OpenChat-v1            -> persona_gym/openchat/{tier}-v1
+    persona_gym/OpenChatContinuous-v1  -> persona_gym/openchat-continuous/{tier}-v1
+    persona_gym/OpenChatText-v1        -> persona_gym/openchat-text/{tier}-v1
 
 Tiers (:data:`TIERS`) name the behaviour policy that logged the conversations; conversations use
 **train** personas, and the dataset's eval env is the same id on **test** personas. Episode ``i``
@@ -1213,13 +1213,13 @@ def _action_size(space: gym.Space) -> int:
 
 # -- real logs ---------------------------------------------------------------------------------
 
-LOG_ENV = "persona_gym/OpenChatText-v0"
+LOG_ENV = "persona_gym/OpenChatText-v1"
 """The env whose spaces imported logs use (and whose test split is their eval env)."""
 
 
 def import_logs(path: str | Path, fmt: str, name: str | None = None, *, force: bool = False,
                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
-    """Turn logged conversations into the text-variant dataset ``persona_gym/logs/{name}-v0``.
+    """Turn logged conversations into the text-variant dataset ``persona_gym/logs/{name}-v1``.
 
     Every speaker with persona sentences becomes an episode (its lines are the actions), read
     by the lexical judge and scored by the symbolic judge with the open-chat reward weights
@@ -1233,7 +1233,7 @@ def import_logs(path: str | Path, fmt: str, name: str | None = None, *, force: b
 
     name = name or Path(path).stem
     name = re.sub(r"[^a-z0-9_]+", "_", name.lower()).strip("_") or "log"
-    ds_id = f"persona_gym/logs/{name}-v0"
+    ds_id = f"persona_gym/logs/{name}-v1"
     if (datasets_root() / ds_id).exists() and not force:
         raise DatasetError(f"dataset {ds_id} already exists; pass --force to replace it")
     judge = LexicalJudge()

@@ -334,7 +334,7 @@ def _expected(space: gym.Space, n: int | None) -> str:
 def _variant_hint(output: Any, arr: np.ndarray | None, space: gym.Space, batched: bool) -> str:
     """A guess at the variant a wrong output was made for."""
     if isinstance(output, str) and not isinstance(space, gym.spaces.Text):
-        return "; is it a policy for the text variant (...Text-v0)?"
+        return "; is it a policy for the text variant (...Text-v1)?"
     if arr is None or isinstance(space, gym.spaces.Text):
         return ""
     if isinstance(space, gym.spaces.Box) and (
@@ -343,7 +343,7 @@ def _variant_hint(output: Any, arr: np.ndarray | None, space: gym.Space, batched
         return "; is it a policy for the discrete variant (an index, not a descriptor)?"
     if (isinstance(space, gym.spaces.Discrete) and arr.ndim == 1 + batched
             and arr.shape[-1] > 1):
-        return "; is it a policy for the continuous variant (...Continuous-v0)?"
+        return "; is it a policy for the continuous variant (...Continuous-v1)?"
     return ""
 
 

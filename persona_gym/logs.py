@@ -2,7 +2,7 @@
 
 Offline RL from logs (DESIGN.md §8): a logged conversation becomes one episode per speaker who
 has persona sentences. That speaker is the *agent* (each of its lines is an action of the text
-variant, ``persona_gym/{Domain}Text-v0``), its persona sentences are the persona, and everyone
+variant, ``persona_gym/{Domain}Text-v1``), its persona sentences are the persona, and everyone
 else is the partner. Rewards and per-line scores come from the judges, exactly as the text env
 scores free text: :meth:`~persona_gym.judges.lexical.LexicalJudge.parse` reads facts and the
 dialogue act of each line, :meth:`~persona_gym.judges.lexical.LexicalJudge.parse_move` reads the

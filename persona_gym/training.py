@@ -46,7 +46,7 @@ def arg(default: Any, help: str, **kwargs: Any) -> Any:
 class TrainArgs:
     """Arguments every baseline shares."""
 
-    env: str = arg("persona_gym/OpenChatContinuous-v0",
+    env: str = arg("persona_gym/OpenChatContinuous-v1",
                    "environment id; its variant (discrete or continuous) picks the algorithm")
     tier: str = arg("mixed", "dataset tier (random, drift, expert, mixed); built if missing")
     dataset_episodes: int = arg(1000, "episodes to log when the dataset must be built")
@@ -105,7 +105,7 @@ def resolve_device(device: str) -> str:
 
 
 def run_name(env_id: str, algo: str, seed: int) -> str:
-    """``{env}__{algo}__{seed}`` with the env's short name (``OpenChat-v0``)."""
+    """``{env}__{algo}__{seed}`` with the env's short name (``OpenChat-v1``)."""
     return f"{env_id.split('/')[-1]}__{algo}__{seed}"
 
 
