@@ -275,9 +275,13 @@ class OnnxPolicy:
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
         """Actions for a ``[batch, obs_dim]`` batch of observations."""
         x = np.asarray(obs, dtype=np.float32)
-        if x.ndim != 2 or (self.obs_dim is not None and x.shape[1] != self.obs_dim):
-            raise ArtifactError(f"{self.name} reads observations of width {self.obs_dim}; got "
-                                f"a batch of shape {list(x.shape)}")
+        if x.ndim != 2:
+            raise ArtifactError(f"{self.name} reads a [batch, obs_dim] batch of flat vector "
+                                f"observations; got shape {list(x.shape)}")
+        if self.obs_dim is not None and x.shape[1] != self.obs_dim:
+            raise ArtifactError(f"{self.name} reads observations of width {self.obs_dim}, but "
+                                f"this env's have width {x.shape[1]}: a policy for another env "
+                                "or env version?")
         try:
             outputs = self.session.run(None, {self.input_name: x})
         except Exception as exc:  # onnxruntime reports shape errors of a legal graph this way

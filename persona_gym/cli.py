@@ -141,8 +141,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Judge each line of a JSONL file (keys id, persona, history, line; the "
         "format of shared/data/persona-consistency, answer-key fields ignored) and write one "
         '{"id", "label", "against", "evidence", "scores"} per line. The input is validated '
-        "first: a malformed line STOPS the run (exit code 2, naming the line number) before "
-        "anything is judged or written.",
+        "first: a malformed line (not JSON, not UTF-8, over 1 MiB, missing keys) STOPS the run "
+        "(exit code 2, naming the line number) before anything is judged or written.",
         epilog=JUDGE_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="JSONL file of items to judge")
