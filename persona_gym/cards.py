@@ -200,6 +200,11 @@ class RewardWeightsV0:
             raise r.fail(f"{r.where}p2l + {r.where}l2l + {r.where}qa must sum to 1")
         return w
 
+    @property
+    def line_bounds(self) -> tuple[float, float]:
+        """The lowest and highest reward one line can earn."""
+        return -(self.contradiction + self.repetition), self.p2l + self.l2l + self.qa
+
 
 @dataclass(frozen=True)
 class RewardWeights:
@@ -233,6 +238,12 @@ class RewardWeights:
             raise r.fail(f"{r.where}contradiction must be > 0: a contradiction costs")
         return w
 
+    @property
+    def line_bounds(self) -> tuple[float, float]:
+        """The lowest and highest reward one line can earn."""
+        worst = max(self.contradiction, self.irrelevant)
+        return -(worst + self.repetition + self.leave), 1.0
+
 
 @dataclass(frozen=True)
 class TaskCard:
@@ -250,6 +261,10 @@ class TaskCard:
     rewards: dict[int, RewardWeightsV0 | RewardWeights]
     """Reward weights per task version (``[reward.v0]``, ``[reward.v1]``)."""
     versions: dict[str, str]
+
+    def weights(self, env_id: str) -> RewardWeightsV0 | RewardWeights:
+        """The reward weights of one of the card's ids (by its task version)."""
+        return self.rewards[self.entry(env_id).version]
 
     def entry(self, env_id: str) -> EnvEntry:
         for e in self.envs:

@@ -334,16 +334,13 @@ def _progress(total: int | None, desc: str) -> Any:
 def cmd_list(args: argparse.Namespace) -> int:
     import gymnasium as gym
 
-    from persona_gym.cards import load_card
-    from persona_gym.envs import registered_ids
-    from persona_gym.evaluation import env_entry
+    from persona_gym.envs import card_of, registered_ids
 
     rows = {}
     for env_id in registered_ids():
-        entry = env_entry(env_id)
-        card = gym.registry[env_id].kwargs["card"]
+        card, entry = card_of(env_id)
         rows[env_id] = {"description": entry.description, "horizon": entry.horizon,
-                        "domain": load_card(card).domain, "card": card}
+                        "domain": card.domain, "card": gym.registry[env_id].kwargs["card"]}
     if args.json:
         print(json.dumps(rows))
         return 0

@@ -52,6 +52,7 @@ import gymnasium as gym
 import numpy as np
 
 import persona_gym
+from persona_gym.envs import card_of
 from persona_gym.evaluation import env_entry
 from persona_gym.judges.symbolic import METRICS
 from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
@@ -1227,7 +1228,6 @@ def import_logs(path: str | Path, fmt: str, name: str | None = None, *, force: b
     """
     import re
 
-    from persona_gym.cards import load_card
     from persona_gym.judges.lexical import LexicalJudge
     from persona_gym.logs import read_conversations, score_conversation
 
@@ -1237,7 +1237,8 @@ def import_logs(path: str | Path, fmt: str, name: str | None = None, *, force: b
     if (datasets_root() / ds_id).exists() and not force:
         raise DatasetError(f"dataset {ds_id} already exists; pass --force to replace it")
     judge = LexicalJudge()
-    weights = load_card(gym.registry[LOG_ENV].kwargs["card"]).reward
+    card, _ = card_of(LOG_ENV)
+    weights = card.weights(LOG_ENV)
     conversations = list(read_conversations(path, fmt))  # validates the whole file first
     episodes: list[dict[str, Any]] = []
     sanitized = 0

@@ -26,10 +26,10 @@ progress           1          turn index / horizon
 Task v1 appends **fact blocks** (``facts=``: a :class:`FactCoder`): the facts each text states,
 as the world's reader reads them (exact on the world's own lines), coded relation by relation:
 slot ``r`` of a block holds a fixed random code of the value stated for relation ``r`` (its
-negative for a denial, or for the opposite relation: "dislikes pizza" is "not likes pizza"), so "the same relation with another value" is a comparison within one
-slot. Hashed n-grams alone cannot show it: a learner would have to discover, bucket collision by
-bucket collision, that "teacher" and "nurse" answer the same question. The blocks, after the
-text part:
+negative for a denial, or for the opposite relation: "dislikes pizza" is "not likes pizza"), so
+"the same relation with another value" is a comparison within one slot. Hashed n-grams alone
+cannot show it: a learner would have to discover, bucket collision by bucket collision, that
+"teacher" and "nurse" answer the same question. The blocks, after the text part:
 
 =================  =========  ===========================================================
 persona facts      F          the persona's facts
@@ -39,8 +39,9 @@ partner facts      F          what the partner's line asks about (a per-relation
 candidate facts    K * F      each candidate's facts
 =================  =========  ===========================================================
 
-with ``F = (relations without opposites) * code_dim``; a slot holding several codes is scaled to norm 1. They carry no label either: a
-candidate's block says what it states, not whether that contradicts anything.
+with ``F = (relations without opposites) * code_dim``; a slot holding several codes is scaled to
+norm 1. They carry no label either: a candidate's block says what it states, not whether that
+contradicts anything.
 
 Every entry lies in [-1, 1]. Nothing in it is a label: it is computed from the texts alone,
 which the agent could read itself.

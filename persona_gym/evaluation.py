@@ -30,8 +30,7 @@ from typing import Any
 import gymnasium as gym
 import numpy as np
 
-from persona_gym.cards import EnvEntry, load_card
-from persona_gym.judges.symbolic import METRICS
+from persona_gym.cards import EnvEntry
 from persona_gym.policies import ObservationPolicy, ReferencePolicy, load_policy
 
 BY_TURN_METRICS = ("p2l", "l2l", "qa", "relevance")
@@ -48,15 +47,9 @@ class PolicyError(ValueError):
 
 def env_entry(env_id: str) -> EnvEntry:
     """The task-card entry (horizon, reference scores) of a registered persona_gym id."""
-    import persona_gym  # noqa: F401  (registers the ids)
+    from persona_gym.envs import card_of  # importing persona_gym registers the ids
 
-    if env_id not in gym.registry:
-        known = ", ".join(sorted(i for i in gym.registry if i.startswith("persona_gym/")))
-        raise ValueError(f"unknown env id {env_id!r}; registered persona_gym ids: {known}")
-    card = gym.registry[env_id].kwargs.get("card")
-    if card is None:
-        raise ValueError(f"{env_id!r} is not a persona_gym environment")
-    return load_card(card).entry(env_id)
+    return card_of(env_id)[1]
 
 
 def normalized_score(episode_return: float | np.ndarray, env_id: str) -> float | np.ndarray:
@@ -148,6 +141,11 @@ def rollout(
         env.close()
 
 
+def metric_names(episodes: list[Episode]) -> list[str]:
+    """The per-line metrics the episodes report (their task version's), in report order."""
+    return [k for k in episodes[0].metrics if k not in ("return", "length")]
+
+
 def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
     """Statistics of a rollout: the dict ``persona-gym rollout --json`` prints.
 
@@ -161,7 +159,7 @@ def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
     returns = np.array([e.metrics["return"] for e in episodes])
     norm = normalized_score(returns, env_id)
     metrics = {}
-    for name in METRICS:
+    for name in metric_names(episodes):
         vals = np.array([e.metrics[name] for e in episodes], dtype=np.float64)
         vals = vals[~np.isnan(vals)]
         metrics[name] = {"mean": float(vals.mean()) if vals.size else None,
@@ -434,7 +432,7 @@ def _batched_episodes(env_id: str, policy: Any, seeds: list[int], batch: int,
                 actions = _actions(output, space, len(chunk), _who(policy, env_id))
                 obs, _, term, trunc, info = envs.step(actions)
                 for i in np.flatnonzero(~done):
-                    lines[i].append({m: _scalar(info["scores"][m][i]) for m in METRICS})
+                    lines[i].append({m: _scalar(v[i]) for m, v in info["scores"].items()})
                     if term[i] or trunc[i]:
                         metrics[i] = {k: float(v[i]) for k, v in info["metrics"].items()}
                 done |= term | trunc
@@ -502,7 +500,7 @@ def evaluate(
             "episodes": len(eps),
             "normalized_score": float(np.mean(normalized_score(returns, env_id))),
             "return_mean": float(returns.mean()),
-            "metrics": {m: _mean([e.metrics[m] for e in eps]) for m in METRICS},
+            "metrics": {m: _mean([e.metrics[m] for e in eps]) for m in metric_names(eps)},
         })
     import persona_gym
 

@@ -7,9 +7,8 @@ import math
 import pytest
 
 from persona_gym.cards import load_card
+from persona_gym.dialogue import Line, Move
 from persona_gym.judges import SymbolicJudge
-from persona_gym.dialogue import Move
-from persona_gym.dialogue import Line
 from persona_gym.rewards import episode_metrics, line_reward
 from persona_gym.world import AI, NONE, Fact, Persona, load_ontology
 

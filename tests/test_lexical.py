@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 
 import persona_gym  # noqa: F401  (registers the envs)
+from persona_gym.dialogue import ACTS, Line
 from persona_gym.judges.base import LABELS, TextJudge
 from persona_gym.judges.lexical import LexicalJudge
-from persona_gym.dialogue import ACTS, Line
 from persona_gym.world import AI, NONE, Fact
 
 DEV = (Path(__file__).parents[1] / "../shared/data/persona-consistency/dev.jsonl").resolve()

@@ -15,6 +15,7 @@ import pytest
 
 import persona_gym  # noqa: F401  (registers the ids)
 from persona_gym.cards import load_card, shipped_card_names
+from persona_gym.dialogue import Line, Move
 from persona_gym.envs.variants import MAX_REPLY_CHARS, text_observation
 from persona_gym.judges.lexical import LexicalJudge
 from persona_gym.judges.symbolic import SymbolicJudge
@@ -31,9 +32,7 @@ from persona_gym.logs import (
     score_conversation,
     write_jsonl,
 )
-from persona_gym.dialogue import Move
 from persona_gym.partners import STYLES, Partner
-from persona_gym.dialogue import Line
 from persona_gym.rng import Stream
 from persona_gym.world import Persona, load_ontology, sample_persona
 

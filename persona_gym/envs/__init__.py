@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import gymnasium as gym
 
-from persona_gym.cards import load_card, shipped_card_names
+from persona_gym.cards import EnvEntry, TaskCard, load_card, shipped_card_names
 from persona_gym.envs.core import PersonaDialogueEnv, TurnView
 
 ENTRY_POINTS = {
@@ -39,9 +39,23 @@ def register_all() -> list[str]:
     return [i for name in shipped_card_names() for i in register_card(name)]
 
 
+def card_of(env_id: str) -> tuple[TaskCard, EnvEntry]:
+    """The task card of a registered persona_gym id and the id's entry in it (the one place
+    that maps the gymnasium registry to task cards)."""
+    if env_id not in gym.registry:
+        raise ValueError(f"unknown env id {env_id!r}; registered persona_gym ids: "
+                         f"{', '.join(registered_ids())}")
+    card = gym.registry[env_id].kwargs.get("card")
+    if card is None:
+        raise ValueError(f"{env_id!r} is not a persona_gym environment")
+    parsed = load_card(card)
+    return parsed, parsed.entry(env_id)
+
+
 def registered_ids() -> list[str]:
     """All persona_gym ids in the gymnasium registry, sorted."""
     return sorted(i for i in gym.registry if i.startswith("persona_gym/"))
 
 
-__all__ = ["PersonaDialogueEnv", "TurnView", "register_all", "register_card", "registered_ids"]
+__all__ = ["PersonaDialogueEnv", "TurnView", "card_of", "register_all", "register_card",
+           "registered_ids"]

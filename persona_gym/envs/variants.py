@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 from gymnasium import spaces
 
-from persona_gym.envs.core import PersonaDialogueEnv
 from persona_gym.dialogue import Line
+from persona_gym.envs.core import PersonaDialogueEnv
 
 DESCRIPTOR_DIM = 16
 """Dimension ``d`` of the continuous variant's action and candidate descriptors."""

@@ -1358,7 +1358,8 @@ class LexicalJudge:
         for kind, lines in OPEN_LINES.items():
             self._prefixes += [(_expand(t), SOCIAL_ACTS[kind]) for t in lines]
         self._prefixes += [(_expand(t), None) for t in (
-            *CORRECTION_LINES, *AGAIN_PREFIXES, *CONFIRM_LINES, *REPAIR_LINES, *filter(None, HEDGES))]
+            *CORRECTION_LINES, *AGAIN_PREFIXES, *CONFIRM_LINES, *REPAIR_LINES,
+            *filter(None, HEDGES))]
         self._prefixes.sort(key=lambda p: len(p[0]), reverse=True)
         self._suffixes = sorted((_expand(t) for t in CLOSE_LINES if t), key=len, reverse=True)
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from persona_gym.evaluation import BY_TURN_METRICS, RESULTS_FORMAT
 from persona_gym.judges.symbolic import METRICS
+from persona_gym.v0.judge import METRICS as REQUIRED_METRICS  # what every task version reports
 
 SUBMISSION_FORMAT = "persona_gym.submission"
 ARTIFACT_FORMAT = "onnx"
@@ -147,7 +148,8 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
                 "return_mean": {"type": "number"},
                 "return_ci": _interval(False),
                 "metrics": {
-                    "type": "object", "additionalProperties": False, "required": list(METRICS),
+                    "type": "object", "additionalProperties": False,
+                    "required": list(REQUIRED_METRICS),
                     "properties": {m: {"$ref": "#/$defs/metric"} for m in METRICS},
                 },
                 "by_turn": {
@@ -175,7 +177,7 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
                 "normalized_score": {"type": "number"},
                 "return_mean": {"type": "number"},
                 "metrics": {"type": "object", "additionalProperties": False,
-                            "required": list(METRICS),
+                            "required": list(REQUIRED_METRICS),
                             "properties": {m: _UNIT for m in METRICS}},
             },
         },

@@ -38,11 +38,10 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-import gymnasium as gym
 import numpy as np
 
 from persona_gym.artifacts import MAX_ARTIFACT_BYTES, sha256_file
-from persona_gym.cards import load_card
+from persona_gym.envs import card_of
 from persona_gym.evaluation import BY_TURN_METRICS, PROTOCOL_VERSION, env_entry
 from persona_gym.judges.symbolic import METRICS
 from persona_gym.leaderboard.sandbox import DEFAULT_LIMITS, LimitExceeded, Limits, SandboxError
@@ -324,11 +323,10 @@ class ResultsView:
 
     @classmethod
     def of(cls, r: dict[str, Any]) -> ResultsView:
-        entry = env_entry(r["env_id"])
-        weights = load_card(gym.registry[r["env_id"]].kwargs["card"]).reward
+        card, entry = card_of(r["env_id"])
+        lo, hi = card.weights(r["env_id"]).line_bounds
         return cls(r, r["env_id"], entry.horizon, entry.ref_min_score, entry.ref_max_score,
-                   -(weights.contradiction + weights.repetition),
-                   weights.p2l + weights.l2l + weights.qa)
+                   lo, hi)
 
     def norm(self, x: float) -> float:
         """A return as a normalized score, with the env's current reference scores."""
