@@ -39,8 +39,10 @@ partner facts      F          what the partner's line asks about (a per-relation
 candidate facts    K * F      each candidate's facts
 =================  =========  ===========================================================
 
-with ``F = (relations without opposites) * code_dim``; a slot holding several codes is scaled to
-norm 1. They carry no label either: a candidate's block says what it states, not whether that
+with ``F = (relations without opposites) * code_dim + acts + move kinds``: after the codes, a
+one-hot mark of the text's dialogue act (candidates: answer, engage, empathize, deny_ai,
+admit_ai, evade, recite) and of the partner's move kind (the partner block); a slot holding
+several codes is scaled to norm 1. They carry no label either: a candidate's block says what it states, not whether that
 contradicts anything.
 
 Every entry lies in [-1, 1]. Nothing in it is a label: it is computed from the texts alone,
@@ -462,12 +464,16 @@ class FactCoder:
     """
 
     def __init__(self, relations: Sequence[str], code_dim: int = 4,
-                 opposites: dict[str, str] | None = None) -> None:
+                 opposites: dict[str, str] | None = None, acts: Sequence[str] = (),
+                 moves: Sequence[str] = ()) -> None:
         self.opposites = dict(opposites or {})
         own = [r for r in relations if r not in self.opposites]
         self.slots = {r: i for i, r in enumerate(own)}
         self.code_dim = code_dim
-        self.size = len(self.slots) * code_dim
+        self.codes_size = len(self.slots) * code_dim
+        self.acts = {a: self.codes_size + i for i, a in enumerate(acts)}
+        self.moves = {m: self.codes_size + len(acts) + i for i, m in enumerate(moves)}
+        self.size = self.codes_size + len(acts) + len(moves)
         self._codes: dict[tuple[str, str], np.ndarray] = {}
         self._cache: dict[tuple, np.ndarray] = {}
 
@@ -495,22 +501,31 @@ class FactCoder:
 
     def normalize(self, vec: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """Scale every slot of a sum of codes to norm at most 1 (a value stated twice keeps its
-        code; two values of one relation share the slot)."""
-        slots = vec.reshape(-1, self.code_dim)
+        code; two values of one relation share the slot); the act and move marks are copied."""
+        n = self.codes_size
+        slots = vec[:n].reshape(-1, self.code_dim)
         norms = np.sqrt(np.einsum("ij,ij->i", slots, slots))
         scale = 1.0 / np.maximum(norms, 1.0)
         if out is None:
             out = np.empty_like(vec)
-        np.multiply(slots, scale[:, None], out=out.reshape(-1, self.code_dim))
+        np.multiply(slots, scale[:, None], out=out[:n].reshape(-1, self.code_dim))
+        out[n:] = vec[n:]
         return out
 
-    def vector(self, facts: Sequence[tuple[str, str, bool]]) -> np.ndarray:
-        """The block of one text's facts (cached; do not modify it)."""
-        key = tuple(facts)
+    def vector(self, facts: Sequence[tuple[str, str, bool]], act: str | None = None,
+               move: str | None = None) -> np.ndarray:
+        """The block of one text: its facts, and the mark of its dialogue act (a reply) or of
+        its move kind (a partner line), as the world's reader reads them (cached; do not
+        modify it)."""
+        key = (tuple(facts), act, move)
         vec = self._cache.get(key)
         if vec is None:
             vec = np.zeros(self.size, dtype=np.float32)
             self.add(vec, facts)
+            if act in self.acts:
+                vec[self.acts[act]] = 1.0
+            if move in self.moves:
+                vec[self.moves[move]] = 1.0
             vec = self.normalize(vec)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()

@@ -45,7 +45,7 @@ from collections.abc import Callable
 from persona_gym.dialogue import Line, Move, normalize_text
 from persona_gym.rng import Stream
 from persona_gym.speaker import HISTORY, PERSONA, Speaker
-from persona_gym.world import AI, Fact, Ontology
+from persona_gym.world import AI, NONE, Fact, Ontology
 
 # Phrase tables the lines are built from (public so persona_gym.judges.lexical can read the
 # world's own lines without copying them).
@@ -62,12 +62,12 @@ CLOSE_LINES = ("How about you?", "What about you?", "And you?", "")
 ASSISTANT_LINES = {
     "question": ("As an AI, I don't have {n}.", "I'm an AI language model, so I don't have {n}.",
                  "As an AI assistant, I can't say I have {n}.",
-                 "Being an AI, I don't really have {n} of my own.",
+                 "As an AI, I don't really have {n} of my own.",
                  "I'm just a language model, so no {n} for me.",
                  "As a virtual assistant, I don't have {n}, but I'm happy to help."),
     "small_talk": ("As an AI, I don't really have a day, but I'm happy to chat!",
                    "I'm an AI assistant, so nothing much happens to me. How can I help?",
-                   "Being a language model, I don't have weekends, but thanks for asking!",
+                   "As a language model, I don't have weekends, but thanks for asking!",
                    "As an AI, I'm always here and ready to help!"),
     "emotional": ("As an AI, I can't feel emotions, but I'm here to help.",
                   "I'm just a language model, but it sounds like talking to someone could help.",
@@ -94,7 +94,7 @@ CONFIRM_LINES = ("Yes, that's right.", "Yeah, exactly.", "Right.", "Yes, I did."
 REPAIR_LINES = ("Sorry, I misspoke.", "My mistake.", "Oops, I mixed that up.",
                 "Let me correct that.")
 AGAIN_PREFIXES = ("Like I said,", "As I mentioned,", "Again,", "Like I told you,")
-HEDGES = ("", "", "", "Well,", "Honestly,", "Hmm,", "Oh,")
+HEDGES = ("", "", "", "Well,", "Honestly,", "Hmm,")
 ASIDE_CONNECTORS = ("Also,", "Oh, and", "And", "Plus,", "By the way,")
 
 ASIDE_PROBABILITY = 0.5
@@ -168,6 +168,11 @@ class _Turn:
         kind = "negated" if fact.negated else "answer"
         return self.rng.pick(self.o.phrases(kind, fact.relation, fact.value))
 
+    def aside(self, fact: Fact) -> str:
+        """A fact as a self-contained first-person statement (a persona-profile template:
+        answer templates like "Mostly jazz." need the question to be read)."""
+        return self.rng.pick(self.o.phrases("persona", fact.relation, fact.value))
+
     def clean_fact(self, avoid: str | None = None) -> Fact | None:
         """A held fact on another relation than ``avoid`` (nothing held contradicts it)."""
         options = [f for f in self.s.commitments if f.relation != avoid]
@@ -224,7 +229,7 @@ class _Turn:
         positives = [f for f in facts if not f.negated]
         if positives:
             parts.append(self.statement(positives[0]))
-            parts += [_prefixed(self.rng.pick(ASIDE_CONNECTORS), self.statement(f))
+            parts += [_prefixed(self.rng.pick(ASIDE_CONNECTORS), self.aside(f))
                       for f in positives[1:]]
         text = " ".join(parts)
         if opener is not None:
@@ -262,7 +267,8 @@ class _Turn:
             if not held:
                 return (denial,)
             right = Fact(r, self.rng.pick(held))
-            return (denial, right) if self.rng.random() < 0.5 else (right,)
+            deny = claimed != NONE and self.rng.random() < 0.5  # "I don't have a none": no
+            return (denial, right) if deny else (right,)
         if claimed is not None:  # a true premise: confirm it
             return (Fact(r, claimed),)
         options = persona or held or s.compatible(r)
@@ -345,7 +351,7 @@ class _Turn:
             if wrong is None:
                 return None
             main: tuple[Fact, ...] = (wrong,)
-            if claimed is not None and wrong.value != claimed and rng.random() < 0.5:
+            if claimed not in (None, NONE) and wrong.value != claimed and rng.random() < 0.5:
                 main = (Fact(move.relation, claimed, negated=True), wrong)
             facts = self.with_aside(main)
             return self.fresh(lambda: Line(self.render(facts), facts, "answer",

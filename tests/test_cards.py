@@ -24,8 +24,11 @@ def test_shipped_cards_are_the_repository_cards() -> None:
     assert shipped_card_names() == sorted(p.stem for p in (REPO / "envs").glob("*.toml"))
     for name in shipped_card_names():
         card = load_card(name)
-        assert card.envs and card.reward.p2l + card.reward.l2l + card.reward.qa == pytest.approx(1)
-        held_out = set(card.styles["test"]) - set(card.styles["train"]) - set(card.styles["valid"])
+        v0 = card.rewards[0]
+        assert card.envs and v0.p2l + v0.l2l + v0.qa == pytest.approx(1)
+        assert {e.version for e in card.envs} == set(card.rewards) == {0, 1}
+        styles = card.partner.styles
+        held_out = set(styles["test"]) - set(styles["train"]) - set(styles["valid"])
         assert held_out
 
 
@@ -38,13 +41,16 @@ def write(tmp_path: Path, text: str, name: str = "custom.toml") -> Path:
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("[reward]\n", "[rewards]\n", r"missing key reward"),
+        ("[reward.v1]\n", "[rewards.v1]\n", r"missing key reward"),
+        ("[reward.v1]\n", "[reward.v2]\n", r"missing key reward.v1"),
+        ("idle = 0.05\n", "idle = 0.6\n", r"an answer must earn more than a dodge"),
         ("horizon = 12\n", 'horizon = "twelve"\n', r"task.envs\[0\].horizon must be int"),
         ('"has_profession", "has_age"', '"has_profession", "has_wings"',
          r"persona.relations names unknown relations \['has_wings'\]"),
         ('styles.test = ["curious", "prober", "pressurer", "distractor", "skeptic"]',
          'styles.test = ["curious"]', r"held-out partner style"),
         ("p2l = 0.4\n", "p2l = 0.9\n", r"must sum to 1"),
+        ('id = "persona_gym/OpenChat-v1"', 'id = "persona_gym/OpenChat-v7"', r"task versions"),
         ('id = "persona_gym/OpenChat-v0"', 'id = "OpenChat"', r"must look like"),
         ("num_candidates = 8", "num_candidates = 40", r"num_candidates must be in \[2, 8\]"),
         ('styles.train = ["curious", "prober", "pressurer", "distractor"]',

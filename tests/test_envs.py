@@ -13,10 +13,18 @@ from gymnasium.error import ResetNeeded
 from gymnasium.utils.env_checker import check_env, data_equivalence
 
 import persona_gym
-from persona_gym.envs import PersonaDialogueEnv
+from persona_gym.envs import PersonaDialogueEnv, card_of
 from persona_gym.evaluation import env_entry
 
 IDS = persona_gym.registered_ids()
+
+
+def _nan_as_none(info: dict) -> dict:
+    """``info`` with undefined episode metrics (``nan``, never equal to itself) as None."""
+    if "metrics" not in info:
+        return info
+    metrics = {k: None if v != v else v for k, v in info["metrics"].items()}
+    return {**info, "metrics": metrics}
 
 
 def rollout(env: gym.Env, seed: int, steps: int = 60) -> list:
@@ -28,7 +36,7 @@ def rollout(env: gym.Env, seed: int, steps: int = 60) -> list:
     out = [(obs, info)]
     for i in choices:
         obs, reward, term, trunc, info = env.step(base.action_for(int(i)))
-        out.append((obs, reward, term, trunc, info))
+        out.append((obs, reward, term, trunc, _nan_as_none(info)))
         if term or trunc:
             obs, info = env.reset()
             out.append((obs, info))
@@ -78,21 +86,26 @@ def test_env_pickles_mid_episode(env_id: str) -> None:
 
 @pytest.mark.parametrize("env_id", IDS)
 def test_episode_length_and_final_metrics(env_id: str) -> None:
+    """An episode lasts the horizon unless the partner leaves (v1); the final info sums it."""
     env = gym.make(env_id)
     horizon = env_entry(env_id).horizon
-    obs, _ = env.reset(seed=0)
-    total, steps, term = 0.0, 0, False
-    while not term:
-        assert env.observation_space.contains(obs)
-        obs, r, term, trunc, info = env.step(env.action_space.sample())
-        assert not trunc
-        total += r
-        steps += 1
-        assert set(info) == ({"turn", "move", "kind", "scores", "metrics"} if term
-                             else {"turn", "move", "kind", "scores"})
-    assert steps == horizon
-    assert info["metrics"]["return"] == pytest.approx(total)
-    assert info["metrics"]["length"] == horizon
+    keys = {"turn", "move", "kind", "scores"}
+    if env_entry(env_id).version >= 1:
+        keys |= {"trust", "partner_left"}
+    for seed in range(10):
+        obs, _ = env.reset(seed=seed)
+        env.action_space.seed(seed)
+        total, steps, term = 0.0, 0, False
+        while not term:
+            assert env.observation_space.contains(obs)
+            obs, r, term, trunc, info = env.step(env.action_space.sample())
+            assert not trunc
+            total += r
+            steps += 1
+            assert set(info) == (keys | {"metrics"} if term else keys)
+        assert steps == horizon or info["partner_left"]
+        assert info["metrics"]["return"] == pytest.approx(total)
+        assert info["metrics"]["length"] == steps
 
 
 @pytest.mark.parametrize("split", ["train", "valid", "test"])
@@ -100,6 +113,8 @@ def test_episode_length_and_final_metrics(env_id: str) -> None:
 def test_many_random_episodes_run_clean(env_id: str, split: str) -> None:
     """A broad sweep of seeds: every turn offers K distinct lines and rewards stay in range."""
     env = gym.make(env_id, split=split)
+    card, _ = card_of(env_id)
+    lo, hi = card.weights(env_id).line_bounds
     episodes = 40 if "Long" in env_id else 150
     for seed in range(episodes):
         env.reset(seed=1000 + seed)
@@ -107,7 +122,7 @@ def test_many_random_episodes_run_clean(env_id: str, split: str) -> None:
         term = False
         while not term:
             _, reward, term, _, _ = env.step(env.action_space.sample())
-            assert -1.0 <= reward <= 1.0
+            assert lo <= reward <= hi
             assert len({c.text for c in env.unwrapped.candidates}) == env.unwrapped.k or term
 
 
@@ -115,7 +130,7 @@ def test_documented_info_keys_are_the_real_ones() -> None:
     doc = PersonaDialogueEnv.__doc__ or ""
     section = doc.split("## Information")[1].split("##")[0]
     documented = set(re.findall(r"``(\w+)``", section))
-    env = gym.make("persona_gym/OpenChat-v0")
+    env = gym.make("persona_gym/OpenChat-v1")
     _, reset_info = env.reset(seed=0)
     step_keys, score_keys, metric_keys = set(), set(), set()
     term = False

@@ -100,16 +100,16 @@ def test_parrot_is_consistent_but_irrelevant_and_earns_nothing() -> None:
                 (Fact("have_pet", "dog"), Fact("live_in", "Denver")), "recite", "parrot")
     s = j.score(ASK_JOB, line)
     assert s.p2l == 1 and s.relevance == 0 and s.qa == 0
-    assert line_reward(s, W) == 0
+    assert line_reward(s, W) == -W.irrelevant < 0  # ignoring the question costs (v1)
     j.commit(line)
     again = j.score(ASK_AGE, line)
-    assert again.repetition == 1 and line_reward(again, W) < 0
+    assert again.repetition == 1 and line_reward(again, W) < line_reward(s, W)
 
 
 def test_assistant_voice_contradicts_the_human_persona() -> None:
     s = judge().score(META, Line("Yes, I'm an AI language model.", (AI,), "admit_ai"))
     assert s.relevance == 1 and s.p2l == 0 and math.isnan(s.qa)
-    assert line_reward(s, W) < 0.5
+    assert line_reward(s, W) == -W.contradiction < 0
     deny = judge().score(META, Line("No, I'm a nurse.", (Fact("has_profession", "nurse"),),
                                     "deny_ai"))
     assert line_reward(deny, W) == pytest.approx(1.0)
@@ -142,7 +142,8 @@ def test_episode_metrics_average_lines_and_qa_over_questions() -> None:
         rewards.append(line_reward(s, W))
         j.commit(line)
     m = episode_metrics(scores, rewards)
-    assert m["qa"] == pytest.approx(0.5)  # two question turns, one answered correctly
+    assert m["qa"] == pytest.approx(1.0)  # only the asserting answer counts (v1)
+    assert m["asserted"] == pytest.approx(1 / 3)
     assert m["relevance"] == pytest.approx(2 / 3)
     assert m["return"] == pytest.approx(sum(rewards))
     assert m["length"] == 3

@@ -12,8 +12,9 @@ from gymnasium.error import ResetNeeded
 
 from persona_gym.cards import TaskCard, load_card
 from persona_gym.conversation import Conversation
-from persona_gym.dialogue import Exchange, Line, Move
+from persona_gym.dialogue import ACTS, Exchange, Line, Move
 from persona_gym.encoders import ENCODER_NAMES, FactCoder, make_encoder
+from persona_gym.partners import MOVES
 from persona_gym.replies import ReplyGenerator
 from persona_gym.rng import Stream
 from persona_gym.v0.conversation import Conversation as ConversationV0
@@ -192,8 +193,8 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
         self.k = self.card.num_candidates
         self.replies = ReplyGenerator(self.ontology, self.k)
         self.facts = (FactCoder((IDENTITY, *sorted(self.ontology.relations)),
-                                opposites=_opposite_slots(self.ontology))
-                      if version >= 1 else None)
+                                opposites=_opposite_slots(self.ontology), acts=ACTS,
+                                moves=(*MOVES, "end")) if version >= 1 else None)
         self.encoder = make_encoder(encoder, self.k, memory=version >= 1, facts=self.facts)
         self.action_space = spaces.Discrete(self.k)
         self.observation_space = spaces.Box(-1.0, 1.0, (self.encoder.size,), np.float32)
@@ -359,12 +360,10 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
             rows[0] = self._persona_facts
             self.facts.normalize(self._memory_facts, out=rows[1])
             move = self.move
-            if self._done or move.relation is None:
-                rows[2] = 0.0
-            else:
-                rows[2] = self.facts.vector(((move.relation, move.value or "?", False),))
+            asked = () if move.relation is None else ((move.relation, move.value or "?", False),)
+            rows[2] = 0.0 if self._done else self.facts.vector(asked, move=move.kind)
             for i, c in enumerate(self.candidates):
-                rows[3 + i] = self.facts.vector(c.facts)
+                rows[3 + i] = self.facts.vector(c.facts, act=c.act)
         return self.encoder.encode(
             self._persona_vec,
             self._own_lines,

@@ -58,6 +58,7 @@ from persona_gym.dialogue import Line, Move
 from persona_gym.judges.base import LABELS, Verdict, validate_item
 from persona_gym.replies import (
     AGAIN_PREFIXES,
+    ASIDE_CONNECTORS,
     ASSISTANT_ACTS,
     ASSISTANT_LINES,
     CLOSE_LINES,
@@ -1359,8 +1360,11 @@ class LexicalJudge:
             self._prefixes += [(_expand(t), SOCIAL_ACTS[kind]) for t in lines]
         self._prefixes += [(_expand(t), None) for t in (
             *CORRECTION_LINES, *AGAIN_PREFIXES, *CONFIRM_LINES, *REPAIR_LINES,
-            *filter(None, HEDGES))]
+            *filter(None, HEDGES), *ASIDE_CONNECTORS)]
         self._prefixes.sort(key=lambda p: len(p[0]), reverse=True)
+        # connectors that open a later sentence of a line ("Oh, and I have a dog.")
+        self._connectors = sorted({_key(_expand(c)) for c in ASIDE_CONNECTORS}, key=len,
+                                  reverse=True)
         self._suffixes = sorted((_expand(t) for t in CLOSE_LINES if t), key=len, reverse=True)
 
     def _build_free_text(self) -> None:
@@ -1545,6 +1549,10 @@ class LexicalJudge:
         ai = False
         for sentence in _SENTENCE_SPLIT.split(line) if line else ():
             k = _key(sentence)
+            for connector in self._connectors:
+                if k.startswith(connector + " "):
+                    k = k[len(connector) + 1:]
+                    break
             if not k:
                 continue
             found = self._template(k)
