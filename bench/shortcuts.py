@@ -28,9 +28,13 @@ cascade of tests: keep those that pass the first test, of those the ones that pa
                               turn from the persona and only the last N own lines (``--recent``,
                               default 4).
     ``oracle:greedy``         one-step greedy: the candidate with the highest immediate reward
-                              ``persona_gym.rewards.line_reward(scores, card.reward)`` under the
-                              full judge (card from ``env.unwrapped.card``); ties at random. The
-                              report gives ``expert - greedy`` per env.
+                              (the env's own ``line_reward`` and weights, see reward_function)
+                              under the full judge; ties at random; it does not foresee the
+                              partner leaving. The report gives ``expert - greedy`` per env.
+
+The oracles' judge is the class the env itself uses (``type(env.unwrapped.judge)``: a v0 id
+keeps v0's judge), committed to as the env commits (with the line's scores where ``commit``
+takes them).
 
 Single-rule heuristics (``h:*``, what a learning agent sees):
 
@@ -77,13 +81,17 @@ What it assumes of an env (it stops with a message naming the assumption otherwi
 
 * discrete action space, ``env.unwrapped.turn_view()`` -> (persona, move, candidates, turn,
   horizon) with ``turn`` = the number of lines the agent said so far, ``action_for(i)``;
-* ``SymbolicJudge(ontology, persona)`` with ``score(move, line)`` (no side effect) and
-  ``commit(line)``, reproducing ``env.unwrapped.judge.score`` when fed the lines said (checked
-  on one episode per env before any table is computed);
-* ``env.unwrapped.card.reward`` accepted by ``persona_gym.rewards.line_reward`` (the greedy
-  oracle; the self-check reports how often it equals the env's reward);
-* ``env.unwrapped.encoder`` with ``split``, ``dim``, ``text_vector``, ``sum_vector`` and
-  candidate blocks of width ``dim + 4`` with the similarity columns in the order above.
+* ``env.unwrapped.judge`` after ``reset()``, whose class builds as ``cls(ontology, persona)``
+  with ``score(move, line)`` (no side effect) and ``commit(line[, scores])``; fed the lines
+  said, a fresh one must reproduce ``env.unwrapped.judge.score(env.unwrapped.move, c)`` for
+  every candidate (checked on two episodes per env before any table is computed);
+* the per-line reward: ``line_reward`` in the module of ``env.unwrapped.conversation`` with
+  its ``weights`` (v1 code), or ``persona_gym.rewards.line_reward`` with
+  ``env.unwrapped.card.reward`` (v0 code); the self-check reports how often it equals the
+  env's reward;
+* ``env.unwrapped.encoder`` with ``split``, ``dim``, ``k``, ``text_vector``, ``sum_vector``;
+  candidate blocks ``[text vector (dim), similarities (encoder.blocks, else 4), fact codes
+  (encoder.facts.size, v1)]`` with the similarity columns in the order of SIM_COLUMNS.
 
 Usage::
 
@@ -97,6 +105,7 @@ from __future__ import annotations
 
 import argparse
 import fnmatch
+import inspect
 import json
 import math
 import re
@@ -104,7 +113,7 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, NamedTuple
 
 import gymnasium as gym
 import numpy as np
@@ -116,11 +125,11 @@ from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
 from persona_gym.world import AI, load_ontology
 
 AUDIT_V0 = {
-    "persona_gym/OpenChat-v1": {"oracle:persona_blind": 69.0, "oracle:history_blind": 91.0,
+    "persona_gym/OpenChat-v0": {"oracle:persona_blind": 69.0, "oracle:history_blind": 91.0,
                                 "oracle:recent4": 97.0, "h:three_rule": 27.6,
                                 "learn:candidatewise": "80-85", "learn:flat": 37.0,
                                 "drift": 47.9},
-    "persona_gym/OpenChatLong-v1": {"oracle:persona_blind": 68.0,
+    "persona_gym/OpenChatLong-v0": {"oracle:persona_blind": 68.0,
                                     "oracle:history_blind": 86.0, "oracle:recent4": 90.0,
                                     "drift": 48.1},
 }
@@ -128,8 +137,13 @@ AUDIT_V0 = {
 
 SIM_COLUMNS = ("persona", "own", "partner_hist", "partner_line")
 """The 4 similarity columns of a candidate block, in order (after the text vector). Columns past
-these (a v1 memory similarity, say) become rules ``h:{max,min}_sim_extra{j}``, or take their
-names from ``encoder.similarity_names`` where the encoder has it."""
+these become rules too: a fifth (``encoder.blocks == 5``, task v1) is the cosine with the memory
+of the whole own transcript (``h:{max,min}_sim_memory``); without ``encoder.blocks``, any
+further column is ``extra{j}``. Names come from ``encoder.similarity_names`` where it exists."""
+
+FACT_REFS = ("persona", "memory", "partner")
+"""Context fact blocks of a v1 encoder with ``facts`` (after the text blocks and progress):
+persona facts, memory facts, partner facts; each candidate block ends with its own facts."""
 
 REFERENCE = ("random", "parrot", "assistant", "drift", "expert")
 COLLECT_SEED_BASE = 7_000_000
@@ -225,21 +239,50 @@ def short(env_id: str) -> str:
 
 # -- judge-based oracles ------------------------------------------------------------------------
 
-def _new_judge(persona: Any, lines: Sequence[Any] = ()) -> SymbolicJudge:
-    """A symbolic judge for ``persona`` that has heard ``lines``."""
+class JudgeSpec(NamedTuple):
+    """How an env judges: its judge class (built as ``cls(ontology, persona)``) and whether
+    ``commit`` takes the line's scores (task v1 commits ``(line, score(move, line))``)."""
+
+    cls: type
+    commit_with_scores: bool
+
+
+def env_judge(env_id: str) -> JudgeSpec:
+    """The judge ``env_id`` itself uses (v0 ids keep v0's judge), for the oracles to copy."""
+    env = gym.make(env_id, split="test")
     try:
-        judge = SymbolicJudge(load_ontology(), persona)
+        env.reset(seed=0)
+        judge = getattr(env.unwrapped, "judge", None)
+    finally:
+        env.close()
+    if judge is None or not (callable(getattr(judge, "score", None))
+                             and callable(getattr(judge, "commit", None))):
+        raise BenchAssumptionError(
+            f"{env_id}: the oracles copy env.unwrapped.judge (score(move, line), commit(line)); "
+            "the env has none after reset()")
+    params = list(inspect.signature(type(judge).commit).parameters)
+    return JudgeSpec(type(judge), len(params) >= 3)
+
+
+def _new_judge(spec: JudgeSpec, persona: Any, said: Sequence[tuple[Any, Any]] = ()) -> Any:
+    """A judge of ``spec``'s class for ``persona`` that has heard ``said`` ((move, line)s)."""
+    try:
+        judge = spec.cls(load_ontology(), persona)
     except TypeError as exc:
         raise BenchAssumptionError(
-            f"the oracles build SymbolicJudge(ontology, persona) and it failed ({exc}); give "
-            "bench/shortcuts.py:_new_judge the judge's new constructor") from None
-    if not (callable(getattr(judge, "score", None)) and callable(getattr(judge, "commit", None))):
-        raise BenchAssumptionError(
-            "the oracles need SymbolicJudge.score(move, line) and SymbolicJudge.commit(line); "
-            "give bench/shortcuts.py:_new_judge the judge's new history interface")
-    for line in lines:
-        judge.commit(line)
+            f"the oracles build {spec.cls.__qualname__}(ontology, persona) and it failed ({exc});"
+            " give bench/shortcuts.py:_new_judge the judge's new constructor") from None
+    for move, line in said:
+        _commit(judge, spec, move, line)
     return judge
+
+
+def _commit(judge: Any, spec: JudgeSpec, move: Any, line: Any) -> None:
+    """Commit ``line`` (said in answer to ``move``) as the env commits it."""
+    if spec.commit_with_scores:
+        judge.commit(line, judge.score(move, line))
+    else:
+        judge.commit(line)
 
 
 def _not_ai(line: Any) -> bool:
@@ -257,11 +300,12 @@ class JudgeOracle(ReferencePolicy):
     name = "oracle"
     description = "judge-based partial oracle"
 
-    def __init__(self) -> None:
+    def __init__(self, judge: JudgeSpec | None = None) -> None:
         super().__init__()
-        self.said: list[Any] = []
+        self.spec = judge or JudgeSpec(SymbolicJudge, False)
+        self.said: list[tuple[Any, Any]] = []
         self._persona: Any = None
-        self._blank: SymbolicJudge | None = None
+        self._blank: Any = None
 
     def reset(self, rng: np.random.Generator) -> None:
         super().reset(rng)
@@ -272,10 +316,10 @@ class JudgeOracle(ReferencePolicy):
     def start_episode(self) -> None:
         """Hook: forget per-episode state."""
 
-    def blank_judge(self, persona: Any) -> SymbolicJudge:
+    def blank_judge(self, persona: Any) -> Any:
         """A judge that knows the persona and no earlier line (cached per episode)."""
         if self._blank is None or self._persona is not persona:
-            self._blank, self._persona = _new_judge(persona), persona
+            self._blank, self._persona = _new_judge(self.spec, persona), persona
         return self._blank
 
     def act(self, view: Any) -> int:
@@ -286,12 +330,12 @@ class JudgeOracle(ReferencePolicy):
                 "one act() call per step")
         i = self.choose(view)
         line = view.candidates[i]
-        self.said.append(line)
-        self.said_line(line)
+        self.said.append((view.move, line))
+        self.said_line(view.move, line)
         return i
 
-    def said_line(self, line: Any) -> None:
-        """Hook: ``line`` was said."""
+    def said_line(self, move: Any, line: Any) -> None:
+        """Hook: ``line`` was said in answer to ``move``."""
 
     def choose(self, view: Any) -> int:
         raise NotImplementedError
@@ -325,7 +369,7 @@ class HistoryBlindOracle(JudgeOracle):
         return self.cascade(_persona_tests(self.blank_judge(view.persona), view))
 
 
-def _persona_tests(judge: SymbolicJudge, view: Any, history: bool = False) -> list[list[bool]]:
+def _persona_tests(judge: Any, view: Any, history: bool = False) -> list[list[bool]]:
     scores = [judge.score(view.move, c) for c in view.candidates]
     first = [s.relevance == 1.0 and _not_ai(c)
              for s, c in zip(scores, view.candidates, strict=True)]
@@ -338,15 +382,15 @@ def _persona_tests(judge: SymbolicJudge, view: Any, history: bool = False) -> li
 class RecentOracle(JudgeOracle):
     description = "knows the persona and only its last N own lines"
 
-    def __init__(self, window: int = 4) -> None:
-        super().__init__()
+    def __init__(self, window: int = 4, judge: JudgeSpec | None = None) -> None:
+        super().__init__(judge)
         if window < 1:
             raise ValueError(f"--recent must be >= 1, got {window}")
         self.window = window
         self.name = f"oracle:recent{window}"
 
     def choose(self, view: Any) -> int:
-        judge = _new_judge(view.persona, self.said[-self.window:])
+        judge = _new_judge(self.spec, view.persona, self.said[-self.window:])
         return self.cascade(_persona_tests(judge, view, history=True))
 
 
@@ -354,17 +398,17 @@ class GreedyOracle(JudgeOracle):
     name = "oracle:greedy"
     description = "one-step greedy on line_reward under the full judge"
 
-    def __init__(self, reward: Callable[[Any], float]) -> None:
-        super().__init__()
+    def __init__(self, reward: Callable[[Any], float], judge: JudgeSpec | None = None) -> None:
+        super().__init__(judge)
         self.reward = reward
-        self.judge: SymbolicJudge | None = None
+        self.judge: Any = None
 
     def start_episode(self) -> None:
         self.judge = None
 
     def scores(self, view: Any) -> list[Any]:
         if self.judge is None:
-            self.judge = _new_judge(view.persona)
+            self.judge = _new_judge(self.spec, view.persona)
         return [self.judge.score(view.move, c) for c in view.candidates]
 
     def choose(self, view: Any) -> int:
@@ -372,43 +416,58 @@ class GreedyOracle(JudgeOracle):
         best = np.flatnonzero(r >= r.max() - 1e-12)
         return int(best[int(self.rng.integers(len(best)))])
 
-    def said_line(self, line: Any) -> None:
+    def said_line(self, move: Any, line: Any) -> None:
         assert self.judge is not None
-        self.judge.commit(line)
+        _commit(self.judge, self.spec, move, line)
 
 
 def reward_function(env_id: str) -> Callable[[Any], float]:
-    """``scores -> line_reward(scores, card.reward)`` with the env's task card."""
-    from persona_gym.rewards import line_reward
-
-    env = gym.make(env_id)
+    """``scores -> line_reward(scores, weights)`` as ``env_id`` rewards a line: the
+    ``line_reward`` of the module of ``env.unwrapped.conversation`` with its ``weights`` (task
+    v1 code; v0 ids keep v0's reward), else ``persona_gym.rewards.line_reward`` with
+    ``env.unwrapped.card.reward`` (the v0 code). A partner leaving (v1's ``left``) is not
+    foreseen: the reward is that of the line with the partner staying."""
+    env = gym.make(env_id, split="test")
     try:
-        weights = getattr(getattr(env.unwrapped, "card", None), "reward", None)
+        env.reset(seed=0)
+        base = env.unwrapped
+        conv = getattr(base, "conversation", None)
+        if conv is not None and hasattr(conv, "weights"):
+            fn = getattr(sys.modules[type(conv).__module__], "line_reward", None)
+            weights = conv.weights
+            where = f"{type(conv).__module__}.line_reward(scores, conversation.weights)"
+        else:
+            from persona_gym.rewards import line_reward as fn
+
+            weights = getattr(getattr(base, "card", None), "reward", None)
+            where = "persona_gym.rewards.line_reward(scores, card.reward)"
     finally:
         env.close()
-    if weights is None:
+    if fn is None or weights is None:
         raise BenchAssumptionError(
-            f"{env_id}: the greedy oracle reads the reward weights at env.unwrapped.card.reward; "
-            "there is none (point bench/shortcuts.py:reward_function at their new home)")
+            f"{env_id}: the greedy oracle needs the env's per-line reward function and weights "
+            "(env.unwrapped.conversation.weights and line_reward in its module, or "
+            "env.unwrapped.card.reward); point bench/shortcuts.py:reward_function at them")
 
     def reward(scores: Any) -> float:
         try:
-            return float(line_reward(scores, weights))
+            return float(fn(scores, weights))
         except (TypeError, AttributeError) as exc:
             raise BenchAssumptionError(
-                f"{env_id}: the greedy oracle calls line_reward(scores, card.reward) and it "
-                f"failed ({exc}); update bench/shortcuts.py:reward_function") from None
+                f"{env_id}: the greedy oracle calls {where} and it failed ({exc}); update "
+                "bench/shortcuts.py:reward_function") from None
 
     return reward
 
 
-def check_judge(env_id: str, reward: Callable[[Any], float], episodes: int = 2) -> dict:
+def check_judge(env_id: str, reward: Callable[[Any], float], episodes: int = 2,
+                judge: JudgeSpec | None = None) -> dict:
     """Play the greedy oracle on ``episodes`` test episodes and check that its own judge gives
     every candidate the scores ``env.unwrapped.judge`` gives, and how often its reward equals
     the env's. Raises :class:`BenchAssumptionError` on a score mismatch."""
     env = gym.make(env_id, split="test")
     base = env.unwrapped
-    oracle = GreedyOracle(reward)
+    oracle = GreedyOracle(reward, judge or env_judge(env_id))
     turns = same_reward = 0
     try:
         for ep in range(episodes):
@@ -587,7 +646,17 @@ def env_encoder(env_id: str) -> Any:
             f"(K={enc.k}, >= dim + 4 = {enc.dim + 4}): [text vector, cos persona, own history, "
             "partner history, partner line, ...]; update SIM_COLUMNS")
     enc_names = getattr(enc, "similarity_names", None)
-    n_cols = cand.shape[-1] - enc.dim
+    n_cols = getattr(enc, "blocks", cand.shape[-1] - enc.dim)
+    enc._shortcut_facts = None
+    facts = getattr(enc, "facts", None)
+    if facts is not None:
+        f, b = facts.size, n_cols
+        ctx, _ = enc.split(np.asarray(obs)[None])
+        if ctx.shape[-1] == b * enc.dim + 1 + 3 * f and cand.shape[-1] == enc.dim + b + f:
+            enc._shortcut_facts = f
+        else:
+            log(f"  {short(env_id)}: the fact blocks are not laid out as persona, memory, "
+                "partner facts + one per candidate; the fact-similarity rules are skipped")
     if enc_names is not None and len(enc_names) != n_cols:
         raise BenchAssumptionError(
             f"{env_id}: encoder.similarity_names has {len(enc_names)} names for {n_cols} "
@@ -605,7 +674,33 @@ def sim_column_names(enc: Any) -> list[str]:
     if names is not None:
         return [str(n) for n in names]
     n = getattr(enc, "_shortcut_sim_columns", len(SIM_COLUMNS))
+    if getattr(enc, "blocks", None) == 5:
+        return [*SIM_COLUMNS, "memory"]
     return [*SIM_COLUMNS, *(f"extra{j}" for j in range(n - len(SIM_COLUMNS)))]
+
+
+class FactSimilarityRule(SimilarityRule):
+    """OBSERVATION policy (task v1 encoders with fact blocks): argmax (or argmin) of the cosine
+    between a candidate's fact block and one context fact block (persona, memory or partner
+    facts); ties at random."""
+
+    def __init__(self, encoder: Any, ref: int, sign: float, seed: int = 0) -> None:
+        super().__init__(encoder, 0, sign, seed, label="x")
+        self.ref = ref
+        self.name = f"h:{'max' if sign > 0 else 'min'}_factsim_{FACT_REFS[ref]}"
+
+    def act_batch(self, obs: np.ndarray) -> np.ndarray:
+        enc = self.encoder
+        f, b, d = enc._shortcut_facts, enc.blocks, enc.dim
+        ctx, cand = enc.split(np.asarray(obs))
+        start = b * d + 1 + self.ref * f
+        ref = ctx[..., start : start + f].astype(np.float64)
+        cf = cand[..., d + b : d + b + f].astype(np.float64)
+        dot = (cf * ref[..., None, :]).sum(-1)
+        norm = np.linalg.norm(cf, axis=-1) * np.linalg.norm(ref, axis=-1)[..., None]
+        s = self.sign * np.where(norm > 0, dot / np.maximum(norm, 1e-12), 0.0)
+        s = np.round(s, 6) + 1e-9 * self.rng.random(s.shape)
+        return s.argmax(-1)
 
 
 # -- learnable ceiling --------------------------------------------------------------------------
@@ -776,30 +871,39 @@ def build_suite(env_id: str, args: argparse.Namespace, patterns: list[str] | Non
                 meta: dict) -> list[Any]:
     """The policies to evaluate on ``env_id`` (training the scorers if selected)."""
     suite: list[Any] = [make_policy(n) for n in REFERENCE if selected(n, patterns)]
-    for p in (PersonaBlindOracle(), HistoryBlindOracle(), RecentOracle(args.recent)):
+    spec = env_judge(env_id)
+    meta["judge"] = f"{spec.cls.__module__}.{spec.cls.__qualname__}"
+    for p in (PersonaBlindOracle(spec), HistoryBlindOracle(spec),
+              RecentOracle(args.recent, spec)):
         if selected(p.name, patterns):
             suite.append(p)
     if selected("oracle:greedy", patterns):
         reward = reward_function(env_id)
-        meta["judge_check"] = check_judge(env_id, reward)
+        meta["judge_check"] = check_judge(env_id, reward, judge=spec)
         frac = meta["judge_check"]["reward_matches_env"]
         if frac < 1.0:
             log(f"  WARNING {short(env_id)}: line_reward(scores, card.reward) equals the env's "
                 f"reward on only {100 * frac:.1f}% of turns: the greedy oracle is greedy on "
                 "line_reward, not on the env's reward")
-        suite.append(GreedyOracle(reward))
+        suite.append(GreedyOracle(reward, spec))
     # the encoder is read by the similarity rules, three_rule and the scorers
     uses_enc = (*SINGLE_RULES[:2 * len(SIM_COLUMNS)], "h:three_rule", "learn:candidatewise",
                 "learn:flat")
     need_enc = patterns is None or any(
         fnmatch.fnmatchcase(n, p) for p in patterns for n in uses_enc) or any(
-        re.match(r"h:(max|min)_sim_", p) for p in patterns)
+        re.match(r"h:(max|min)_(fact)?sim_", p) for p in patterns)
     enc = env_encoder(env_id) if need_enc else None
     for c in range(len(sim_column_names(enc)) if enc is not None else 0):
         for sign in (1.0, -1.0):
             rule = SimilarityRule(enc, c, sign, seed=args.policy_seed)
             if selected(rule.name, patterns):
                 suite.append(rule)
+    if enc is not None and getattr(enc, "_shortcut_facts", None):
+        for ref in range(len(FACT_REFS)):
+            for sign in (1.0, -1.0):
+                rule = FactSimilarityRule(enc, ref, sign, seed=args.policy_seed)
+                if selected(rule.name, patterns):
+                    suite.append(rule)
     suite += [r() for r in (Longest, Shortest, CorrectPremise, LikeISaid)
               if selected(r.name, patterns)]
     if selected("h:three_rule", patterns):
@@ -821,8 +925,9 @@ def summarize_result(res: dict) -> dict:
         "normalized_score_ci": [round(x, 3) for x in res["normalized_score_ci"]],
         "return_mean": round(res["return_mean"], 4),
         "per_seed": [round(s["normalized_score"], 3) for s in res["per_seed"]],
+        # "_name" keys are gymnasium's vector-env masks leaking from the batched evaluation
         "metrics": {k: (None if v["mean"] is None else round(v["mean"], 4))
-                    for k, v in res["metrics"].items()},
+                    for k, v in res["metrics"].items() if not k.startswith("_")},
     }
 
 
@@ -970,7 +1075,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         known = [n.replace("{N}", str(args.recent)) for n in ALL_NAMES]
         for pat in args.patterns:
             if not any(fnmatch.fnmatchcase(n, pat) for n in known) and not re.fullmatch(
-                    r"h:(max|min)_sim_\w+", pat):
+                    r"h:(max|min)_(fact)?sim_\w+", pat):
                 p.error(f"--policies: {pat!r} matches no policy; policies: {', '.join(known)}")
     return args
 

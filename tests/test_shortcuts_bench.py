@@ -144,3 +144,19 @@ def test_extra_similarity_columns_become_rules(sc) -> None:
     assert rule.name == "h:max_sim_extra0" and sc.is_single_rule(rule.name)
     obs = np.zeros((3, enc.size), dtype=np.float32)
     assert rule.act_batch(obs).tolist() == [2, 2, 2]
+
+
+def test_newest_openchat_runs_and_checks_every_rule(sc) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-W", "ignore", str(SCRIPT), "--envs", "OpenChat", "--episodes", "4",
+         "--seeds", "0", "--no-train", "--calib-turns", "200"],
+        capture_output=True, text=True, timeout=600, check=True, cwd=ROOT)
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    (env,) = out["envs"]
+    scores = out["scores"][env]
+    assert scores["expert"] == pytest.approx(100.0)
+    checked = {c["policy"] for c in out["checks"] if c["target"] == "<= 10"}
+    assert checked == {n for n in scores if sc.is_single_rule(n)}
+    assert len(checked) >= len(sc.SINGLE_RULES)
+    for r in out["results"][env].values():
+        assert not any(k.startswith("_") for k in r["metrics"])
