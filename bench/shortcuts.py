@@ -705,11 +705,15 @@ class FactSimilarityRule(SimilarityRule):
 
 # -- learnable ceiling --------------------------------------------------------------------------
 
-def collect_expert(env_id: str, turns: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """(observations, expert actions, episodes) of ``turns`` TRAIN-persona expert turns."""
+def collect_expert(env_id: str, turns: int, explore: float = 0.0
+                   ) -> tuple[np.ndarray, np.ndarray, int]:
+    """(observations, expert actions, episodes) of ``turns`` TRAIN-persona expert turns. With
+    ``explore`` > 0 the conversation follows a random reply with that probability (the label
+    stays the expert's), so the data also covers the turns after a slip."""
     env = gym.make(env_id, split="train")
     base = env.unwrapped
     expert = make_policy("expert")
+    coin = np.random.default_rng(COLLECT_SEED_BASE)
     obs_l: list[np.ndarray] = []
     act_l: list[int] = []
     ep = 0
@@ -723,6 +727,8 @@ def collect_expert(env_id: str, turns: int) -> tuple[np.ndarray, np.ndarray, int
                 i = expert.act(base.turn_view())
                 obs_l.append(np.array(obs, dtype=np.float32))
                 act_l.append(i)
+                if explore and coin.random() < explore:
+                    i = int(coin.integers(base.k))
                 obs, _, term, trunc, _ = env.step(base.action_for(i))
                 done = term or trunc
     finally:
@@ -730,34 +736,18 @@ def collect_expert(env_id: str, turns: int) -> tuple[np.ndarray, np.ndarray, int
     return np.stack(obs_l), np.array(act_l, dtype=np.int64), ep
 
 
-def _models(ctx_dim: int, cand_dim: int, obs_dim: int, k: int, hidden: int) -> tuple:
-    import torch
+def _models(ctx_dim: int, cand_dim: int, obs_dim: int, k: int, hidden: int,
+            facts: Any = None) -> tuple:
+    """The learnable ceiling's two networks: the library's candidate-wise scorer
+    (:class:`persona_gym.networks.CandidateScorer`: one MLP over [context, candidate, fact
+    comparisons] for every candidate) and a flat MLP on the whole observation."""
     from torch import nn
 
-    class CandidateScorer(nn.Module):
-        """score_i = MLP([context, candidate_i]); the first layer is split into a context part
-        and a candidate part (the same function as on the concatenation, computed once)."""
+    from persona_gym.networks import CandidateScorer
 
-        def __init__(self) -> None:
-            super().__init__()
-            self.ctx = nn.Linear(ctx_dim, hidden)
-            self.cand = nn.Linear(cand_dim, hidden, bias=False)
-            self.rest = nn.Sequential(nn.ReLU(), nn.Linear(hidden, hidden), nn.ReLU(),
-                                      nn.Linear(hidden, 1))
-
-        def forward(self, ctx: torch.Tensor, cand: torch.Tensor) -> torch.Tensor:
-            return self.rest(self.ctx(ctx).unsqueeze(-2) + self.cand(cand)).squeeze(-1)
-
-    class Flat(nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.net = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU(),
-                                     nn.Linear(hidden, hidden), nn.ReLU(), nn.Linear(hidden, k))
-
-        def forward(self, obs: torch.Tensor) -> torch.Tensor:
-            return self.net(obs)
-
-    return CandidateScorer(), Flat()
+    flat = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
+                         nn.ReLU(), nn.Linear(hidden, k))
+    return CandidateScorer(ctx_dim, cand_dim, facts, hidden), flat
 
 
 class ScorerPolicy:
@@ -797,7 +787,7 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
     t0 = time.perf_counter()
-    obs, act, eps = collect_expert(env_id, args.train_turns)
+    obs, act, eps = collect_expert(env_id, args.train_turns, args.explore)
     t_collect = time.perf_counter() - t0
     rng = np.random.default_rng(args.torch_seed)
     perm = rng.permutation(len(act))
@@ -807,7 +797,8 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
     ctx_t = torch.from_numpy(np.ascontiguousarray(ctx))
     cand_t = torch.from_numpy(np.ascontiguousarray(cand))
     obs_t, act_t = torch.from_numpy(obs), torch.from_numpy(act)
-    cw, flat = _models(ctx.shape[-1], cand.shape[-1], obs.shape[-1], encoder.k, args.hidden)
+    cw, flat = _models(ctx.shape[-1], cand.shape[-1], obs.shape[-1], encoder.k, args.hidden,
+                       getattr(encoder, "facts", None))
     info: dict[str, Any] = {"train_turns": len(act), "train_episodes": eps,
                             "collect_seconds": round(t_collect, 2)}
     out = []
@@ -1047,6 +1038,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p.add_argument("--no-train", action="store_true", help="skip the learnable ceiling")
     p.add_argument("--train-turns", type=int, default=20_000,
                    help="expert turns on train personas for the scorers")
+    p.add_argument("--explore", type=float, default=0.15,
+                   help="while collecting, follow a random reply with this probability (labels "
+                        "stay the expert's), so the data covers turns after slips")
     p.add_argument("--epochs", type=int, default=15, help="training epochs of each scorer")
     p.add_argument("--hidden", type=int, default=256, help="hidden width of both MLPs")
     p.add_argument("--batch-size", type=int, default=256, help="training batch size")

@@ -432,9 +432,11 @@ def _batched_episodes(env_id: str, policy: Any, seeds: list[int], batch: int,
                 actions = _actions(output, space, len(chunk), _who(policy, env_id))
                 obs, _, term, trunc, info = envs.step(actions)
                 for i in np.flatnonzero(~done):
-                    lines[i].append({m: _scalar(v[i]) for m, v in info["scores"].items()})
+                    lines[i].append({m: _scalar(v[i]) for m, v in info["scores"].items()
+                                     if not m.startswith("_")})  # vector envs add _masks
                     if term[i] or trunc[i]:
-                        metrics[i] = {k: float(v[i]) for k, v in info["metrics"].items()}
+                        metrics[i] = {k: float(v[i]) for k, v in info["metrics"].items()
+                                      if not k.startswith("_")}
                 done |= term | trunc
             out += [Episode(s, m, ls) for s, m, ls in zip(chunk, metrics, lines, strict=True)]
             if progress is not None:

@@ -116,7 +116,7 @@ class DriftPolicy(ReferencePolicy):
 
     name = "drift"
     description = "LLM-like: consistent early, slips more as the conversation goes on"
-    base, slope, push, decay, cap = 0.04, 0.012, 0.15, 0.85, 0.8
+    base, slope, push, decay, cap = 0.05, 0.02, 0.15, 0.85, 0.8
     assistant_share, forget_share = 0.5, 0.75
 
     def reset(self, rng: np.random.Generator) -> None:

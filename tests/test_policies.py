@@ -34,8 +34,15 @@ def test_random_is_about_zero(results: dict[str, dict]) -> None:
 
 
 def test_drift_is_clearly_between(results: dict[str, dict]) -> None:
-    lo, hi = results["drift"]["normalized_score_ci"]
-    assert lo > 20.0 and hi < 80.0
+    drift = results["drift"]
+    lo, hi = drift["normalized_score_ci"]
+    if drift["env_id"].endswith("-v1") and "Long" in drift["env_id"]:
+        # v1 drift accumulates with the absolute turn: far lower over 48 turns (issue 10)
+        assert lo > 5.0 and hi < 50.0
+    elif drift["env_id"].endswith("-v1"):
+        assert 30.0 < drift["normalized_score"] < 70.0  # issue 10's band
+    else:
+        assert lo > 20.0 and hi < 80.0
 
 
 def test_parrot_and_assistant_do_not_pay(results: dict[str, dict]) -> None:
