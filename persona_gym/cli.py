@@ -210,9 +210,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "ref_max_score, eval_env, persona_gym, description")
     v = dsub.add_parser(
         "verify", help="replay every episode and compare it bit for bit",
-        description="Replay each stored episode from its stored seed with its behaviour policy "
-        "and check observations, actions and rewards match the env bit for bit. Exit code 1 "
-        "with the first mismatch named.",
+        description="Check every stored field: each episode's attributes (id, seed, "
+        "total_steps, policy) against what a build writes, and its observations, actions, "
+        "rewards, terminations, truncations and infos against a replay from its seed with its "
+        "behaviour policy, bit for bit; and the totals in the metadata. Exit code 1 with the "
+        "first problem named in one line (episode, field, step); 2 if the file cannot be read. "
+        "Details: docs/datasets.md.",
     )
     v.add_argument("dataset_id", help="e.g. persona_gym/openchat/mixed-v1")
     imp = dsub.add_parser(
@@ -454,7 +457,6 @@ def cmd_judge(args: argparse.Namespace) -> int:
 
 
 def cmd_datasets(args: argparse.Namespace) -> int:
-    import signal
     import time
 
     from persona_gym import datasets as D
@@ -517,7 +519,6 @@ def cmd_datasets(args: argparse.Namespace) -> int:
     except (D.DatasetError, ValueError, FileNotFoundError) as exc:
         return fail(str(exc))
     except D.BuildInterrupted as exc:
-        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C: we are already leaving
         print(f"persona-gym datasets: {exc}", file=sys.stderr)
         return 128 + exc.signum
     except KeyboardInterrupt:  # before the build took over Ctrl-C: nothing was started

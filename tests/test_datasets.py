@@ -383,6 +383,13 @@ def _group_gone(pgid: int, within: float = 5.0) -> bool:
     return False
 
 
+def _noise(stderr: str) -> list[str]:
+    """Lines of a traceback or of an exception Python ignored (warnings, e.g. gymnasium's
+    about an old env version, are not the build's to silence)."""
+    return [line for line in stderr.splitlines()
+            if line.startswith(("Traceback", "Exception ignored", "KeyboardInterrupt"))]
+
+
 def _stop(proc: subprocess.Popen) -> tuple[float, str]:
     """Wait (at most 20 s) for ``proc``; returns (seconds waited, stderr)."""
     start = time.monotonic()
@@ -414,9 +421,10 @@ def test_ctrl_c_always_stops_a_build(tmp_path: Path) -> None:
         case = f"rep {rep}: SIGINT to {target}, {workers} worker(s): {err!r}"
         assert seconds < 5, case
         assert proc.returncode == 130, case
-        assert err.strip().splitlines() == [
+        assert err.strip().splitlines()[-1] == (
             "persona-gym datasets: interrupted by SIGINT; the partial build was removed and "
-            "nothing was written"], case
+            "nothing was written"), case
+        assert not _noise(err), case
         assert _group_gone(proc.pid), case  # no worker left behind
         assert not (root / D.STAGING_DIR).exists(), case
         assert not (root / MIXED_ID).exists(), case
@@ -429,7 +437,7 @@ def test_sigterm_stops_a_build_and_removes_its_staging(tmp_path: Path) -> None:
     proc.terminate()
     seconds, err = _stop(proc)
     assert seconds < 5 and proc.returncode == 128 + signal.SIGTERM, err
-    assert "interrupted by SIGTERM" in err and "Traceback" not in err
+    assert "interrupted by SIGTERM" in err.strip().splitlines()[-1] and not _noise(err)
     assert _group_gone(proc.pid)
     assert not (tmp_path / D.STAGING_DIR).exists()
 
@@ -521,16 +529,17 @@ def test_a_dead_worker_stops_the_build(tmp_path: Path) -> None:
     seconds, err = _stop(proc)
     assert seconds < 5 and proc.returncode == 2, err
     assert f"generation worker (pid {worker}) died with exit code -9" in err
-    assert "Traceback" not in err
+    assert not _noise(err)
     assert _group_gone(proc.pid) and not (tmp_path / D.STAGING_DIR).exists()
 
 
 def test_size_estimate_matches_the_build() -> None:
     need, per_step = D.estimate_bytes(ENV, "mixed", 30)
     ds_id = D.build_dataset(ENV, "mixed", 30, workers=1)
-    info = D.dataset_info(ds_id)
-    assert need == pytest.approx(info["bytes_on_disk"], rel=0.05)
-    assert per_step == pytest.approx(info["bytes_per_transition"], rel=0.05)
+    on_disk = sum(f.stat().st_size for f in (D.datasets_root() / ds_id).rglob("*")
+                  if f.is_file())
+    assert need == pytest.approx(on_disk, rel=0.05)
+    assert per_step == pytest.approx(on_disk / minari.load_dataset(ds_id).total_steps, rel=0.05)
 
 
 class _Started(Exception):
