@@ -52,9 +52,8 @@ import gymnasium as gym
 import numpy as np
 
 import persona_gym
-from persona_gym.envs import card_of
+from persona_gym.envs import card_of, metric_names
 from persona_gym.evaluation import env_entry
-from persona_gym.judges.symbolic import METRICS
 from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
 
 TIERS = ("random", "drift", "expert", "mixed")
@@ -141,7 +140,7 @@ def run_logged_episode(
         "rewards": np.asarray(rewards, dtype=np.float64),
         "terminations": np.asarray([False] * (n - 1) + [bool(terminated)]),
         "truncations": np.asarray([False] * (n - 1) + [bool(truncated)]),
-        # LineScores fields are METRICS, in order; qa is NaN where undefined
+        # the fields of the version's LineScores (metric_names), in order; NaN where undefined
         "infos": {"scores": np.asarray([e.scores for e in base.transcript], dtype=np.float32)},
     }
 
@@ -930,13 +929,13 @@ def build_dataset(
                 f"{entry.description} Tier '{tier}': {TIER_DESCRIPTIONS[tier]}. Conversations "
                 f"use train personas; evaluate on the eval env (test personas, held-out partner "
                 f"style). Episode i: env seed {seed} + i, policy rng default_rng([seed + i, 1]). "
-                f"infos: scores ({', '.join(METRICS)}; qa NaN where undefined); episode "
+                f"infos: scores ({', '.join(metric_names(env_id))}; NaN where undefined); episode "
                 f"metadata: seed and policy (index into {list(POLICY_CODES)})."
             ),
             algorithm_name=f"persona_gym reference policy: {tier}",
             extra_metadata={"persona_gym": {"env_id": env_id, "tier": tier, "seed": seed,
                                             "policy_codes": list(POLICY_CODES),
-                                            "metrics": list(METRICS)}},
+                                            "metrics": list(metric_names(env_id))}},
             force=force,
             progress=progress,
         )
@@ -1012,7 +1011,8 @@ def dataset_info(ds_id: str) -> dict[str, Any]:
     normalized score (the dict ``persona-gym datasets info --json`` prints)."""
     dataset = load(ds_id)
     meta = dataset.storage.metadata
-    returns, sums, counts = [], np.zeros(len(METRICS)), np.zeros(len(METRICS))
+    names = (meta.get("persona_gym") or {}).get("metrics") or list(metric_names(LOG_ENV))
+    returns, sums, counts = [], np.zeros(len(names)), np.zeros(len(names))
     for ep in iter_episodes(dataset):
         returns.append(float(np.sum(ep.rewards)))
         scores = np.asarray(ep.infos["scores"], dtype=np.float64)
@@ -1032,7 +1032,7 @@ def dataset_info(ds_id: str) -> dict[str, Any]:
         "return_mean": float(np.mean(returns)),
         "normalized_score": float(norm.mean()),
         "metrics": {m: (float(s / c) if c else None)
-                    for m, s, c in zip(METRICS, sums, counts, strict=True)},
+                    for m, s, c in zip(names, sums, counts, strict=True)},
         "ref_min_score": ref_min,
         "ref_max_score": ref_max,
         "eval_env": json.loads(meta["eval_env_spec"])["id"] if meta.get("eval_env_spec")
@@ -1274,12 +1274,12 @@ def import_logs(path: str | Path, fmt: str, name: str | None = None, *, force: b
             "the lexical judge, scores by the symbolic judge (docs/metrics.md), open-chat "
             "reward weights. Episode lengths follow the logs, so normalized scores against "
             f"{LOG_ENV}'s references are indicative only. infos: scores "
-            f"({', '.join(METRICS)}). Synthetic-Persona-Chat is CC-BY 4.0 (Jandaghi et al., "
-            "2023): cite it when you report results on it."
+            f"({', '.join(metric_names(LOG_ENV))}). Synthetic-Persona-Chat is CC-BY 4.0 "
+            "(Jandaghi et al., 2023): cite it when you report results on it."
         ),
         algorithm_name=f"logged conversations ({fmt})",
         extra_metadata={"persona_gym": {"source": str(Path(path).name), "format": fmt,
-                                        "judge": "lexical", "metrics": list(METRICS),
+                                        "judge": "lexical", "metrics": list(metric_names(LOG_ENV)),
                                         "sanitized": sanitized}},
         force=force,
         progress=progress,

@@ -42,8 +42,8 @@ candidate facts    K * F      each candidate's facts
 with ``F = (relations without opposites) * code_dim + acts + move kinds``: after the codes, a
 one-hot mark of the text's dialogue act (candidates: answer, engage, empathize, deny_ai,
 admit_ai, evade, recite) and of the partner's move kind (the partner block); a slot holding
-several codes is scaled to norm 1. They carry no label either: a candidate's block says what it states, not whether that
-contradicts anything.
+several codes is scaled to norm 1. They carry no label either: a candidate's block says what it
+states, not whether that contradicts anything.
 
 Every entry lies in [-1, 1]. Nothing in it is a label: it is computed from the texts alone,
 which the agent could read itself.

@@ -234,7 +234,7 @@ def test_import_logs_from_jsonl(tmp_path: Path) -> None:
     src = tmp_path / "logs.jsonl"
     src.write_text("".join(json.dumps(r) + "\n" for r in rows))
     result = D.import_logs(src, "jsonl", name="fixture")
-    assert result["dataset_id"] == "persona_gym/logs/fixture-v0" and result["episodes"] == 2
+    assert result["dataset_id"] == "persona_gym/logs/fixture-v1" and result["episodes"] == 2
     dataset = minari.load_dataset(result["dataset_id"])
     ep = dataset[0]
     assert ep.actions == ["I have a dog.", "I'm a nurse."]

@@ -151,7 +151,7 @@ def test_candidate_labels_agree_with_the_judge(env_id: str) -> None:
                     assert s.p2l == 0 and AI in c.facts, c
                 elif c.kind in ("evasive", "engaging"):
                     assert not c.facts and s.asserted == 0, c
-            _, _, term, _, info = env.step(int(rng.integers(base.k)))
+            _, _, term, _, _ = env.step(int(rng.integers(base.k)))
     assert set(checked) >= {"consistent", "contradict_persona", "contradict_history",
                             "parrot", "assistant", "evasive", "engaging"}
 

@@ -52,10 +52,18 @@ def card_of(env_id: str) -> tuple[TaskCard, EnvEntry]:
     return parsed, parsed.entry(env_id)
 
 
+def metric_names(env_id: str) -> tuple[str, ...]:
+    """The per-line metrics an id reports, in order (its task version's: docs/metrics.md)."""
+    from persona_gym.dialogue import METRICS
+    from persona_gym.v0.judge import METRICS as METRICS_V0
+
+    return METRICS_V0 if card_of(env_id)[1].version == 0 else METRICS
+
+
 def registered_ids() -> list[str]:
     """All persona_gym ids in the gymnasium registry, sorted."""
     return sorted(i for i in gym.registry if i.startswith("persona_gym/"))
 
 
-__all__ = ["PersonaDialogueEnv", "TurnView", "card_of", "register_all", "register_card",
-           "registered_ids"]
+__all__ = ["PersonaDialogueEnv", "TurnView", "card_of", "metric_names", "register_all",
+           "register_card", "registered_ids"]
