@@ -12,7 +12,8 @@ from typing import Any
 ROLLOUT_JSON_HELP = """\
 With --json, prints one JSON object with keys: env_id, policy, split, seed, episodes,
 normalized_score, normalized_score_ci [low, high] (95% bootstrap), return_mean, return_ci,
-metrics {p2l, l2l, qa, relevance, repetition, contradiction: {mean, ci}}, by_turn {p2l, l2l,
+metrics {p2l, l2l, qa, relevance, capability, asserted, repetition, contradiction: {mean,
+ci}} (v0 ids: no capability or asserted), by_turn {p2l, l2l,
 qa, relevance: [mean at turn 1, 2, ...]}, ref_min_score, ref_max_score."""
 
 JUDGE_JSON_HELP = """\
@@ -719,10 +720,10 @@ def cmd_play(args: argparse.Namespace) -> int:
         except ValueError as exc:  # e.g. a character outside the text charset
             print(f"  !! {exc}", file=show)
             continue
-        s = info["scores"]
-        qa = "-" if s["qa"] is None else f"{s['qa']:.0f}"
-        print(f"  -> p2l={s['p2l']:.0f} l2l={s['l2l']:.2f} qa={qa} relevance={s['relevance']:.0f}"
-              f" repetition={s['repetition']:.0f} reward={reward:+.2f}", file=show)
+        s = {k: "-" if v is None else f"{v:.2f}".rstrip("0").rstrip(".")
+             for k, v in info["scores"].items()}
+        print(f"  -> p2l={s['p2l']} l2l={s['l2l']} qa={s['qa']} relevance={s['relevance']}"
+              f" repetition={s['repetition']} reward={reward:+.2f}", file=show)
         if terminated:
             break
     m = info["metrics"]

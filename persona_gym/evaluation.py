@@ -164,7 +164,7 @@ def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
         vals = vals[~np.isnan(vals)]
         metrics[name] = {"mean": float(vals.mean()) if vals.size else None,
                          "ci": list(bootstrap_ci(vals)) if vals.size else [None, None]}
-    horizon = max(len(e.lines) for e in episodes)
+    horizon = max(entry.horizon, max(len(e.lines) for e in episodes))  # v1 may end early
     by_turn: dict[str, list[float | None]] = {}
     for name in BY_TURN_METRICS:
         grid = np.full((len(episodes), horizon), np.nan)

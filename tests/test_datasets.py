@@ -24,6 +24,7 @@ import pytest
 
 from persona_gym import datasets as D
 from persona_gym.cli import main
+from persona_gym.envs import metric_names
 from persona_gym.envs.variants import DESCRIPTOR_DIM
 from persona_gym.evaluation import normalized_score
 
@@ -265,9 +266,8 @@ def test_import_spc_validation_file(capsys: pytest.CaptureFixture) -> None:
                  "spc_valid", "--json"]) == 0
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["episodes"] == 2000 and result["transitions"] > 20_000
-    info = D.dataset_info("persona_gym/logs/spc_valid-v0")
-    assert set(info["metrics"]) == {"p2l", "l2l", "qa", "relevance", "repetition",
-                                    "contradiction"}
+    info = D.dataset_info("persona_gym/logs/spc_valid-v1")
+    assert tuple(info["metrics"]) == metric_names(D.LOG_ENV)  # scored by task v1's rules
     assert 0.9 < info["metrics"]["p2l"] <= 1.0 and info["metrics"]["relevance"] > 0.5
 
 

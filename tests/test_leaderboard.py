@@ -219,9 +219,10 @@ TAMPERING: list[tuple[str, Mutation, str, str]] = [
     ("newline-in-method", lambda s: s.update(method="a\nb"), "schema", "method"),
     ("env-ids-mismatch", lambda s: s["env_ids"].append(TUTORING), "schema",
      "must list exactly the envs of results"),
-    ("stale-env-version", lambda s: (s.update(env_ids=["persona_gym/OpenChat-v1"]),
-                                     s["results"][0].update(env_id="persona_gym/OpenChat-v1")),
-     "env-version", "is not the current version of this env (persona_gym/OpenChat-v0)"),
+    ("unregistered-env-version", lambda s: (s.update(env_ids=["persona_gym/OpenChat-v7"]),
+                                            s["results"][0].update(env_id="persona_gym/OpenChat-v7")),
+     "env-version", "is not the current version of this env (persona_gym/OpenChat-v0, "
+                    "persona_gym/OpenChat-v1)"),
     ("unknown-env", lambda s: (s.update(env_ids=["persona_gym/Nowhere-v0"]),
                                s["results"][0].update(env_id="persona_gym/Nowhere-v0")),
      "env-version", "unknown env id persona_gym/Nowhere-v0"),

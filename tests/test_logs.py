@@ -15,7 +15,7 @@ import pytest
 
 import persona_gym  # noqa: F401  (registers the ids)
 from persona_gym.cards import load_card, shipped_card_names
-from persona_gym.dialogue import Line, Move
+from persona_gym.dialogue import Line, LineScores, Move
 from persona_gym.envs.variants import MAX_REPLY_CHARS, text_observation
 from persona_gym.judges.lexical import LexicalJudge
 from persona_gym.judges.symbolic import SymbolicJudge
@@ -34,13 +34,15 @@ from persona_gym.logs import (
 )
 from persona_gym.partners import STYLES, Partner
 from persona_gym.rng import Stream
+from persona_gym.speaker import Speaker
 from persona_gym.world import Persona, load_ontology, sample_persona
 
 ROOT = Path(__file__).resolve().parents[1]
 SPC_VALID = ROOT.parent / "shared" / "data" / "spc" / "Synthetic-Persona-Chat_valid.csv"
 JUDGE = LexicalJudge()
 WEIGHTS = load_card("open_chat").reward
-ENV = gym.make("persona_gym/OpenChatText-v0")
+SILENT = LineScores(math.nan, math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
+ENV = gym.make("persona_gym/OpenChatText-v1")
 
 # A hand-made conversation whose scores follow from docs/metrics.md with the OpenChat weights
 # (p2l .4, l2l .3, qa .3, contradiction .5, repetition .5).
@@ -87,11 +89,13 @@ def test_consistent_speaker_scores_one_per_line() -> None:
     assert a.actions == ["I'm a nurse, actually.", "Yes, I've got a dog. Do you have any pets?",
                          "How old are you?"]
     assert a.moves == ["ask", "ask", "open"]
-    assert [s.p2l for s in a.scores] == [1.0, 1.0, 1.0]
-    assert [s.l2l for s in a.scores] == [1.0, 1.0, 1.0]
+    assert [s.p2l for s in a.scores[:2]] == [1.0, 1.0] and math.isnan(a.scores[2].p2l)
+    assert [s.l2l for s in a.scores[:2]] == [1.0, 1.0] and math.isnan(a.scores[2].l2l)
     assert [s.qa for s in a.scores[:2]] == [1.0, 1.0] and math.isnan(a.scores[2].qa)
-    assert a.rewards == pytest.approx([1.0, 1.0, 1.0])
-    assert a.metrics()["return"] == pytest.approx(3.0)
+    # the question back asserts nothing: it is no evidence of consistency, and earns w.idle
+    assert [s.asserted for s in a.scores] == [1.0, 1.0, 0.0]
+    assert a.rewards == pytest.approx([1.0, 1.0, WEIGHTS.idle])
+    assert a.metrics()["return"] == pytest.approx(2.0 + WEIGHTS.idle)
 
 
 def test_contradicting_speaker_is_flagged_and_penalised() -> None:
@@ -100,12 +104,13 @@ def test_contradicting_speaker_is_flagged_and_penalised() -> None:
     pets, age, older = b.scores[2], b.scores[3], b.scores[4]
     # "I have a dog named Rex." against "I don't have any pets." (answering "any pets?")
     assert (pets.p2l, pets.l2l, pets.qa, pets.relevance, pets.contradiction) == (0, 1, 0, 1, 1)
-    assert b.rewards[2] == pytest.approx(0.3 - 0.5) and b.rewards[2] < 0
+    assert b.rewards[2] == pytest.approx(-WEIGHTS.contradiction) and b.rewards[2] < 0
     assert (age.p2l, age.qa, b.rewards[3]) == (1.0, 1.0, pytest.approx(1.0))
     # "I'm 42 now." against the persona's 25 and against its own "I'm 25."
     assert (older.p2l, older.l2l, older.contradiction) == (0.0, 0.0, 1.0)
-    assert b.rewards[4] == pytest.approx(0.3 - 0.5)
-    assert b.rewards[:2] == pytest.approx([1.0, 1.0])  # questions answer open remarks
+    assert b.rewards[4] == pytest.approx(-WEIGHTS.contradiction)
+    # questions address open remarks but assert nothing: a small amount each (v1)
+    assert b.rewards[:2] == pytest.approx([WEIGHTS.idle, WEIGHTS.idle])
 
 
 def test_one_episode_per_speaker_with_a_persona_and_a_line() -> None:
@@ -423,7 +428,7 @@ def test_spc_csv_reads_turns_and_repairs_quirks(tmp_path: Path) -> None:
                              "empty_turns_dropped": 1, "preamble_lines_attributed": 2})
     eps = {e.speaker: e for e in score_conversation(convs[0], JUDGE, WEIGHTS)}
     assert eps["user 2"].scores[0].p2l == 0.0 and eps["user 2"].rewards[0] < 0
-    assert all(s.p2l == 1.0 for s in eps["user 1"].scores)
+    assert not any(s.contradiction for s in eps["user 1"].scores)
 
 
 @pytest.mark.parametrize(
@@ -515,8 +520,9 @@ def test_parse_move_reads_simulated_partners() -> None:
         card = load_card(name)
         for seed in range(40):
             rng = Stream(np.random.default_rng(seed))
-            persona = sample_persona(onto, rng, "train", card.persona_relations)
-            partner = Partner(card, onto, list(STYLES)[seed % len(STYLES)], persona, rng)
+            persona = sample_persona(onto, rng, "train", card.persona.relations)
+            partner = Partner(card.partner, onto, list(STYLES)[seed % len(STYLES)],
+                              Speaker(onto, persona), rng)
             move = partner.first_move()
             for _ in range(8):
                 got = JUDGE.parse_move(move.text)
@@ -527,10 +533,10 @@ def test_parse_move_reads_simulated_partners() -> None:
                     right[move.kind] += got.kind in ("open", "ask")
                 else:
                     right[move.kind] += got.kind == move.kind
-                move = partner.next_move(())
+                move = partner.next_move((), SILENT)
     for kind in total:
         assert right[kind] / total[kind] >= 0.95, (kind, right[kind], total[kind])
-    assert {"ask", "probe", "false_premise", "meta", "emotional"} <= set(total)
+    assert {"ask", "probe", "premise", "meta", "emotional"} <= set(total)
 
 
 @pytest.mark.parametrize(
@@ -587,13 +593,17 @@ def test_spc_validation_split_reads_scores_and_fits_the_spaces() -> None:
         assert all(act_space.contains(a) for a in ep.actions), ep.conversation_id
     scores = [s for ep in episodes for s in ep.scores]
     assert len(scores) > 25_000
-    p2l = np.mean([s.p2l for s in scores])
-    l2l = np.mean([s.l2l for s in scores])
+    p2l = np.nanmean([s.p2l for s in scores])  # over the lines that assert something
+    l2l = np.nanmean([s.l2l for s in scores])
     assert 0.8 < p2l <= 1.0 and 0.8 < l2l <= 1.0
     flagged = np.mean([s.contradiction for s in scores])
     assert 0 < flagged < 0.05  # mostly in character, some contradictions found
     moves = Counter(m for ep in episodes for m in ep.moves)
     assert moves["ask"] / len(scores) > 0.05 and moves["open"] / len(scores) > 0.5
     rewards = np.array([r for ep in episodes for r in ep.rewards])
-    assert np.isfinite(rewards).all() and 0.5 < rewards.mean() < 1.0
+    lo, hi = WEIGHTS.line_bounds
+    # mostly in character: more earned than lost, but (v1) a line the reader finds no fact in
+    # earns only w.idle, and most real lines are such (issue 13: a reader for real text)
+    assert np.isfinite(rewards).all() and lo <= rewards.min() and rewards.max() <= hi
+    assert 0 < rewards.mean() < 0.5
     assert stats["stage_directions_dropped"] > 0 and stats["continuation_lines_joined"] > 0

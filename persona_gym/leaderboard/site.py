@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 from persona_gym.evaluation import BY_TURN_METRICS, PROTOCOL_VERSION, env_entry
 from persona_gym.judges.symbolic import METRICS
 from persona_gym.leaderboard.sandbox import DEFAULT_LIMITS, Limits
-from persona_gym.leaderboard.schema import MAX_SCALING_PLOT_BYTES, SITE_MARKER
+from persona_gym.leaderboard.schema import MAX_SCALING_PLOT_BYTES, REQUIRED_METRICS, SITE_MARKER
 from persona_gym.leaderboard.validate import (
     LeaderboardError,
     Report,
@@ -57,6 +57,9 @@ TABLE_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     ("episodes", "Episodes", "number", "test episodes evaluated (seeds x episodes per seed)"),
     ("artifact", "Policy", "text", "a policy file whose results the validator re-ran"),
 )
+TABLE_METRICS = REQUIRED_METRICS
+"""The metric columns of the ranked table: those every task version reports (a v1 entry's
+capability and assertion rate are on its own page)."""
 CHART_COLORS = {"p2l": "#2b6cb0", "l2l": "#2f855a", "qa": "#c05621", "relevance": "#6b46c1"}
 
 
@@ -147,7 +150,7 @@ def _row(entry: _Entry, r: dict[str, Any], rank: int) -> dict[str, Any]:
     lo, hi = r["normalized_score_ci"]
     score = r["normalized_score"]
     metrics = []
-    for m in METRICS:
+    for m in TABLE_METRICS:
         mean = r["metrics"][m]["mean"]
         metrics.append({"value": "" if mean is None else repr(mean), "text": _fmt(mean)})
     return {"rank": rank, "slug": entry.slug, "method": entry.data["method"],
@@ -228,7 +231,7 @@ def _entry_page(entry: _Entry) -> str:
                     "lo": f"{r['return_ci'][0]:.3f}", "hi": f"{r['return_ci'][1]:.3f}"}]
         summary += [{"name": m, "mean": _fmt(r["metrics"][m]["mean"]),
                      "lo": _fmt(r["metrics"][m]["ci"][0]), "hi": _fmt(r["metrics"][m]["ci"][1])}
-                    for m in METRICS]
+                    for m in METRICS if m in r["metrics"]]
         results.append({
             "env_id": r["env_id"], "anchor": _slug(r["env_id"].split("/", 1)[1]),
             "episodes": r["episodes"], "seeds": ", ".join(map(str, r["seeds"])),
@@ -241,7 +244,7 @@ def _entry_page(entry: _Entry) -> str:
             "per_seed": [{"seed": s["seed"], "episodes": s["episodes"],
                           "score": f"{s['normalized_score']:.2f}",
                           "return_text": f"{s['return_mean']:.3f}",
-                          "metrics": [_fmt(s["metrics"][m]) for m in METRICS]}
+                          "metrics": [_fmt(s["metrics"].get(m)) for m in METRICS]}
                          for s in r["per_seed"]],
         })
     return _render("entry.html", title=f"{entry.data['method']} · persona_gym leaderboard",

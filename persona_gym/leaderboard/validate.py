@@ -420,7 +420,7 @@ def check_metrics(v: ResultsView) -> list[str]:
     """Every metric's CI contains its mean; the mean is the mean of its per-seed values (qa,
     averaged over question turns, and metrics with null seeds lie between them)."""
     r, out = v.r, []
-    for m in METRICS:
+    for m in (m for m in METRICS if m in r["metrics"]):  # v0 results lack v1's additions
         mean, mci = r["metrics"][m]["mean"], r["metrics"][m]["ci"]
         seed_vals = [s["metrics"][m] for s in r["per_seed"]]
         known = [x for x in seed_vals if x is not None]
@@ -561,7 +561,7 @@ def _rerun_problems(artifact: Path, results: list[dict[str, Any]],
         if abs(fresh["normalized_score"] - r["normalized_score"]) > RERUN_TOLERANCE:
             diffs.append(f"normalized_score {r['normalized_score']:.3f} submitted, "
                          f"{fresh['normalized_score']:.3f} re-run")
-        for m in METRICS:
+        for m in (m for m in METRICS if m in r["metrics"]):
             a, b = r["metrics"][m]["mean"], fresh["metrics"][m]["mean"]
             if (a is None) != (b is None) or (a is not None and abs(a - b) > METRIC_TOLERANCE):
                 diffs.append(f"{m} {a} submitted, {b} re-run")
