@@ -617,7 +617,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return 0
     print(f"{args.env}: reference policies on test personas, {args.episodes} episodes each "
           f"from seed {args.seed}\n")
-    cols = ("p2l", "l2l", "qa", "relevance", "repetition")
+    first = next(iter(results.values()))["metrics"]
+    cols = [c for c in ("p2l", "l2l", "qa", "capability", "asserted", "repetition")
+            if c in first]  # consistency next to capability (v1)
+    print("normalized: 0 = random, 100 = expert. p2l / l2l / qa: consistency with the persona, "
+          "with one's own\nearlier lines, of answers (over lines that assert something); "
+          "capability: the move was answered\ninformatively; asserted: share of lines that "
+          "assert something (docs/metrics.md)\n")
     print(f"{'policy':<11}{'normalized':>11}{'95% CI':>17}" + "".join(f"{c:>11}" for c in cols))
     for name, r in results.items():
         lo, hi = r["normalized_score_ci"]
