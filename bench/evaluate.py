@@ -1,6 +1,6 @@
 """Evaluating 1,000 episodes of a trained policy with the official protocol.
 
-Trains a small DiscreteBC policy (exported as TorchScript, as every baseline is), then times
+Trains a small DiscreteBC policy (exported as ONNX, as every baseline is), then times
 ``persona_gym.evaluation.evaluate`` on 1,000 test episodes (batched: a vector env and one
 forward pass per step) for the discrete and the continuous variant. Issue 5 asks for <= 30 s on
 a 2-core machine. Usage: ``python bench/evaluate.py [--episodes 1000]``. Last line: JSON.
@@ -33,7 +33,7 @@ def main() -> None:
             targs = parse_args(bc.Args, ["--env", env_id, "--dataset-episodes", "100",
                                          "--steps", "200", "--eval-episodes", "0", "--wandb",
                                          "disabled", "--out", os.path.join(root, "runs")])
-            policy = os.path.join(train(targs, algo, bc.make_algo)["logdir"], "policy.pt")
+            policy = os.path.join(train(targs, algo, bc.make_algo)["logdir"], "policy.onnx")
             start = time.perf_counter()
             results = evaluate(env_id, policy, episodes=args.episodes, seeds=[0])
             seconds = time.perf_counter() - start

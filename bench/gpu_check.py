@@ -2,8 +2,8 @@
 
 Builds a small mixed dataset, trains each baseline family for ``--steps`` updates with
 ``device="auto"`` (which must pick CUDA), and reports updates per second on the GPU and, for
-comparison, on the CPU in the same run, plus the exported policy's evaluation (TorchScript,
-batched on the GPU). The last line printed is one JSON object.
+comparison, on the CPU in the same run, plus the exported policy's evaluation (ONNX,
+batched). The last line printed is one JSON object.
 
 Usage: ``python bench/gpu_check.py [--steps 300] [--episodes 300]``.
 """

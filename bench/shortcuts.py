@@ -940,15 +940,20 @@ def checks_for(env_id: str, scores: dict[str, float]) -> list[dict]:
     rules += [(n, "<=", 10.0) for n in scores if is_single_rule(n)]
     rules += [("parrot", "<=", 0.0), ("assistant", "<=", 0.0), ("drift", ">=", 30.0),
               ("drift", "<=", 70.0), ("learn:candidatewise", ">=", 75.0)]
+    # The issue sets the drift band and the learnable ceiling for OpenChat; on Long the drift
+    # model is meant to score lower (drift accumulates over 48 turns), so there they are
+    # extrapolations, reported but not targets.
+    long_only = {"drift", "learn:candidatewise"} if "Long" in fam else set()
     out = []
     for name, op, target in rules:
         if name not in scores:
             continue
         v = scores[name]
         ok = v <= target if op == "<=" else v >= target
+        where = "extrapolated" if name in long_only else scope
         out.append({"env": env_id, "policy": name, "target": f"{op} {target:g}",
                     "value": round(v, 2), "pass": bool(ok),
-                    "scope": scope if version != 0 else "v0 (targets are for v1)"})
+                    "scope": where if version != 0 else "v0 (targets are for v1)"})
     return out
 
 
