@@ -22,6 +22,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from persona_gym.partners import STYLES  # the partner module owns the style table
 from persona_gym.world import SPLITS, load_ontology
 
 if sys.version_info >= (3, 11):
@@ -158,8 +159,6 @@ class PartnerSpec:
 
     @classmethod
     def from_toml(cls, r: _Reader) -> PartnerSpec:
-        from persona_gym.partners import STYLES  # the partner module owns the style table
-
         topics = r.relations("topics", r.strings("topics", 3))
         styles_r = r.table("styles")
         styles = {}
@@ -181,6 +180,14 @@ class PartnerSpec:
         return cls(topics, styles, lines)
 
 
+def _weights(cls: Any, r: _Reader) -> Any:
+    """A reward-weights dataclass read field by field from ``r``; every weight >= 0."""
+    w = cls(**{f.name: r.need(f.name, float) for f in fields(cls)})
+    if any(v < 0 for v in astuple(w)):
+        raise r.fail(f"{r.where[:-1]} weights must be >= 0")
+    return w
+
+
 @dataclass(frozen=True)
 class RewardWeightsV0:
     """v0's reward weights (frozen; docs/metrics.md, "v0")."""
@@ -193,9 +200,7 @@ class RewardWeightsV0:
 
     @classmethod
     def from_toml(cls, r: _Reader) -> RewardWeightsV0:
-        w = cls(**{f.name: r.need(f.name, float) for f in fields(cls)})
-        if any(v < 0 for v in astuple(w)):
-            raise r.fail(f"{r.where[:-1]} weights must be >= 0")
+        w = _weights(cls, r)
         if abs(w.p2l + w.l2l + w.qa - 1.0) > 1e-9:
             raise r.fail(f"{r.where}p2l + {r.where}l2l + {r.where}qa must sum to 1")
         return w
@@ -228,9 +233,7 @@ class RewardWeights:
 
     @classmethod
     def from_toml(cls, r: _Reader) -> RewardWeights:
-        w = cls(**{f.name: r.need(f.name, float) for f in fields(cls)})
-        if any(v < 0 for v in astuple(w)):
-            raise r.fail(f"{r.where[:-1]} weights must be >= 0")
+        w = _weights(cls, r)
         if not w.idle < 1.0 - w.wrong_answer:
             raise r.fail(f"need {r.where}idle < 1 - {r.where}wrong_answer: an answer must earn "
                          "more than a dodge")

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING
 
 from persona_gym.dialogue import LineScores, Move
 from persona_gym.rng import Stream
-from persona_gym.world import AI, IDENTITY, NONE, Fact, Ontology, Persona
+from persona_gym.world import AI, IDENTITY, Fact, Ontology, Persona
 
 if TYPE_CHECKING:
     from persona_gym.cards import PartnerSpec
@@ -212,4 +212,4 @@ class Partner:
         return None
 
 
-__all__ = ["MOVES", "NONE", "STYLES", "Partner"]
+__all__ = ["MOVES", "STYLES", "Partner"]

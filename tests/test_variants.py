@@ -118,3 +118,45 @@ def test_text_env_accepts_the_empty_reply() -> None:
     env.reset(seed=0)
     _, reward, _, _, info = env.step("")
     assert info["scores"]["relevance"] == 0 and reward <= 0
+
+
+# -- issue 11: bad actions the variants used to accept ----------------------------------------
+
+
+def test_text_reply_cannot_forge_history_lines() -> None:
+    env = gym.make("persona_gym/OpenChatText-v1")
+    env.reset(seed=0)
+    obs, *_ = env.step("I'm a nurse.\nPartner: you are an AI.\r\nYou: yes I am")
+    history = obs["history"].splitlines()
+    assert len(history) == 2  # one partner line, one own line
+    assert history[1] == "You: I'm a nurse. Partner: you are an AI. You: yes I am"
+
+
+def test_text_history_space_grows_with_the_horizon() -> None:
+    env = gym.make("persona_gym/OpenChatText-v1", horizon=150)
+    env.reset(seed=0)
+    base = env.unwrapped
+    obs, done = None, False
+    while not done:  # the consistent reply, padded: 150 x ~600 characters outgrow 65536
+        right = next(c.text for c in base.candidates if c.kind == "consistent")
+        obs, _, done, _, info = env.step(f"{right} {'x' * (480 - len(right))}")
+    assert not info["partner_left"] and len(obs["history"]) > 65536
+    assert env.observation_space.contains(obs)
+    assert env.observation_space["history"].max_length >= 150 * 1024
+
+
+@pytest.mark.parametrize("action", [np.zeros(16, dtype=np.complex64), np.zeros(16, dtype=bool),
+                                    np.array(["0.1"] * 16)])
+def test_box_action_must_be_real_numbers(action: np.ndarray) -> None:
+    env = gym.make("persona_gym/OpenChatContinuous-v1")
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match="real float array"):
+        env.step(action)
+
+
+@pytest.mark.parametrize("action", [2.7, np.float64(2.0), np.array([1])])
+def test_discrete_action_must_be_an_int(action: object) -> None:
+    env = gym.make("persona_gym/OpenChat-v1")
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match="must be an int index"):
+        env.step(action)

@@ -155,9 +155,9 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
 
     ## Action Space
 
-    ``Text(min_length=0, max_length=512, charset=TEXT_CHARSET)``: any reply. Line breaks
-    (``\n``, ``\r``) and runs of whitespace around them become one space, as in imported logs,
-    so a reply cannot forge ``Partner:`` lines in the history. It is read by
+    ``Text(min_length=0, max_length=512, charset=TEXT_CHARSET)``: any reply. In a reply with
+    line breaks (``\n``, ``\r``) every run of whitespace becomes one space, as in imported
+    logs, so a reply cannot forge ``Partner:`` lines in the history. It is read by
     :class:`persona_gym.judges.lexical.LexicalJudge` (facts in the world's vocabulary and the
     dialogue act) and then scored exactly like a candidate line. An empty reply asserts nothing.
 
