@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--tier", choices=("random", "drift", "expert", "mixed"), required=True,
                    help="behaviour policy: random, drift, expert, or mixed (a third each)")
     b.add_argument("--episodes", type=_positive_int, required=True, help="conversations to log")
-    b.add_argument("--seed", type=int, default=0, help="seed of episode 0 (default 0)")
+    b.add_argument("--seed", type=_seed, default=0, help="seed of episode 0 (default 0)")
     b.add_argument("--force", action="store_true",
                    help="replace an existing finished dataset (never a build in progress)")
     b.add_argument("--ignore-disk-check", action="store_true",

@@ -665,3 +665,11 @@ def test_unwritable_datasets_folder_is_named(tmp_path: Path, monkeypatch: pytest
                  "--workers", "1"]) == 2
     err = capsys.readouterr().err
     assert "cannot write under" in err and "MINARI_DATASETS_PATH" in err
+
+
+def test_build_refuses_a_negative_seed(capsys: pytest.CaptureFixture) -> None:
+    with pytest.raises(SystemExit) as exc:
+        main(["datasets", "build", "--env", "persona_gym/OpenChat-v1", "--tier", "random",
+              "--episodes", "2", "--seed", "-5"])
+    assert exc.value.code == 2
+    assert "seed must be >= 0, got -5" in capsys.readouterr().err
