@@ -100,6 +100,9 @@ ASIDE_CONNECTORS = ("Also,", "Oh, and", "And", "Plus,", "By the way,")
 ASIDE_PROBABILITY = 0.5
 """Chance that an answer-like candidate (of any kind but the contradicting aside, which always
 has one) carries a consistent aside."""
+HISTORY_PREFERENCE = 0.6
+"""Chance that a wrong value is drawn among history contradictions when there are some (they
+are what only memory can catch)."""
 RECALL_PROBABILITY = 0.3
 """Chance that a candidate on a probe turn opens with a recall marker, whatever its kind."""
 
@@ -178,10 +181,10 @@ class _Turn:
         options = [f for f in self.s.commitments if f.relation != avoid]
         return self.rng.pick(options) if options else None
 
-    def wrong_fact(self, relation: str | None, prefer_history: bool = True) -> Fact | None:
+    def wrong_fact(self, relation: str | None) -> Fact | None:
         """A value contradicting what is held: on ``relation`` (or its opposite), or on any
-        held relation when ``relation`` is None; a history contradiction when there is one
-        and a coin says so."""
+        held relation when ``relation`` is None; one contradicting only the agent's own
+        commitments with probability :data:`HISTORY_PREFERENCE` when there is one."""
         s = self.s
         if relation is None:
             options = [o for r in s.held for o in s.wrong_options.get(r, ())]
@@ -193,7 +196,7 @@ class _Turn:
         if not options:
             return None
         history = [o for o in options if o[2] == HISTORY]
-        if history and prefer_history and self.rng.random() < 0.6:
+        if history and self.rng.random() < HISTORY_PREFERENCE:
             options = history
         r, v, _ = self.rng.pick(options)
         return Fact(r, v)
