@@ -4,8 +4,10 @@ Every env is made with ``gymnasium.make`` (default wrappers) and reset when an e
 CartPole and the discrete and continuous variants are driven by ``env.action_space.sample()``;
 the text variant by the random reference policy's reply (a candidate's text, since a sampled
 string of random characters is not a reply). The headline is ``ratio = steps/s / CartPole
-steps/s`` with CartPole measured before and after (issue 2 asks for >= 0.2 on a 2-core machine
-for ``persona_gym/OpenChat-v1``). An instrumented run splits the microseconds per step by stage:
+steps/s`` with CartPole measured before and after (issue 2 asked for >= 0.2 on a 2-core machine,
+which v0 did not reach in pure Python; issue 10 asks that ``persona_gym/OpenChat-v1`` stay at
+>= 0.06, v0's level). An instrumented run of v0 and of v1 splits the microseconds per step by
+stage:
 partner (next move), replies (candidate generation), judge (scoring + history), encoder
 (observation) and other (reward, info, reset, wrappers, action sampling).
 
@@ -85,6 +87,7 @@ def _timed(fn: Any, bucket: str, totals: dict[str, float]) -> Any:
         finally:
             totals[bucket] += time.perf_counter() - t
 
+    wrapper.timed = True  # type: ignore[attr-defined]
     return wrapper
 
 
@@ -96,7 +99,8 @@ def stage_split(env_id: str, steps: int) -> dict[str, float]:
 
     def instrument() -> None:
         conv = base.conversation
-        conv._replies.candidates = _timed(conv._replies.candidates, "replies", totals)
+        if not hasattr(conv._replies.candidates, "timed"):  # v1 shares one generator
+            conv._replies.candidates = _timed(conv._replies.candidates, "replies", totals)
         conv.partner.next_move = _timed(conv.partner.next_move, "partner", totals)
         conv.judge.score = _timed(conv.judge.score, "judge", totals)
         conv.judge.commit = _timed(conv.judge.commit, "judge", totals)
@@ -138,12 +142,12 @@ def main() -> None:
     minilm = minilm_rates(args.minilm_episodes) if args.minilm_episodes else {}
     cart2, _ = steps_per_second(gym.make("CartPole-v1"), args.seconds)
     reference = (cart + cart2) / 2  # bracket our runs, the machine drifts
-    split = stage_split(VARIANTS[0], 20_000)
+    split = {env_id: stage_split(env_id, 20_000) for env_id in VARIANTS[:2]}  # v0 and v1
     result = {
         "cartpole_steps_per_s": round(reference, 1),
         "steps_per_s": {k: round(v, 1) for k, v in rates.items()},
         "ratio": {k: round(v / reference, 4) for k, v in rates.items()},
-        "target_ratio": 0.2,
+        "target_ratio": {"persona_gym/OpenChat-v1": 0.06},  # issue 10: no regression past it
         "minilm_steps_per_s": {k: round(v, 1) for k, v in minilm.items()},
         "minilm_ratio": {k: round(v / reference, 5) for k, v in minilm.items()},
         "us_per_step_by_stage": split,
@@ -154,8 +158,9 @@ def main() -> None:
     for label, rate in minilm.items():
         print(f"OpenChat-v1 with MiniLM ({label} cache): {rate:,.0f} steps/s, "
               f"ratio {rate / reference:.4f}")
-    print(f"{VARIANTS[0]} us/step by stage (instrumented run): "
-          + ", ".join(f"{k} {v}" for k, v in split.items()))
+    for env_id, stages in split.items():
+        print(f"{env_id} us/step by stage (instrumented run): "
+              + ", ".join(f"{k} {v}" for k, v in stages.items()))
     print(json.dumps(result))
 
 
