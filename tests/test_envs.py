@@ -173,7 +173,10 @@ def test_observation_is_a_function_of_the_texts_only() -> None:
 
 @pytest.mark.parametrize("env_id", ["persona_gym/OpenChat-v0",
                                     "persona_gym/OpenChatContinuous-v0",
-                                    "persona_gym/CounselingContinuous-v0"])
+                                    "persona_gym/CounselingContinuous-v0",
+                                    "persona_gym/OpenChat-v1",
+                                    "persona_gym/OpenChatContinuous-v1",
+                                    "persona_gym/OpenChatLong-v1"])
 def test_deferred_observations_are_the_immediate_ones_bit_for_bit(env_id: str) -> None:
     """Dataset logging builds a conversation's observations together at the end; they must be
     the ones stepping gives."""
@@ -193,7 +196,7 @@ def test_deferred_observations_are_the_immediate_ones_bit_for_bit(env_id: str) -
         return out
 
     now, later = rollout(False), rollout(True)
-    assert len(now) == len(later) == 8 * (gym.make(env_id).unwrapped.horizon + 1)
+    assert len(now) == len(later) >= 8 * 2  # v1 episodes may end early (the partner leaves)
     assert all(a.tobytes() == b.tobytes() for a, b in zip(now, later, strict=True))
 
 
