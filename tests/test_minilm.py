@@ -165,3 +165,22 @@ def test_deferred_observations_embed_in_one_call_and_match(
     assert spy.calls == 1 and sorted(spy.texts) == sorted(new)
     for a, b in zip(now, later, strict=True):
         np.testing.assert_allclose(a, b, atol=1e-6)
+
+
+def test_v1_env_with_minilm_has_memory_and_fact_blocks(model: Any) -> None:
+    import gymnasium as gym
+
+    import persona_gym  # noqa: F401
+
+    env = gym.make("persona_gym/OpenChat-v1", encoder="minilm")
+    obs, _ = env.reset(seed=0)
+    enc, k, d = env.unwrapped.encoder, env.unwrapped.k, 384
+    facts = env.unwrapped.facts.size
+    assert obs.shape == (5 * d + k * (d + 5) + 1 + (3 + k) * facts,)
+    ctx, cand = enc.split(obs)
+    assert ctx.shape == (5 * d + 1 + 3 * facts,) and cand.shape == (k, d + 5 + facts)
+    obs, *_ = env.step(0)
+    assert env.observation_space.contains(obs)
+    # the memory block holds the line just said (its embedding, normalised)
+    said = env.unwrapped.transcript[-1].line.text
+    np.testing.assert_allclose(obs[4 * d : 5 * d], enc.text_vector(said), atol=1e-6)
