@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from persona_gym.training import TrainArgs, arg, main_for
+from persona_gym.training import TrainArgs, arg, encoder_factory, main_for
 
 
 @dataclass
@@ -27,8 +27,8 @@ def make_algo(args: Args, variant: str, device: str) -> Any:
     import d3rlpy
 
     config = d3rlpy.algos.DiscreteBCConfig if variant == "discrete" else d3rlpy.algos.BCConfig
-    return config(batch_size=args.batch_size, learning_rate=args.learning_rate).create(
-        device=device)
+    return config(batch_size=args.batch_size, learning_rate=args.learning_rate,
+                  encoder_factory=encoder_factory(args)).create(device=device)
 
 
 if __name__ == "__main__":

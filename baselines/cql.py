@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from persona_gym.training import TrainArgs, arg, main_for
+from persona_gym.training import TrainArgs, arg, encoder_factory, main_for
 
 
 @dataclass
@@ -21,6 +21,8 @@ class Args(TrainArgs):
                        "weight)")
     gamma: float = arg(0.99, "discount factor")
     learning_rate: float = arg(3e-4, "Q-function learning rate (and actor's, continuous)")
+    target_update_interval: int = arg(500, "updates between target-network copies (discrete; "
+                                      "continuous CQL updates its target softly)")
 
 
 def algo_for(variant: str) -> str:
@@ -30,14 +32,17 @@ def algo_for(variant: str) -> str:
 def make_algo(args: Args, variant: str, device: str) -> Any:
     import d3rlpy
 
+    enc = encoder_factory(args)
     if variant == "discrete":
         config = d3rlpy.algos.DiscreteCQLConfig(
             batch_size=args.batch_size, alpha=args.alpha, gamma=args.gamma,
-            learning_rate=args.learning_rate)
+            learning_rate=args.learning_rate, encoder_factory=enc,
+            target_update_interval=args.target_update_interval)
     else:
         config = d3rlpy.algos.CQLConfig(
             batch_size=args.batch_size, conservative_weight=args.alpha, gamma=args.gamma,
-            actor_learning_rate=args.learning_rate / 3, critic_learning_rate=args.learning_rate)
+            actor_learning_rate=args.learning_rate / 3, critic_learning_rate=args.learning_rate,
+            actor_encoder_factory=enc, critic_encoder_factory=enc)
     return config.create(device=device)
 
 

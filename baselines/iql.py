@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from persona_gym.training import TrainArgs, arg, main_for
+from persona_gym.training import TrainArgs, arg, encoder_factory, main_for
 
 
 @dataclass
@@ -31,9 +31,11 @@ def algo_for(variant: str) -> str:
 def make_algo(args: Args, variant: str, device: str) -> Any:
     import d3rlpy
 
+    enc = encoder_factory(args)
     return d3rlpy.algos.IQLConfig(batch_size=args.batch_size, expectile=args.expectile,
-                                  weight_temp=args.weight_temp, gamma=args.gamma).create(
-        device=device)
+                                  weight_temp=args.weight_temp, gamma=args.gamma,
+                                  actor_encoder_factory=enc, critic_encoder_factory=enc,
+                                  value_encoder_factory=enc).create(device=device)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from persona_gym.training import TrainArgs, arg, main_for
+from persona_gym.training import TrainArgs, arg, encoder_factory, main_for
 
 
 @dataclass
@@ -28,8 +28,10 @@ def algo_for(variant: str) -> str:
 def make_algo(args: Args, variant: str, device: str) -> Any:
     import d3rlpy
 
+    enc = encoder_factory(args)
     return d3rlpy.algos.TD3PlusBCConfig(batch_size=args.batch_size, alpha=args.alpha,
-                                        gamma=args.gamma).create(device=device)
+                                        gamma=args.gamma, actor_encoder_factory=enc,
+                                        critic_encoder_factory=enc).create(device=device)
 
 
 if __name__ == "__main__":

@@ -412,14 +412,15 @@ def _actions(output: Any, space: gym.Space, n: int | None, who: str) -> Any:
 
 
 def _batched_episodes(env_id: str, policy: Any, seeds: list[int], batch: int,
-                      progress: Callable[[int], None] | None) -> list[Episode]:
+                      progress: Callable[[int], None] | None,
+                      split: str = "test") -> list[Episode]:
     """Episodes of an observation policy with ``act_batch``: ``batch`` envs in a vector env
     stepped in lockstep, one forward pass per step for all of them."""
     out: list[Episode] = []
     for start in range(0, len(seeds), batch):
         chunk = seeds[start : start + batch]
         envs = gym.vector.SyncVectorEnv(
-            [lambda: gym.make(env_id, split="test") for _ in chunk]
+            [lambda: gym.make(env_id, split=split) for _ in chunk]
         )
         try:
             obs, _ = envs.reset(seed=list(chunk))
@@ -458,21 +459,28 @@ def evaluate(
     seeds: tuple[int, ...] | list[int] = DEFAULT_SEEDS,
     batch: int = 50,
     progress: Callable[[int], None] | None = None,
+    split: str = "test",
 ) -> dict[str, Any]:
     """The official evaluation: ``episodes`` test-split episodes (test personas, partner styles
     including the held-out one) for each evaluation seed, as one results dict (the format of
     ``persona-gym evaluate --out``; leaderboard/schema.json validates it).
+
+    ``split="valid"`` plays the valid personas instead, for model selection during training;
+    only test results are official (the leaderboard accepts nothing else).
 
     Trained policies with ``act_batch`` run batched (a vector env of ``batch`` envs and one
     forward pass per step); reference policies read each env's ground truth.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if split not in ("test", "valid"):
+        raise ValueError(f"split must be 'test' (official) or 'valid' (model selection), got "
+                         f"{split!r}; never select or evaluate on the train personas")
     check_evaluation_seeds(seeds, episodes)
     spec = policy if isinstance(policy, str) else getattr(policy, "name", type(policy).__name__)
     pol = load_policy(policy) if isinstance(policy, str) else policy
     if not isinstance(pol, ReferencePolicy):
-        probe = gym.make(env_id, split="test")
+        probe = gym.make(env_id, split=split)
         try:
             _check_observation_shape(pol, env_id, probe.observation_space)
         finally:
@@ -481,9 +489,9 @@ def evaluate(
     for s in seeds:
         ep_seeds = [episode_seed(s, j) for j in range(episodes)]
         if hasattr(pol, "act_batch"):
-            per_seed_eps[s] = _batched_episodes(env_id, pol, ep_seeds, batch, progress)
+            per_seed_eps[s] = _batched_episodes(env_id, pol, ep_seeds, batch, progress, split)
         else:
-            env = gym.make(env_id, split="test")
+            env = gym.make(env_id, split=split)
             try:
                 per_seed_eps[s] = []
                 for es in ep_seeds:
@@ -512,7 +520,7 @@ def evaluate(
         "protocol_version": PROTOCOL_VERSION,
         "persona_gym_version": persona_gym.__version__,
         "policy": spec,
-        "split": "test",
+        "split": split,
         "seeds": list(seeds),
         "episodes_per_seed": episodes,
         **summary,

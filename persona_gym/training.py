@@ -13,6 +13,10 @@ A run named ``{env}__{algo}__{seed}`` writes into ``{out}/{run}/``:
   (``--resume``);
 * ``results.json`` — the official evaluation of ``policy.onnx``
   (:func:`persona_gym.evaluation.evaluate`);
+* ``selection.jsonl``, ``policy_selected.onnx``, ``checkpoint_selected.pt`` and
+  ``results_selected.json`` — model selection a reviewer accepts: after every epoch the policy
+  plays ``--select-episodes`` episodes on the **valid** personas (never test); the epoch with
+  the best valid score is exported and evaluated on test beside the final policy;
 * a wandb run (offline by default: ``wandb/offline-run-*`` under the run folder; nothing leaves
   the machine unless ``--wandb online``).
 """
@@ -42,6 +46,10 @@ def arg(default: Any, help: str, **kwargs: Any) -> Any:
     return field(default=default, metadata={"help": help, **kwargs})
 
 
+NETWORKS = ("candidatewise", "flat")
+"""The baselines' network shapes (``--network``)."""
+
+
 @dataclass
 class TrainArgs:
     """Arguments every baseline shares."""
@@ -51,6 +59,11 @@ class TrainArgs:
     tier: str = arg("mixed", "dataset tier (random, drift, expert, mixed); built if missing")
     dataset_episodes: int = arg(1000, "episodes to log when the dataset must be built")
     train_episodes: int = arg(0, "train on the first N episodes only (0: all of them)")
+    network: str = arg("candidatewise",
+                       "candidatewise (one shared scorer over [context, candidate] for every "
+                       "candidate, persona_gym.networks) or flat (d3rlpy's default MLP over the "
+                       "whole observation, for comparison)", choices=NETWORKS)
+    hidden: int = arg(256, "hidden width of the candidate-wise scorer")
     steps: int = arg(5000, "gradient updates")
     steps_per_epoch: int = arg(1000, "updates between log lines")
     batch_size: int = arg(256, "minibatch size")
@@ -58,6 +71,8 @@ class TrainArgs:
     device: str = arg("auto", "auto (CUDA when available, else CPU), cpu:0 or cuda:0")
     eval_episodes: int = arg(100, "evaluation episodes per evaluation seed (0: skip evaluation)")
     eval_seeds: list[int] = arg([0], "evaluation seeds (the protocol default is 0 1 2)")
+    select_episodes: int = arg(50, "valid-persona episodes played after every epoch to select "
+                               "a checkpoint (0: no selection)")
     wandb: str = arg("offline", "wandb mode: offline (default), online or disabled")
     wandb_project: str = arg("persona_gym", "wandb project")
     wandb_group: str = arg("", "wandb group (default: the env id)")
@@ -81,7 +96,8 @@ def parse_args(cls: type[TrainArgs], argv: Sequence[str] | None = None,
         elif isinstance(default, list):
             parser.add_argument(flag, type=int, nargs="+", default=default, help=helptext)
         else:
-            parser.add_argument(flag, type=type(default), default=default, help=helptext)
+            parser.add_argument(flag, type=type(default), default=default, help=helptext,
+                                choices=f.metadata.get("choices"))
     return cls(**vars(parser.parse_args(argv)))
 
 
@@ -93,6 +109,43 @@ def quiet_d3rlpy() -> None:
     import structlog
 
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
+
+
+def _drop_expected(logger: Any, method: str, event: dict[str, Any]) -> dict[str, Any]:
+    if str(event.get("event", "")).startswith("Skip building models"):
+        import structlog
+
+        raise structlog.DropEvent
+    return event
+
+
+def _silence_rebuild_warning() -> None:
+    """Drop the warning d3rlpy logs because :func:`train` builds (and ties the heads) before
+    fitting, on purpose; every other message stays."""
+    import structlog
+
+    processors = list(structlog.get_config()["processors"])
+    if _drop_expected not in processors:
+        structlog.configure(processors=[_drop_expected, *processors])
+
+
+def encoder_factory(args: TrainArgs) -> Any:
+    """The d3rlpy encoder factory for ``args.network``: the candidate-wise scorer
+    (:class:`persona_gym.networks.CandidateEncoderFactory`) or d3rlpy's default MLP."""
+    if args.network == "flat":
+        import d3rlpy
+
+        return d3rlpy.models.DefaultEncoderFactory()
+    if args.network != "candidatewise":
+        raise ValueError(f"--network must be one of {', '.join(NETWORKS)}, got {args.network!r}")
+    from persona_gym.networks import CandidateEncoderFactory
+
+    return CandidateEncoderFactory(env=args.env, hidden=args.hidden)
+
+
+def algo_label(algo: str, network: str) -> str:
+    """The name a run reports: the d3rlpy algorithm, ``-flat`` appended for the flat network."""
+    return algo if network == "candidatewise" else f"{algo}-flat"
 
 
 def resolve_device(device: str) -> str:
@@ -247,6 +300,8 @@ def _command_line() -> str:
 
 POLICY_FILE = "policy.onnx"
 """The exported policy's name in a run folder (``leaderboard from-run`` copies it)."""
+SELECTED_POLICY_FILE = "policy_selected.onnx"
+"""The checkpoint selected on valid personas, exported (``--select-episodes``)."""
 
 
 def export_policy(algo: Any, path: str | Path) -> Path:
@@ -275,15 +330,35 @@ def export_policy(algo: Any, path: str | Path) -> Path:
         return export_onnx(module, width, path)
 
 
+class LivePolicy:
+    """A d3rlpy algorithm being trained, as an observation policy (``act_batch``) for
+    :func:`persona_gym.evaluation.evaluate` (model selection on valid personas)."""
+
+    def __init__(self, algo: Any, name: str) -> None:
+        self.algo, self.name = algo, name
+
+    def reset(self, rng: Any) -> None:
+        del rng
+
+    def act_batch(self, obs: Any) -> Any:
+        return self.algo.predict(obs)
+
+
 def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
           tags: Sequence[str] = ()) -> dict[str, Any]:
     """Train, export and evaluate one baseline run; returns the run's summary dict."""
     import d3rlpy
 
+    from persona_gym.networks import tie_heads
+
     entry = env_entry(args.env)
     if entry.variant == "text":
         raise ValueError(f"{args.env} is a text variant; d3rlpy baselines need the discrete or "
                          "continuous variant")
+    if args.select_episodes < 0:
+        raise ValueError(f"--select-episodes must be >= 0, got {args.select_episodes}")
+    encoder_factory(args)  # a bad --network fails before any data is built
+    algo_name = algo_label(algo_name, args.network)
     name = run_name(args.env, algo_name, args.seed)
     logdir = Path(args.out) / name
     if logdir.exists() and not (args.force or args.resume):
@@ -293,8 +368,10 @@ def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
     ds_id, mdp = load_training_data(args)
     d3rlpy.seed(args.seed)
     algo = make_algo(args, entry.variant, device)
+    _silence_rebuild_warning()
+    algo.build_with_dataset(mdp)
+    tie_heads(algo.impl)  # candidate-wise heads: the scores themselves (no-op for flat)
     if args.resume and (logdir / "checkpoint.pt").exists():
-        algo.build_with_dataset(mdp)
         algo.load_model(str(logdir / "checkpoint.pt"))
     config = {"run": name, "algo": algo_name, "args": dataclasses.asdict(args),
               "dataset_id": ds_id, "transitions": mdp.transition_count, "device": device,
@@ -307,25 +384,55 @@ def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
     if wandb_run is not None:
         adapters.append(WandbAdapter(wandb_run))
     start = time.perf_counter()
-    algo.fit(mdp, n_steps=args.steps, n_steps_per_epoch=min(args.steps_per_epoch, args.steps),
-             experiment_name=name, with_timestamp=False, logger_adapter=_Factory(adapters),
-             show_progress=sys.stderr.isatty(), save_interval=1)
-    seconds = time.perf_counter() - start
+    selection = logdir / "selection.jsonl"
+    selection.unlink(missing_ok=True)
+    best: dict[str, Any] | None = None
+    select_seconds = 0.0
+    for epoch, _ in algo.fitter(
+            mdp, n_steps=args.steps, n_steps_per_epoch=min(args.steps_per_epoch, args.steps),
+            experiment_name=name, with_timestamp=False, logger_adapter=_Factory(adapters),
+            show_progress=sys.stderr.isatty(), save_interval=1):
+        if not args.select_episodes:
+            continue
+        t0 = time.perf_counter()
+        valid = evaluate(args.env, LivePolicy(algo, name), episodes=args.select_episodes,
+                         seeds=[0], split="valid")["normalized_score"]
+        row = {"epoch": epoch, "step": epoch * min(args.steps_per_epoch, args.steps),
+               "valid_normalized_score": valid}
+        with selection.open("a", encoding="utf-8") as fh:
+            fh.write(json.dumps(row) + "\n")
+        if wandb_run is not None:
+            wandb_run.log({"valid/normalized_score": valid}, step=row["step"])
+        if best is None or valid > best["valid_normalized_score"]:
+            best = row
+            algo.save_model(str(logdir / "checkpoint_selected.pt"))
+            export_policy(algo, logdir / SELECTED_POLICY_FILE)
+        select_seconds += time.perf_counter() - t0
+    seconds = time.perf_counter() - start - select_seconds
     algo.save_model(str(logdir / "checkpoint.pt"))
     export_policy(algo, logdir / POLICY_FILE)
-    summary: dict[str, Any] = {"run": name, "logdir": str(logdir), "train_seconds": seconds,
-                               "updates_per_s": args.steps / seconds}
+    summary: dict[str, Any] = {"run": name, "algo": algo_name, "logdir": str(logdir),
+                               "train_seconds": seconds, "updates_per_s": args.steps / seconds}
+    if best is not None:
+        summary["selected"] = dict(best)
     if args.eval_episodes:
-        results = evaluate(args.env, str(logdir / POLICY_FILE), episodes=args.eval_episodes,
-                           seeds=args.eval_seeds)
-        results["policy"] = f"{name}/{POLICY_FILE}"
-        (logdir / "results.json").write_text(json.dumps(results, indent=2))
-        summary["normalized_score"] = results["normalized_score"]
-        summary["normalized_score_ci"] = results["normalized_score_ci"]
-        if wandb_run is not None:
-            wandb_run.summary.update({"eval/normalized_score": results["normalized_score"],
-                                      **{f"eval/{m}": v["mean"]
-                                         for m, v in results["metrics"].items()}})
+        for file, out, key in ((POLICY_FILE, "results.json", None),
+                               (SELECTED_POLICY_FILE, "results_selected.json", "selected")):
+            if key and best is None:
+                continue
+            results = evaluate(args.env, str(logdir / file), episodes=args.eval_episodes,
+                               seeds=args.eval_seeds)
+            results["policy"] = f"{name}/{file}"
+            (logdir / out).write_text(json.dumps(results, indent=2))
+            target = summary if key is None else summary["selected"]
+            target["normalized_score"] = results["normalized_score"]
+            target["normalized_score_ci"] = results["normalized_score_ci"]
+            prefix = "eval" if key is None else "eval_selected"
+            if wandb_run is not None:
+                wandb_run.summary.update({f"{prefix}/normalized_score":
+                                          results["normalized_score"],
+                                          **{f"{prefix}/{m}": v["mean"]
+                                             for m, v in results["metrics"].items()}})
     if wandb_run is not None:
         wandb_run.finish()
     for adapter in adapters:
