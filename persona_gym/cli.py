@@ -267,13 +267,20 @@ def build_parser() -> argparse.ArgumentParser:
         "with the official protocol and write table.md, table.csv, scaling.png and by_turn.png "
         "into --out. Finished cells are kept: re-running resumes.",
     )
-    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChatContinuous-v1",
+    p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v1",
                    help="environment id (discrete or continuous variant)")
     p.add_argument("--tiers", default="drift,mixed", help="comma-separated tiers")
-    p.add_argument("--sizes", default="1000,3000,10000",
+    p.add_argument("--sizes", default="100,300,1000,3000,10000",
                    help="comma-separated dataset sizes in episodes")
-    p.add_argument("--algos", default="bc,cql,iql",
-                   help="comma-separated baselines: bc, cql, iql, td3plusbc, bcq")
+    p.add_argument("--algos", default="bc,cql,bcq",
+                   help="comma-separated baselines: bc, cql, bcq (discrete ids), iql, "
+                   "td3plusbc (continuous ids; bc and cql run on both)")
+    p.add_argument("--network", choices=("candidatewise", "flat"), default="candidatewise",
+                   help="the learners' network: one shared scorer per candidate (default) or "
+                   "d3rlpy's flat MLP; cells of both can share one --out")
+    p.add_argument("--select-episodes", type=int, default=50,
+                   help="valid-persona episodes after each epoch to select a checkpoint, "
+                   "reported beside the final policy (0: none; default 50)")
     p.add_argument("--seeds", type=_positive_int, default=3, help="training seeds per cell")
     p.add_argument("--steps", type=_positive_int, default=10_000, help="updates per run")
     p.add_argument("--batch-size", type=_positive_int, default=256, help="minibatch size")
@@ -294,7 +301,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="End to end on embedded defaults, CPU only, a few minutes: (1) every "
         "reference policy on the env (test personas): normalized score with 95%% CI, per-metric "
         "means and the drift policy's consistency by turn index; (2) a small mixed dataset of "
-        "the continuous variant, BC, CQL and IQL trained briefly on it, evaluated with the "
+        "the discrete variant, BC, CQL and BCQ (candidate-wise networks) trained briefly on it, "
+        "evaluated with the "
         "official protocol, a table and plots (scaling.png, by_turn.png) in --out.",
     )
     p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v1",
@@ -576,7 +584,8 @@ def _scale_spec(args: argparse.Namespace) -> Any:
         fields.update(QUICK)
     return StudySpec(env=args.env, tiers=tuple(t for t in args.tiers.split(",") if t),
                      algos=tuple(a for a in args.algos.split(",") if a), device=args.device,
-                     wandb=args.wandb, batch_size=args.batch_size, **fields)
+                     wandb=args.wandb, batch_size=args.batch_size, network=args.network,
+                     select_episodes=args.select_episodes, **fields)
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
@@ -649,7 +658,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _demo_training(args: argparse.Namespace) -> list[dict[str, Any]]:
-    """Part 2 of the demo: the quick scaling study of BC, CQL and IQL, datasets under --out."""
+    """Part 2 of the demo: the quick scaling study of BC, CQL and BCQ, datasets under --out."""
     import os
     from pathlib import Path
 
@@ -659,9 +668,9 @@ def _demo_training(args: argparse.Namespace) -> list[dict[str, Any]]:
     quiet_d3rlpy()
     os.environ.setdefault("MINARI_DATASETS_PATH", str(Path(args.out).resolve() / "minari"))
     os.environ.setdefault("WANDB_SILENT", "true")
-    spec = StudySpec(env="persona_gym/OpenChatContinuous-v1", tiers=("mixed",),
-                     algos=("bc", "cql", "iql"), batch_size=128, device="cpu:0", **QUICK)
-    print(f"training BC, CQL and IQL on CPU into {args.out}/ (a few minutes) ...",
+    spec = StudySpec(env="persona_gym/OpenChat-v1", tiers=("mixed",),
+                     algos=("bc", "cql", "bcq"), batch_size=128, device="cpu:0", **QUICK)
+    print(f"training BC, CQL and BCQ on CPU into {args.out}/ (a few minutes) ...",
           file=sys.stderr)
     return run_study(spec, args.out,
                      progress=lambda cell: print(f"  {cell}", file=sys.stderr))["rows"]

@@ -31,7 +31,7 @@ and generalises poorly to unseen personas (bench/shortcuts.py measures both).
   descriptor cosine (the env decodes an action to the most similar candidate) and read that
   candidate's features and score.
 
-:class:`CandidateFeatures` gives Stable-Baselines3 the same scorer (``persona_gym.online``).
+:class:`persona_gym.online.CandidateFeatures` gives Stable-Baselines3 the same scorer.
 """
 
 from __future__ import annotations

@@ -45,10 +45,12 @@ class StudySpec:
     batch_size: int = 256
     device: str = "auto"
     wandb: str = "offline"
+    network: str = "candidatewise"
+    select_episodes: int = 50
 
 
 QUICK = {"sizes": (100, 300), "steps": 400, "eval_episodes": 50, "seeds": (0,),
-         "eval_seeds": (0,)}
+         "eval_seeds": (0,), "select_episodes": 20}
 """``--quick``: minutes on a laptop CPU; a smoke test of the whole pipeline, not a result."""
 
 
@@ -88,17 +90,19 @@ def _mean_lists(lists: list[list[float | None]]) -> list[float | None]:
 
 def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: Path) -> dict:
     """Train and evaluate one cell (or read it when it is already done)."""
-    path = out / "cells" / f"{tier}__{size}__{algo}__{seed}.json"
+    from persona_gym.evaluation import env_entry
+    from persona_gym.training import algo_label, train
+
+    label = algo_label(algo, spec.network)
+    path = out / "cells" / f"{tier}__{size}__{label}__{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
-    from persona_gym.evaluation import env_entry
-    from persona_gym.training import train
 
     module = _baseline(algo)
     args = module.Args(
         env=spec.env, tier=tier, dataset_episodes=max(spec.sizes), train_episodes=size,
         steps=spec.steps, steps_per_epoch=max(1, spec.steps // 5), seed=seed,
-        batch_size=spec.batch_size,
+        batch_size=spec.batch_size, network=spec.network, select_episodes=spec.select_episodes,
         eval_episodes=spec.eval_episodes, eval_seeds=list(spec.eval_seeds), device=spec.device,
         wandb=spec.wandb, wandb_group=f"scale:{spec.env}",
         out=str(out / "runs" / f"{tier}__{size}"), force=True,
@@ -107,8 +111,9 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
     summary = train(args, module.algo_for(variant), module.make_algo,
                     tags=["scale", f"size={size}"])
     results = json.loads((Path(summary["logdir"]) / "results.json").read_text())
-    cell = {"tier": tier, "size": size, "algo": module.algo_for(variant), "seed": seed,
-            "normalized_score": results["normalized_score"],
+    cell = {"tier": tier, "size": size, "algo": summary["algo"], "seed": seed,
+            "network": spec.network, "normalized_score": results["normalized_score"],
+            "selected": summary.get("selected"),
             "metrics": {m: v["mean"] for m, v in results["metrics"].items()},
             "by_turn": results["by_turn"], "train_seconds": summary["train_seconds"],
             "run": summary["run"]}
@@ -163,9 +168,14 @@ def aggregate(cells: Sequence[dict], behaviour: dict[str, dict]) -> list[dict[st
     for (tier, size, algo), group in sorted(groups.items()):
         scores = np.array([c["normalized_score"] for c in group])
         lo, hi = bootstrap_ci(scores)
+        picked = [c["selected"]["normalized_score"] for c in group
+                  if (c.get("selected") or {}).get("normalized_score") is not None]
+        sel_lo, sel_hi = bootstrap_ci(np.array(picked)) if picked else (None, None)
         rows.append({
             "tier": tier, "size": size, "algo": algo, "seeds": len(group),
             "normalized_score": float(scores.mean()), "ci_low": lo, "ci_high": hi,
+            "selected_score": float(np.mean(picked)) if picked else None,
+            "selected_ci_low": sel_lo, "selected_ci_high": sel_hi,
             "p2l": float(np.mean([c["metrics"]["p2l"] for c in group])),
             "l2l": float(np.mean([c["metrics"]["l2l"] for c in group])),
             "qa": float(np.mean([c["metrics"]["qa"] for c in group])),
@@ -180,13 +190,18 @@ def write_tables(rows: list[dict[str, Any]], out: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| tier | episodes | algorithm | seeds | normalized score | 95% CI | p2l | l2l | qa "
-             "| behaviour |", "|---|---:|---|---:|---:|---|---:|---:|---:|---:|"]
+    lines = ["| tier | episodes | algorithm | seeds | final policy | 95% CI | selected on valid "
+             "| 95% CI | p2l | l2l | qa | behaviour |",
+             "|---|---:|---|---:|---:|---|---:|---|---:|---:|---:|---:|"]
     for r in rows:
+        sel, ci = "–", "–"
+        if r["selected_score"] is not None:
+            sel = f"{r['selected_score']:.1f}"
+            ci = f"[{r['selected_ci_low']:.1f}, {r['selected_ci_high']:.1f}]"
         lines.append(
             f"| {r['tier']} | {r['size']} | {r['algo']} | {r['seeds']} | "
-            f"{r['normalized_score']:.1f} | [{r['ci_low']:.1f}, {r['ci_high']:.1f}] | "
-            f"{r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | {r['behaviour']:.1f} |")
+            f"{r['normalized_score']:.1f} | [{r['ci_low']:.1f}, {r['ci_high']:.1f}] | {sel} | "
+            f"{ci} | {r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | {r['behaviour']:.1f} |")
     (out / "table.md").write_text("\n".join(lines) + "\n")
 
 

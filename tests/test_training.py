@@ -145,3 +145,49 @@ def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> No
     again = run_study(spec, out)  # finished cells are not re-run
     assert [c.stat().st_mtime_ns for c in cells] == stamps
     assert again["rows"] == result["rows"]
+
+
+def test_checkpoint_selection_uses_valid_personas_and_reports_both(tmp_path: Path) -> None:
+    args = parse_args(cql.Args, ["--env", "persona_gym/OpenChat-v1", "--tier", "mixed",
+                                 "--dataset-episodes", "12", "--steps", "6",
+                                 "--steps-per-epoch", "2", "--batch-size", "16",
+                                 "--select-episodes", "4", "--eval-episodes", "4", "--wandb",
+                                 "disabled", "--out", str(tmp_path / "runs")])
+    summary = train(args, "DiscreteCQL", cql.make_algo)
+    run = Path(summary["logdir"])
+    rows = [json.loads(x) for x in (run / "selection.jsonl").read_text().splitlines()]
+    assert [r["epoch"] for r in rows] == [1, 2, 3] and [r["step"] for r in rows] == [2, 4, 6]
+    best = max(rows, key=lambda r: r["valid_normalized_score"])
+    assert summary["selected"]["epoch"] == min(
+        r["epoch"] for r in rows if r["valid_normalized_score"] == best["valid_normalized_score"])
+    selected = json.loads((run / "results_selected.json").read_text())
+    final = json.loads((run / "results.json").read_text())
+    assert selected["split"] == final["split"] == "test"  # selected on valid, reported on test
+    assert selected["policy"].endswith("policy_selected.onnx")
+    assert summary["selected"]["normalized_score"] == selected["normalized_score"]
+    # the valid score is what evaluate gives on the valid personas, not the test ones
+    valid = evaluate("persona_gym/OpenChat-v1", str(run / "policy.onnx"), episodes=4, seeds=[0],
+                     split="valid")
+    assert valid["split"] == "valid"
+    assert valid["normalized_score"] == pytest.approx(rows[-1]["valid_normalized_score"])
+    with pytest.raises(ValueError, match="never select or evaluate on the train personas"):
+        evaluate("persona_gym/OpenChat-v1", "random", episodes=2, seeds=[0], split="train")
+
+
+@pytest.mark.parametrize("network", ["candidatewise", "flat"])
+def test_network_option_picks_the_encoder_and_names_the_run(network: str,
+                                                             tmp_path: Path) -> None:
+    args = parse_args(bc.Args, ["--env", "persona_gym/OpenChat-v1", "--tier", "mixed",
+                                "--dataset-episodes", "12", "--steps", "2", "--batch-size", "8",
+                                "--network", network, "--select-episodes", "0",
+                                "--eval-episodes", "0", "--wandb", "disabled",
+                                "--out", str(tmp_path / "runs")])
+    summary = train(args, "DiscreteBC", bc.make_algo)
+    label = "DiscreteBC" if network == "candidatewise" else "DiscreteBC-flat"
+    assert summary["algo"] == label and summary["run"] == f"OpenChat-v1__{label}__0"
+    params = json.loads((Path(summary["logdir"]) / "params.json").read_text())
+    kind = params["config"]["params"]["encoder_factory"]["type"]
+    assert kind == ("candidatewise" if network == "candidatewise" else "default")
+    assert "selected" not in summary and not (Path(summary["logdir"]) / "selection.jsonl").exists()
+    with pytest.raises(SystemExit):
+        parse_args(bc.Args, ["--network", "transformer"])

@@ -1,0 +1,94 @@
+"""Online RL beside offline RL: SB3 PPO and DQN with the candidate-wise features."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import pytest
+import torch
+
+from persona_gym.artifacts import OnnxPolicy
+from persona_gym.networks import Layout
+from persona_gym.online import CandidateFeatures, OnlineArgs, features_of, main, make_model
+from persona_gym.training import parse_args
+
+ENV = "persona_gym/OpenChat-v1"
+
+
+@pytest.fixture(autouse=True)
+def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WANDB_SILENT", "true")
+
+
+def _observations(n: int = 12) -> np.ndarray:
+    env = gym.make(ENV)
+    obs, _ = env.reset(seed=5)
+    out = [obs]
+    while len(out) < n:
+        obs, _, term, trunc, _ = env.step(env.action_space.sample())
+        out.append(obs)
+        if term or trunc:
+            obs, _ = env.reset()
+    env.close()
+    return np.stack(out)
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_online_run_trains_exports_and_evaluates(algo: str, tmp_path: Path) -> None:
+    summary = main(["--algo", algo, "--env", ENV, "--steps", "80", "--n-envs", "2",
+                    "--hidden", "32", "--eval-episodes", "3", "--wandb", "offline",
+                    "--out", str(tmp_path)])
+    run = tmp_path / f"OpenChat-v1__{algo.upper()}__0"
+    assert summary["logdir"] == str(run)
+    results = json.loads((run / "results.json").read_text())
+    assert results["split"] == "test" and results["episodes"] == 3
+    assert summary["normalized_score"] == results["normalized_score"]
+    assert json.loads((run / "config.json").read_text())["env_steps"] == 80
+    assert list((run / "wandb").glob("offline-run-*/run-*.wandb"))
+
+
+@pytest.mark.parametrize("algo", ["ppo", "dqn"])
+def test_online_heads_read_the_scores_and_the_export_acts_alike(algo: str,
+                                                               tmp_path: Path) -> None:
+    from stable_baselines3.common.env_util import make_vec_env
+
+    env = make_vec_env(ENV, n_envs=2, seed=0, env_kwargs={"render_mode": None})
+    model = make_model(algo, env, ENV, hidden=32, seed=0, network="candidatewise")
+    model.learn(total_timesteps=600 if algo == "dqn" else 512)
+    env.close()
+    ext = features_of(model)
+    assert isinstance(ext, CandidateFeatures)
+    head = model.policy.action_net if algo == "ppo" else model.policy.q_net.q_net[0]
+    k = ext.k
+    assert torch.equal(head.weight[:, :k], torch.eye(k))
+    assert torch.count_nonzero(head.weight[:, k:]) == 0 and not head.weight.requires_grad
+    obs = _observations()
+    layout = Layout.of_env(ENV)
+    perm = np.random.default_rng(0).permutation(k)
+    moved = obs.copy()
+    for i, j in enumerate(perm):
+        moved[:, layout.candidate_index[i]] = obs[:, layout.candidate_index[j]]
+    with torch.no_grad():
+        s = ext(torch.from_numpy(obs))[:, :k]
+        s_moved = ext(torch.from_numpy(moved))[:, :k]
+    assert torch.allclose(s_moved, s[:, perm], atol=1e-5)
+    actions, _ = model.predict(obs, deterministic=True)
+    assert np.array_equal(actions, s.argmax(-1).numpy())
+    from persona_gym.online import export_model
+
+    path = export_model(model, "candidatewise", obs.shape[1], tmp_path / "policy.onnx")
+    assert np.array_equal(OnnxPolicy(str(path)).act_batch(obs), actions)
+
+
+def test_online_refuses_what_it_cannot_run(tmp_path: Path) -> None:
+    from persona_gym.online import train_online
+
+    args = parse_args(OnlineArgs, ["--env", "persona_gym/OpenChatContinuous-v1",
+                                   "--out", str(tmp_path)])
+    with pytest.raises(ValueError, match="not a discrete variant"):
+        train_online(args)
+    with pytest.raises(SystemExit):
+        parse_args(OnlineArgs, ["--algo", "sac"])
