@@ -274,7 +274,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="comma-separated dataset sizes in episodes")
     p.add_argument("--algos", default="bc,cql,bcq",
                    help="comma-separated baselines: bc, cql, bcq (discrete ids), iql, "
-                   "td3plusbc (continuous ids; bc and cql run on both)")
+                   "td3plusbc (continuous ids; bc and cql run on both); online ppo, dqn "
+                   "(discrete ids, needs [sb3]) with as many env steps as the cell's "
+                   "dataset has transitions")
     p.add_argument("--network", choices=("candidatewise", "flat"), default="candidatewise",
                    help="the learners' network: one shared scorer per candidate (default) or "
                    "d3rlpy's flat MLP; cells of both can share one --out")

@@ -946,6 +946,20 @@ def build_dataset(
 # -- reading, checking, converting -------------------------------------------------------------
 
 
+def prefix_transitions(ds_id: str, episodes: int) -> int:
+    """Transitions in the first ``episodes`` episodes of a local dataset, read from the episode
+    attributes alone (an online learner's matched step budget)."""
+    import h5py
+
+    path = datasets_root() / ds_id / "data" / "main_data.hdf5"
+    if not path.exists():
+        raise DatasetError(f"no local dataset {ds_id} under {datasets_root()}; build it first")
+    with h5py.File(path, "r") as fh:
+        if episodes > len(fh):
+            raise DatasetError(f"{ds_id} has {len(fh)} episodes, fewer than {episodes}")
+        return sum(int(fh[f"episode_{i}"].attrs["total_steps"]) for i in range(episodes))
+
+
 def load(ds_id: str) -> Any:
     """``minari.load_dataset`` for a local dataset, with clear errors (never downloads)."""
     import minari

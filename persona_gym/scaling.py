@@ -5,7 +5,10 @@ trains the baseline on the first ``size`` episodes (:func:`persona_gym.training.
 evaluates its exported policy with the official protocol and stores the result as
 ``{out}/cells/{tier}__{size}__{algo}__{seed}.json``. Finished cells are never re-run, so an
 interrupted study resumes where it stopped. The behaviour policy of each tier is evaluated with
-the same protocol (``mixed``: the mean of random, drift and expert).
+the same protocol (``mixed``: the mean of random, drift and expert). Online learners (``ppo``,
+``dqn``: :data:`ONLINE`) share the table: their cell of size N interacts with the env (train
+personas) for as many steps as the first N logged episodes hold, a matched budget. Offline
+cells also report the checkpoint selected on valid personas (``selected``).
 
 Outputs in ``{out}``: ``table.md`` and ``table.csv`` (mean normalized score over seeds with a
 95% bootstrap CI over seeds), ``scaling.png`` (score vs size per algorithm, CI bands, the
@@ -54,13 +57,24 @@ QUICK = {"sizes": (100, 300), "steps": 400, "eval_episodes": 50, "seeds": (0,),
 """``--quick``: minutes on a laptop CPU; a smoke test of the whole pipeline, not a result."""
 
 
+ONLINE = ("ppo", "dqn")
+"""Online learners (Stable-Baselines3, ``persona_gym.online``): a cell of size N interacts with
+the env for as many steps as the first N logged episodes hold transitions."""
+
+
 def _baseline(algo: str) -> Any:
+    if algo in ONLINE:
+        from persona_gym.online import require_sb3
+
+        require_sb3()
+        return None
     try:
         return importlib.import_module(f"persona_gym.baselines.{algo}")
     except ModuleNotFoundError:
         from persona_gym.baselines import ALGOS
 
-        raise ValueError(f"unknown algorithm {algo!r}; choose from {', '.join(ALGOS)}") from None
+        raise ValueError(f"unknown algorithm {algo!r}; choose from "
+                         f"{', '.join((*ALGOS, *ONLINE))}") from None
 
 
 def behaviour_score(spec: StudySpec, tier: str, out: Path) -> dict[str, Any]:
@@ -97,6 +111,10 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
     path = out / "cells" / f"{tier}__{size}__{label}__{seed}.json"
     if path.exists():
         return json.loads(path.read_text())
+    if algo in ONLINE:
+        cell = _online_cell(spec, tier, size, algo, seed, out)
+        _write_cell(path, cell)
+        return cell
 
     module = _baseline(algo)
     args = module.Args(
@@ -117,11 +135,35 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
             "metrics": {m: v["mean"] for m, v in results["metrics"].items()},
             "by_turn": results["by_turn"], "train_seconds": summary["train_seconds"],
             "run": summary["run"]}
+    _write_cell(path, cell)
+    return cell
+
+
+def _online_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int,
+                 out: Path) -> dict[str, Any]:
+    """An online learner with the step budget of the first ``size`` episodes of ``tier``."""
+    from persona_gym import datasets as D
+    from persona_gym.online import OnlineArgs, train_online
+
+    steps = D.prefix_transitions(D.dataset_id(spec.env, tier), size)
+    args = OnlineArgs(algo=algo, env=spec.env, steps=steps, network=spec.network, seed=seed,
+                      eval_episodes=spec.eval_episodes, eval_seeds=list(spec.eval_seeds),
+                      wandb=spec.wandb, out=str(out / "runs" / f"{tier}__{size}"), force=True)
+    summary = train_online(args)
+    results = json.loads((Path(summary["logdir"]) / "results.json").read_text())
+    return {"tier": tier, "size": size, "algo": summary["algo"], "seed": seed,
+            "network": spec.network, "normalized_score": results["normalized_score"],
+            "selected": None, "env_steps": steps,
+            "metrics": {m: v["mean"] for m, v in results["metrics"].items()},
+            "by_turn": results["by_turn"], "train_seconds": summary["train_seconds"],
+            "run": summary["run"]}
+
+
+def _write_cell(path: Path, cell: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".part")
     tmp.write_text(json.dumps(cell, indent=2))
     tmp.replace(path)
-    return cell
 
 
 def ensure_datasets(spec: StudySpec) -> None:

@@ -191,3 +191,23 @@ def test_network_option_picks_the_encoder_and_names_the_run(network: str,
     assert "selected" not in summary and not (Path(summary["logdir"]) / "selection.jsonl").exists()
     with pytest.raises(SystemExit):
         parse_args(bc.Args, ["--network", "transformer"])
+
+
+def test_study_puts_online_learners_at_matched_budgets_beside_offline_ones(
+        tmp_path: Path) -> None:
+    from persona_gym import datasets as D
+
+    spec = StudySpec(env="persona_gym/OpenChat-v1", tiers=("mixed",), sizes=(4,),
+                     algos=("bc", "ppo"), seeds=(0,), steps=4, eval_episodes=3,
+                     eval_seeds=(0,), wandb="disabled", select_episodes=2)
+    result = run_study(spec, tmp_path / "study")
+    algos = {r["algo"]: r for r in result["rows"]}
+    assert set(algos) == {"DiscreteBC", "PPO"}
+    assert algos["DiscreteBC"]["selected_score"] is not None
+    assert algos["PPO"]["selected_score"] is None  # online runs have no valid selection
+    online = json.loads((tmp_path / "study" / "cells" / "mixed__4__ppo__0.json").read_text())
+    ds = D.load(D.dataset_id("persona_gym/OpenChat-v1", "mixed"))
+    logged = sum(len(e.actions) for e in ds.iterate_episodes(range(4)))
+    assert online["env_steps"] == logged == D.prefix_transitions(ds.spec.dataset_id, 4)
+    table = (tmp_path / "study" / "table.md").read_text()
+    assert "| mixed | 4 | PPO | 1 |" in table and "selected on valid" in table
