@@ -320,13 +320,14 @@ class ResultsView:
     ref_max: float
     line_lo: float
     line_hi: float
+    version: int
 
     @classmethod
     def of(cls, r: dict[str, Any]) -> ResultsView:
         card, entry = card_of(r["env_id"])
         lo, hi = card.weights(r["env_id"]).line_bounds
         return cls(r, r["env_id"], entry.horizon, entry.ref_min_score, entry.ref_max_score,
-                   lo, hi)
+                   lo, hi, entry.version)
 
     def norm(self, x: float) -> float:
         """A return as a normalized score, with the env's current reference scores."""
@@ -444,8 +445,9 @@ def check_metrics(v: ResultsView) -> list[str]:
 
 
 def check_by_turn(v: ResultsView) -> list[str]:
-    """by_turn has one entry per turn of the horizon, and its p2l, l2l and relevance averages
-    equal the metric means (every episode has the same number of turns)."""
+    """by_turn has one entry per turn of the horizon; on v0, where every episode runs to the
+    horizon, its p2l, l2l and relevance averages equal the metric means. On v1 a partner may
+    leave early, so late turns average fewer episodes (or none: null) and the two differ."""
     r, out = v.r, []
     for m in BY_TURN_METRICS:
         values = r["by_turn"][m]
@@ -454,6 +456,10 @@ def check_by_turn(v: ResultsView) -> list[str]:
                        f"{v.horizon}")
             continue
         if m == "qa":
+            continue
+        if v.version >= 1:
+            if values[0] is None:
+                out.append(f"by_turn.{m}[0] is null; every episode has a first turn")
             continue
         if any(x is None for x in values):
             out.append(f"by_turn.{m} has null entries; every turn has a {m} score")
