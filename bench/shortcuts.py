@@ -736,25 +736,24 @@ def collect_expert(env_id: str, turns: int, explore: float = 0.0
     return np.stack(obs_l), np.array(act_l, dtype=np.int64), ep
 
 
-def _models(ctx_dim: int, cand_dim: int, obs_dim: int, k: int, hidden: int,
-            facts: Any = None) -> tuple:
+def _models(env_id: str, obs_dim: int, k: int, hidden: int) -> tuple:
     """The learnable ceiling's two networks: the library's candidate-wise scorer
     (:class:`persona_gym.networks.CandidateScorer`: one MLP over [context, candidate, fact
     comparisons] for every candidate) and a flat MLP on the whole observation."""
     from torch import nn
 
-    from persona_gym.networks import CandidateScorer
+    from persona_gym.networks import CandidateScorer, Layout
 
     flat = nn.Sequential(nn.Linear(obs_dim, hidden), nn.ReLU(), nn.Linear(hidden, hidden),
                          nn.ReLU(), nn.Linear(hidden, k))
-    return CandidateScorer(ctx_dim, cand_dim, facts, hidden), flat
+    return CandidateScorer(Layout.of_env(env_id), hidden), flat
 
 
 class ScorerPolicy:
     """OBSERVATION policy around a trained torch model (batched via ``act_batch``)."""
 
-    def __init__(self, name: str, model: Any, encoder: Any, flat: bool) -> None:
-        self.name, self.model, self.encoder, self.flat = name, model, encoder, flat
+    def __init__(self, name: str, model: Any) -> None:
+        self.name, self.model = name, model
 
     def reset(self, rng: np.random.Generator) -> None:
         del rng
@@ -762,12 +761,7 @@ class ScorerPolicy:
     def logits(self, obs: np.ndarray) -> Any:
         import torch
 
-        obs = np.asarray(obs, dtype=np.float32)
-        if self.flat:
-            return self.model(torch.from_numpy(obs))
-        ctx, cand = self.encoder.split(obs)
-        return self.model(torch.from_numpy(np.ascontiguousarray(ctx)),
-                          torch.from_numpy(np.ascontiguousarray(cand)))
+        return self.model(torch.from_numpy(np.asarray(obs, dtype=np.float32)))
 
     def act_batch(self, obs: np.ndarray) -> np.ndarray:
         import torch
@@ -793,16 +787,12 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
     perm = rng.permutation(len(act))
     n_val = max(1, len(act) // 10)
     val, tr = perm[:n_val], perm[n_val:]
-    ctx, cand = encoder.split(obs)
-    ctx_t = torch.from_numpy(np.ascontiguousarray(ctx))
-    cand_t = torch.from_numpy(np.ascontiguousarray(cand))
     obs_t, act_t = torch.from_numpy(obs), torch.from_numpy(act)
-    cw, flat = _models(ctx.shape[-1], cand.shape[-1], obs.shape[-1], encoder.k, args.hidden,
-                       getattr(encoder, "facts", None))
+    cw, flat = _models(env_id, obs.shape[-1], encoder.k, args.hidden)
     info: dict[str, Any] = {"train_turns": len(act), "train_episodes": eps,
                             "collect_seconds": round(t_collect, 2)}
     out = []
-    for name, model, inputs in (("learn:candidatewise", cw, (ctx_t, cand_t)),
+    for name, model, inputs in (("learn:candidatewise", cw, (obs_t,)),
                                 ("learn:flat", flat, (obs_t,))):
         t1 = time.perf_counter()
         opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -841,7 +831,7 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
         log(f"  {short(env_id)} {name}: train acc {acc['train']:.3f}, held-out acc "
             f"{acc['val']:.3f} (best epoch {best[1]} of {args.epochs}; "
             f"{info[name]['train_seconds']:.1f} s)")
-        out.append(ScorerPolicy(name, model, encoder, flat=name == "learn:flat"))
+        out.append(ScorerPolicy(name, model))
     return out, info
 
 
