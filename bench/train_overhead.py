@@ -59,8 +59,8 @@ def main() -> None:
     d, o = sum(direct) / len(direct), sum(ours) / len(ours)
     print(f"direct fit: {1e3 * d:.3f} ms/update; persona_gym.training.train: {1e3 * o:.3f} "
           f"ms/update; overhead {100 * (o / d - 1):+.1f}% (target <= +5%)")
-    print(json.dumps({"algo": "DiscreteBC", "network": "candidatewise", "env": ENV, "steps": args.steps,
-                      "repeats": args.repeats, "direct_s_per_update": d,
+    print(json.dumps({"algo": "DiscreteBC", "network": "candidatewise", "env": ENV,
+                      "steps": args.steps, "repeats": args.repeats, "direct_s_per_update": d,
                       "project_s_per_update": o, "overhead_ratio": o / d,
                       "target_overhead_ratio": 1.05}))
 
