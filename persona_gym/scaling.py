@@ -88,7 +88,8 @@ def behaviour_score(spec: StudySpec, tier: str, out: Path) -> dict[str, Any]:
     result = {
         "tier": tier,
         "normalized_score": float(np.mean([r["normalized_score"] for r in runs])),
-        "by_turn": {m: _mean_lists([r["by_turn"][m] for r in runs]) for m in ("l2l", "qa")},
+        "by_turn": {m: _mean_lists([r["by_turn"][m] for r in runs])
+                    for m in ("p2l", "l2l", "qa")},
     }
     path.write_text(json.dumps(result, indent=2))
     return result
@@ -249,49 +250,71 @@ def write_tables(rows: list[dict[str, Any]], out: Path) -> None:
 
 def plot(rows: list[dict[str, Any]], cells: Sequence[dict], behaviour: dict[str, dict],
          spec: StudySpec, out: Path) -> None:
+    """``scaling.png`` (score vs dataset size per learner, 95% CI bands over training seeds, the
+    behaviour policy dashed; online learners dotted at their matched step budgets) and
+    ``by_turn.png`` (p2l, l2l and qa by turn for the best learner against the behaviour)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import FixedLocator, NullLocator, ScalarFormatter
 
+    env = spec.env.split("/")[-1]
     tiers = list(spec.tiers)
-    fig, axes = plt.subplots(1, len(tiers), figsize=(5.5 * len(tiers), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(tiers), figsize=(6 * len(tiers), 4.6), squeeze=False)
+    handles: dict[str, Any] = {}
     for ax, tier in zip(axes[0], tiers, strict=True):
+        sizes = sorted({r["size"] for r in rows if r["tier"] == tier})
         for algo in sorted({r["algo"] for r in rows}):
             rs = sorted((r for r in rows if r["tier"] == tier and r["algo"] == algo),
                         key=lambda r: r["size"])
             if not rs:
                 continue
             x = [r["size"] for r in rs]
-            ax.plot(x, [r["normalized_score"] for r in rs], marker="o", label=algo)
-            ax.fill_between(x, [r["ci_low"] for r in rs], [r["ci_high"] for r in rs],
-                            alpha=0.2)
-        ax.axhline(behaviour[tier]["normalized_score"], color="gray", linestyle="--",
-                   label="behaviour policy")
-        ax.set_xscale("log")
-        ax.set_xlabel("dataset size (episodes)")
-        ax.set_ylabel("normalized score (test personas)")
-        ax.set_title(f"{spec.env.split('/')[-1]}: {tier} data")
+            style = ":" if algo.upper() in ("PPO", "DQN") or algo.endswith("-flat") else "-"
+            (line,) = ax.plot(x, [r["normalized_score"] for r in rs], marker="o",
+                              linestyle=style, label=algo)
+            if max(r["seeds"] for r in rs) > 1:
+                ax.fill_between(x, [r["ci_low"] for r in rs], [r["ci_high"] for r in rs],
+                                alpha=0.18, color=line.get_color())
+            handles[algo] = line
+        handles["behaviour policy"] = ax.axhline(
+            behaviour[tier]["normalized_score"], color="gray", linestyle="--")
+        if len(sizes) >= 3:  # a log axis only with enough points, ticks at the real sizes
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(FixedLocator(sizes))
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_locator(NullLocator())
+        elif sizes:
+            ax.set_xticks(sizes)
+        ax.set_xlabel("dataset size (logged episodes; online: as many env steps)")
+        ax.set_ylabel("normalized score (0 = random, 100 = expert)")
+        ax.set_title(f"{env}, {tier} data: test personas")
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
-    fig.tight_layout()
+    fig.legend(list(handles.values()), list(handles), loc="lower center",
+               ncol=min(len(handles), 5), fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0.08, 1, 1))
     fig.savefig(out / "scaling.png", dpi=120)
     plt.close(fig)
 
-    best = max(cells, key=lambda c: (c["size"], c["normalized_score"]))
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
-    for ax, metric in zip(axes, ("l2l", "qa"), strict=True):
+    offline = [c for c in cells if c.get("selected", True) is not None] or list(cells)
+    best = max(offline, key=lambda c: (c["size"], c["normalized_score"]))
+    metrics = [m for m in ("p2l", "l2l", "qa") if m in best["by_turn"]]
+    fig, axes = plt.subplots(1, len(metrics), figsize=(5 * len(metrics), 4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics, strict=True):
         turns = np.arange(1, len(best["by_turn"][metric]) + 1)
         ax.plot(turns, _nan(best["by_turn"][metric]), marker="o",
-                label=f"{best['algo']} ({best['tier']}, {best['size']} episodes)")
-        ax.plot(turns, _nan(behaviour[best["tier"]]["by_turn"][metric]), marker="s",
-                linestyle="--", label=f"behaviour ({best['tier']})")
-        ax.set_xlabel("turn index")
-        ax.set_ylabel(metric)
+                label=f"{best['algo']} (seed {best['seed']}, {best['size']} {best['tier']} "
+                "episodes)")
+        if metric in behaviour[best["tier"]]["by_turn"]:
+            ax.plot(turns, _nan(behaviour[best["tier"]]["by_turn"][metric]), marker="s",
+                    linestyle="--", label=f"behaviour ({best['tier']})")
+        ax.set_xlabel("agent turn")
+        ax.set_ylabel(f"{metric} (mean over lines at that turn)")
         ax.set_ylim(-0.02, 1.02)
-        ax.set_title(f"{metric} by turn index")
+        ax.set_title(f"{metric} by turn, {env}, test personas", fontsize=10)
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     fig.savefig(out / "by_turn.png", dpi=120)
     plt.close(fig)
