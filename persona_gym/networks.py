@@ -185,6 +185,18 @@ class CandidateScorer(nn.Module):
         return obs[:, self.cand_idx[:, -d:]]
 
 
+class Greedy(nn.Module):
+    """The greedy policy of any module mapping observations to K scores (argmax), for
+    :func:`persona_gym.leaderboard.export_onnx`: ``export_onnx(Greedy(scorer), width, path)``."""
+
+    def __init__(self, scores: nn.Module) -> None:
+        super().__init__()
+        self.scores = scores
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.scores(obs).argmax(-1)
+
+
 # -- d3rlpy -------------------------------------------------------------------------------------
 
 

@@ -126,6 +126,16 @@ def features_of(model: Any) -> CandidateFeatures:
     return ext  # type: ignore[no-any-return]
 
 
+def policy_kwargs(env_id: str, algo: str, hidden: int = 256) -> dict[str, Any]:
+    """SB3 ``policy_kwargs`` for the candidate-wise features on ``env_id`` (``algo``: ``ppo``
+    or ``dqn``; the heads must then be tied with :func:`tie_heads` after the model is made)."""
+    if algo not in ALGOS:
+        raise ValueError(f"algo must be one of {', '.join(ALGOS)}, got {algo!r}")
+    return {"features_extractor_class": CandidateFeatures,
+            "features_extractor_kwargs": {"env_id": env_id, "hidden": hidden},
+            "net_arch": [] if algo == "dqn" else {"pi": [], "vf": [64]}}
+
+
 def make_model(algo: str, env: Any, env_id: str, hidden: int, seed: int, network: str) -> Any:
     """An SB3 PPO or DQN model on ``env`` (a vector env) with the candidate-wise features
     (``network="candidatewise"``) or SB3's default MLP (``"flat"``)."""
@@ -136,11 +146,7 @@ def make_model(algo: str, env: Any, env_id: str, hidden: int, seed: int, network
         raise ValueError(f"--algo must be one of {', '.join(ALGOS)}, got {algo!r}")
     if network not in NETWORKS:
         raise ValueError(f"--network must be one of {', '.join(NETWORKS)}, got {network!r}")
-    kwargs: dict[str, Any] = {}
-    if network == "candidatewise":
-        kwargs = {"features_extractor_class": CandidateFeatures,
-                  "features_extractor_kwargs": {"env_id": env_id, "hidden": hidden},
-                  "net_arch": [] if algo == "dqn" else {"pi": [], "vf": [64]}}
+    kwargs = policy_kwargs(env_id, algo, hidden) if network == "candidatewise" else {}
     if algo == "ppo":
         model = PPO("MlpPolicy", env, n_steps=256, batch_size=256, learning_rate=3e-4,
                     gamma=0.99, seed=seed, policy_kwargs=kwargs, device="cpu", verbose=0)
@@ -154,15 +160,14 @@ def make_model(algo: str, env: Any, env_id: str, hidden: int, seed: int, network
     return model
 
 
-def export_model(model: Any, network: str, width: int, path: str | Path) -> Path:
-    """The trained model's greedy policy as a checked ONNX artifact."""
+def export_model(model: Any, path: str | Path) -> Path:
+    """A trained SB3 PPO or DQN model's greedy policy as a checked ONNX artifact at ``path``
+    (the format ``persona-gym evaluate`` and the leaderboard take)."""
     from persona_gym.artifacts import export_onnx
 
-    if network == "candidatewise":
-        module: nn.Module = GreedyScores(features_of(model))
-    else:
-        module = _FlatGreedy(model)
-    return export_onnx(module, width, path)
+    ext = features_of(model)
+    module = GreedyScores(ext) if isinstance(ext, CandidateFeatures) else _FlatGreedy(model)
+    return export_onnx(module, int(model.observation_space.shape[0]), path)
 
 
 class _FlatGreedy(nn.Module):
@@ -227,8 +232,7 @@ def train_online(args: OnlineArgs) -> dict[str, Any]:
     model.learn(total_timesteps=args.steps, progress_bar=False)
     seconds = time.perf_counter() - start
     env.close()
-    width = int(env.observation_space.shape[0])
-    export_model(model, args.network, width, logdir / POLICY_FILE)
+    export_model(model, logdir / POLICY_FILE)
     summary: dict[str, Any] = {"run": name, "algo": label, "logdir": str(logdir),
                                "train_seconds": seconds, "env_steps_per_s": args.steps / seconds}
     if args.eval_episodes:

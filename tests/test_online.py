@@ -79,7 +79,7 @@ def test_online_heads_read_the_scores_and_the_export_acts_alike(algo: str,
     assert np.array_equal(actions, s.argmax(-1).numpy())
     from persona_gym.online import export_model
 
-    path = export_model(model, "candidatewise", obs.shape[1], tmp_path / "policy.onnx")
+    path = export_model(model, tmp_path / "policy.onnx")
     assert np.array_equal(OnnxPolicy(str(path)).act_batch(obs), actions)
 
 
