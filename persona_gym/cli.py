@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "rollout", help="run a reference policy and report metrics",
         description="Run a reference policy for N episodes (test personas by default) and print "
-        "mean and 95%% CI per metric, the normalized score, and consistency by turn index.",
+        "mean and 95% CI per metric, the normalized score, and consistency by turn index.",
         epilog=ROLLOUT_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--env", type=_env_id, required=True, help="environment id (see `list`)")
@@ -242,7 +242,7 @@ def build_parser() -> argparse.ArgumentParser:
         "evaluate", help="the official evaluation protocol, written as results.json",
         description="Evaluate a policy with the official protocol: test personas (including the "
         "held-out partner style), fixed seeds, N episodes per seed; normalized score with a "
-        "95%% bootstrap CI, per-metric means, consistency by turn index, per-seed results. "
+        "95% bootstrap CI, per-metric means, consistency by turn index, per-seed results. "
         "Trained policies run batched (a vector env, one forward pass per step).",
         epilog="The results format is documented in leaderboard/README.md and validated by "
         "leaderboard/schema.json.",
@@ -301,7 +301,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "demo", help="the README's main job: reference policies, then a quick offline-RL run",
         description="End to end on embedded defaults, CPU only, a few minutes: (1) every "
-        "reference policy on the env (test personas): normalized score with 95%% CI, per-metric "
+        "reference policy on the env (test personas): normalized score with 95% CI, per-metric "
         "means and the drift policy's consistency by turn index; (2) a small mixed dataset of "
         "the discrete variant, BC, CQL and BCQ (candidate-wise networks) trained briefly on it, "
         "evaluated with the "

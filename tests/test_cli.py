@@ -347,3 +347,12 @@ def test_seeds_out_of_range_after_offsets_are_one_line_errors(
     assert code == 2 and stdout == ""
     assert err.startswith(f"persona-gym {argv[0]}: error: ") and words in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_help_never_shows_a_doubled_percent_sign(capsys: pytest.CaptureFixture[str]) -> None:
+    """argparse %-formats help strings but not descriptions: '%%' there prints literally."""
+    for command in ("rollout", "evaluate", "demo", "scale", "datasets", "leaderboard"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        out = capsys.readouterr().out
+        assert "%%" not in out and "usage:" in out, command
