@@ -340,9 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _progress(total: int | None, desc: str) -> Any:
-    from tqdm import tqdm
+    from persona_gym.progress import progress
 
-    return tqdm(total=total, desc=desc, unit="ep", file=sys.stderr, disable=None, leave=False)
+    return progress(total, desc, unit="ep")
 
 
 def cmd_list(args: argparse.Namespace) -> int:

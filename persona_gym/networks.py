@@ -43,8 +43,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from d3rlpy.models.encoders import EncoderFactory, register_encoder_factory
 from torch import nn
+
+from persona_gym.quiet import silence_gym_banner
+
+silence_gym_banner()  # d3rlpy imports the old gym package, which prints a banner
+from d3rlpy.models.encoders import EncoderFactory, register_encoder_factory  # noqa: E402
 
 ASSIGN_SHARPNESS = 20.0
 """Inverse temperature of a continuous critic's soft assignment of an action to the candidates

@@ -37,6 +37,10 @@ from typing import Any
 import gymnasium as gym
 
 from persona_gym.evaluation import env_entry, evaluate
+from persona_gym.progress import progress
+from persona_gym.quiet import silence_gym_banner
+
+silence_gym_banner()  # before anything imports d3rlpy
 
 
 def arg(default: Any, help: str, **kwargs: Any) -> Any:
@@ -388,10 +392,12 @@ def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
     selection.unlink(missing_ok=True)
     best: dict[str, Any] | None = None
     select_seconds = 0.0
+    bar = progress(args.steps, f"train {name}", unit="update")
     for epoch, _ in algo.fitter(
             mdp, n_steps=args.steps, n_steps_per_epoch=min(args.steps_per_epoch, args.steps),
             experiment_name=name, with_timestamp=False, logger_adapter=_Factory(adapters),
-            show_progress=sys.stderr.isatty(), save_interval=1):
+            show_progress=False, save_interval=1,
+            callback=lambda _algo, _epoch, _step: bar.update(1)):
         if not args.select_episodes:
             continue
         t0 = time.perf_counter()
@@ -408,6 +414,7 @@ def train(args: TrainArgs, algo_name: str, make_algo: MakeAlgo,
             algo.save_model(str(logdir / "checkpoint_selected.pt"))
             export_policy(algo, logdir / SELECTED_POLICY_FILE)
         select_seconds += time.perf_counter() - t0
+    bar.close()
     seconds = time.perf_counter() - start - select_seconds
     algo.save_model(str(logdir / "checkpoint.pt"))
     export_policy(algo, logdir / POLICY_FILE)
@@ -446,6 +453,7 @@ def main_for(args_cls: type[TrainArgs], algo_for: Callable[[str], str], make_alg
     """Entry point of a baseline script: parse, train, print the summary as JSON."""
     args = parse_args(args_cls, argv, description=doc)
     os.environ.setdefault("WANDB_SILENT", "true")
+    quiet_d3rlpy()  # its per-epoch logs are in the run folder (metrics.jsonl, wandb)
     variant = env_entry(args.env).variant
     summary = train(args, algo_for(variant), make_algo)
     print(json.dumps(summary))

@@ -356,3 +356,21 @@ def test_help_never_shows_a_doubled_percent_sign(capsys: pytest.CaptureFixture[s
             main([command, "--help"])
         out = capsys.readouterr().out
         assert "%%" not in out and "usage:" in out, command
+
+
+def test_long_jobs_print_progress_lines_when_not_on_a_terminal(tmp_path: Path) -> None:
+    """Output to a pipe gets plain progress lines (not carriage-return redraws) before the
+    tables; the Gym banner d3rlpy drags in stays out of the way."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "persona_gym.cli", "demo", "--episodes", "4", "--skip-training",
+         "--out", str(tmp_path / "demo")],
+        capture_output=True, text=True, timeout=300, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stderr.splitlines()
+    bars = [ln for ln in lines if "expert on persona_gym/OpenChat-v1" in ln]
+    assert len(bars) >= 2 and "0%" in bars[0] and "100%" in bars[-1]
+    assert "\r" not in proc.stderr
+    # and a training script's d3rlpy import prints no old-Gym banner
+    proc = subprocess.run([sys.executable, "-c", "import persona_gym.networks, d3rlpy"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and "Gym has been unmaintained" not in proc.stderr
