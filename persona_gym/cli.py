@@ -622,10 +622,28 @@ def cmd_demo(args: argparse.Namespace) -> int:
             eps = rollout(args.env, name, args.episodes, args.seed, "test", progress=bar.update)
         results[name] = {"policy": name, "split": "test", "seed": args.seed,
                          **summarize(args.env, eps)}
+    if not args.json:  # each table as soon as it is ready
+        _print_reference_tables(args, results)
     rows = [] if args.skip_training else _demo_training(args)
     if args.json:
         print(json.dumps({"reference": results, "training": rows}))
         return 0
+    if rows:
+        from pathlib import Path
+
+        out = Path(args.out)
+        print("\noffline RL from logged conversations (quick settings: a smoke test, not a "
+              "result; see RESULTS.md)")
+        print((out / "table.md").read_text())
+        print("How to read it: each row trains on the first N logged episodes (train personas) "
+              "and is scored on test\npersonas (0 = random, 100 = expert); 'selected on valid' "
+              "is the checkpoint that scored best on\nvalid personas; 'behaviour' is the logged "
+              "policy's own score, the bar offline RL should clear.")
+        print(f"plots: {out / 'scaling.png'}, {out / 'by_turn.png'}")
+    return 0
+
+
+def _print_reference_tables(args: argparse.Namespace, results: dict[str, Any]) -> None:
     print(f"{args.env}: reference policies on test personas, {args.episodes} episodes each "
           f"from seed {args.seed}\n")
     first = next(iter(results.values()))["metrics"]
@@ -641,6 +659,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         ci = f"[{lo:.1f}, {hi:.1f}]"
         print(f"{name:<11}{r['normalized_score']:>11.1f}{ci:>17}"
               + "".join(f"{_fmt(r['metrics'][c]['mean']):>11}" for c in cols))
+    print("How to read it: the parrot stays in character but answers nothing and the assistant "
+          "answers out of\ncharacter; both score near or below random, so consistency pays only "
+          "together with capability.")
     drift = results["drift"]["by_turn"]
     print("\ndrift policy, consistency by turn index (it slips more as the conversation goes on)")
     horizon = len(drift["p2l"])
@@ -648,15 +669,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns))
     for name in ("p2l", "l2l", "qa"):
         print(f"{name:<11}" + "".join(f"{_fmt(drift[name][t], 2):>6}" for t in turns))
-    if rows:
-        from pathlib import Path
-
-        out = Path(args.out)
-        print("\noffline RL from logged conversations (quick settings: a smoke test, not a "
-              "result; see RESULTS.md)")
-        print((out / "table.md").read_text())
-        print(f"plots: {out / 'scaling.png'}, {out / 'by_turn.png'}")
-    return 0
+    print("How to read it: the share of the drift policy's lines at each turn that keep the "
+          "persona (p2l), its own\nearlier lines (l2l) and its earlier answers (qa); '-' where "
+          "no line at that turn asserts anything.", flush=True)
 
 
 def _demo_training(args: argparse.Namespace) -> list[dict[str, Any]]:
