@@ -95,6 +95,12 @@ def behaviour_score(spec: StudySpec, tier: str, out: Path) -> dict[str, Any]:
     return result
 
 
+def _mean_or_none(values: list[float | None]) -> float | None:
+    """The mean of the known values (v0 results lack v1's metrics such as capability)."""
+    known = [v for v in values if v is not None]
+    return float(np.mean(known)) if known else None
+
+
 def _mean_lists(lists: list[list[float | None]]) -> list[float | None]:
     out = []
     for values in zip(*lists, strict=True):
@@ -222,6 +228,7 @@ def aggregate(cells: Sequence[dict], behaviour: dict[str, dict]) -> list[dict[st
             "p2l": float(np.mean([c["metrics"]["p2l"] for c in group])),
             "l2l": float(np.mean([c["metrics"]["l2l"] for c in group])),
             "qa": float(np.mean([c["metrics"]["qa"] for c in group])),
+            "capability": _mean_or_none([c["metrics"].get("capability") for c in group]),
             "behaviour": behaviour[tier]["normalized_score"],
         })
     return rows
@@ -234,8 +241,8 @@ def write_tables(rows: list[dict[str, Any]], out: Path) -> None:
         writer.writeheader()
         writer.writerows(rows)
     lines = ["| tier | episodes | algorithm | seeds | final policy | 95% CI | selected on valid "
-             "| 95% CI | p2l | l2l | qa | behaviour |",
-             "|---|---:|---|---:|---:|---|---:|---|---:|---:|---:|---:|"]
+             "| 95% CI | p2l | l2l | qa | capability | behaviour |",
+             "|---|---:|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         sel, ci = "–", "–"
         if r["selected_score"] is not None:
@@ -244,7 +251,9 @@ def write_tables(rows: list[dict[str, Any]], out: Path) -> None:
         lines.append(
             f"| {r['tier']} | {r['size']} | {r['algo']} | {r['seeds']} | "
             f"{r['normalized_score']:.1f} | [{r['ci_low']:.1f}, {r['ci_high']:.1f}] | {sel} | "
-            f"{ci} | {r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | {r['behaviour']:.1f} |")
+            f"{ci} | {r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | "
+            f"{'–' if r['capability'] is None else format(r['capability'], '.3f')} | "
+            f"{r['behaviour']:.1f} |")
     (out / "table.md").write_text("\n".join(lines) + "\n")
 
 
