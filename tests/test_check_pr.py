@@ -1,9 +1,12 @@
-"""Tests of `persona-gym leaderboard check-pr` (persona_gym/leaderboard/pull_request.py).
+"""Tests of `persona-gym leaderboard check-pr` (persona_gym/leaderboard/pull_request.py) and of
+the CI workflows that call it (.github/workflows/).
 
 Every pull request here is a real one: a git repository in tmp_path with a base commit on
 ``main`` (a README, a package file and one committed entry) and head commits on a branch that add
 real submissions (real ``evaluate()`` results, tiny ONNX policies re-run by the real sandbox),
-crafted artifacts from test_untrusted.py, and changes a submission must not make.
+crafted artifacts from test_untrusted.py, and changes a submission must not make. The workflow
+tests read the YAML files and run their ``run:`` steps as written, with bash, against such a
+repository.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from typing import Any
 
 import markdown_it
 import pytest
+import yaml
 from test_leaderboard import (
     EPISODES,
     OPEN_CHAT,
@@ -31,6 +35,7 @@ from test_leaderboard import (
     write,
 )
 from test_untrusted import (
+    _Ranked,
     _torchscript_submission,
     evil_torchscript,
     slow_graph,
@@ -44,6 +49,9 @@ from persona_gym.evaluation import evaluate
 pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.:DeprecationWarning")
 
 REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO / ".github" / "workflows"
+PR_WORKFLOW = WORKFLOWS / "leaderboard-pr.yml"
+SITE_WORKFLOW = WORKFLOWS / "leaderboard-site.yml"
 SUBS = lbd.SUBMISSIONS_DIR
 BIN = Path(sys.executable).parent  # where `persona-gym` is installed
 GIT_ENV = {"GIT_AUTHOR_NAME": "submitter", "GIT_AUTHOR_EMAIL": "submitter@example.org",
@@ -366,3 +374,107 @@ def test_a_commit_git_cannot_find_is_a_usage_error(repo: Path,
     assert f"**The check could not run:** {message}" in summary.read_text("utf-8")
     with pytest.raises(lbd.LeaderboardError, match="is not a git repository; pass --repo"):
         lbd.check_pull_request(repo.parent, "main", "HEAD")
+
+
+# -- the workflows --------------------------------------------------------------------------------
+
+
+def load(path: Path) -> dict[str, Any]:
+    """A workflow file; YAML 1.1 reads the key ``on`` as True, so it is renamed back."""
+    data = yaml.safe_load(path.read_text("utf-8"))
+    data["on"] = data.pop(True)
+    return data
+
+
+def steps(workflow: dict[str, Any]) -> list[dict[str, Any]]:
+    return [s for job in workflow["jobs"].values() for s in job["steps"]]
+
+
+def step_running(workflow: dict[str, Any], command: str) -> dict[str, Any]:
+    (found,) = [s for s in steps(workflow) if command in s.get("run", "")]
+    return found
+
+
+def run_step(step: dict[str, Any], cwd: Path, github: dict[str, str]) -> int:
+    """Run a workflow step's ``run:`` script as the runner would (bash -e), with its ``env:``
+    (each value one ``${{ ... }}`` expression, looked up in ``github``) and ``persona-gym`` on
+    the PATH (the install step's job)."""
+    env = {**os.environ, **GIT_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
+           "GITHUB_STEP_SUMMARY": str(cwd / "step-summary.md")}
+    for name, value in step.get("env", {}).items():
+        expression = re.fullmatch(r"\$\{\{ *([\w.]+) *\}\}", value)
+        assert expression, f"{name}: {value}"
+        env[name] = github[expression.group(1)]
+    return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, env=env).returncode
+
+
+def test_the_pull_request_workflow_has_no_secrets_and_no_write_access() -> None:
+    text = PR_WORKFLOW.read_text("utf-8")
+    workflow = load(PR_WORKFLOW)
+    assert set(workflow["on"]) == {"pull_request"}
+    assert workflow["on"]["pull_request"]["paths"] == [f"{SUBS}/**"]
+    assert "pull_request_target" not in text and "secrets." not in text
+    assert workflow["permissions"] == {"contents": "read"}
+    assert all("permissions" not in job for job in workflow["jobs"].values())
+    checkouts = [s for s in steps(workflow) if s.get("uses", "").startswith("actions/checkout@")]
+    assert len(checkouts) == 2
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+    code, data = sorted(checkouts, key=lambda s: s["with"]["path"])
+    assert code["with"] == {"ref": "${{ github.event.pull_request.base.sha }}", "path": "base",
+                            "persist-credentials": False}
+    assert data["with"]["path"] == "pr" and data["with"]["fetch-depth"] == 0
+    install = step_running(workflow, "pip")
+    assert "install -q ./base" in install["run"]
+    assert not re.search(r"(^|[\s/.])pr(/|\s|$)", install["run"])  # nothing from the PR
+    for step in steps(workflow):  # expressions only in env/with: nothing interpolated into bash
+        assert "${{" not in step.get("run", ""), step
+
+
+def test_the_pull_request_workflow_runs_check_pr_as_written(repo: Path, results: dict) -> None:
+    step = step_running(load(PR_WORKFLOW), "check-pr")
+    assert step["run"].startswith("persona-gym leaderboard check-pr ")
+    assert '--summary "$GITHUB_STEP_SUMMARY"' in step["run"] and "--repo pr" in step["run"]
+    workspace = repo.parent
+    base = git(repo, "rev-parse", "main")
+    artifact_submission(repo / SUBS, "argmax")
+    good = commit(repo, "a good entry")
+    (repo / "README.md").write_text("# mine now\n")
+    bad = commit(repo, "and a README change")
+    for head, expected in ((good, 0), (bad, 1)):
+        summary = workspace / "step-summary.md"
+        summary.unlink(missing_ok=True)
+        event = {"github.event.pull_request.base.sha": base,
+                 "github.event.pull_request.head.sha": head}
+        assert run_step(step, workspace, event) == expected
+        text = summary.read_text("utf-8")
+        if expected == 0:
+            assert rows(text)["argmax.json"][0] == "✅ ranked: policy re-run, results reproduced"
+        else:
+            assert refusal_codes(text) == ["pr-outside"] and "README.md (modified)" in text
+
+
+def test_the_site_workflow_builds_and_publishes_from_the_default_branch(
+        tmp_path: Path, results: dict) -> None:
+    text = SITE_WORKFLOW.read_text("utf-8")
+    workflow = load(SITE_WORKFLOW)
+    assert set(workflow["on"]) == {"push", "workflow_dispatch"}
+    assert workflow["on"]["push"] == {"branches": ["main"]}
+    assert workflow["permissions"] == {"contents": "read"} and "secrets." not in text
+    jobs = workflow["jobs"]
+    assert "permissions" not in jobs["build"]
+    assert jobs["deploy"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert jobs["deploy"]["needs"] == "build"
+    assert [s["uses"].split("@")[0] for s in jobs["deploy"]["steps"]] == ["actions/deploy-pages"]
+    build = step_running(workflow, "persona-gym leaderboard build")
+    out = re.search(r"--out (\S+)", build["run"]).group(1)
+    (upload,) = [s for s in jobs["build"]["steps"]
+                 if s.get("uses", "").startswith("actions/upload-pages-artifact@")]
+    assert upload["with"]["path"] == out
+    # the build step, as written, on a checkout with a ranked and an unverified entry
+    artifact_submission(tmp_path / SUBS, "argmax")
+    write(tmp_path / SUBS / "claims.json", reference_submission("expert", results["expert"]))
+    assert run_step(build, tmp_path, {}) == 0
+    index = _Ranked()
+    index.feed((tmp_path / out / "index.html").read_text("utf-8"))
+    assert index.ranked == ["Similarity argmax (feature 3)"]
+    assert index.unverified == ["expert (reference)"]
