@@ -478,3 +478,13 @@ def test_the_site_workflow_builds_and_publishes_from_the_default_branch(
     index.feed((tmp_path / out / "index.html").read_text("utf-8"))
     assert index.ranked == ["Similarity argmax (feature 3)"]
     assert index.unverified == ["expert (reference)"]
+
+
+def test_the_documented_pull_request_limits_are_the_codes() -> None:
+    """The README states the entries per pull request; the job's timeout covers their re-runs."""
+    readme = " ".join((REPO / "leaderboard" / "README.md").read_text("utf-8").split())
+    assert f"at most **{lbd.MAX_PR_ENTRIES} entries**" in readme
+    assert "persona-gym leaderboard check-pr origin/main HEAD" in readme
+    (job,) = load(PR_WORKFLOW)["jobs"].values()
+    rerun_s = lbd.MAX_PR_ENTRIES * lbd.DEFAULT_LIMITS.wall_s
+    assert job["timeout-minutes"] * 60 >= rerun_s + 15 * 60  # and a quarter hour to install
