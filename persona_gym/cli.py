@@ -862,7 +862,8 @@ def _leaderboard_parsers(p: argparse.ArgumentParser) -> None:
         "check-pr", help="check a pull request that adds leaderboard entries (what CI runs)",
         description="Check the changes of a pull request, from the merge base of BASE and HEAD "
         "to HEAD, as a leaderboard submission, reading only git's objects (nothing is checked "
-        "out and nothing from the pull request is run). The pull request is refused, before "
+        "out; nothing from the pull request runs but its ONNX policies, in the sandbox). The "
+        "pull request is refused, before "
         f"any entry is read, if it changes anything outside {SUBMISSIONS_DIR}/, modifies or "
         "deletes an existing file there (only additions are accepted), adds a symbolic link or "
         "a submodule, a file name other than letters, digits and . _ + -, a file over 50 MB, "

@@ -396,7 +396,8 @@ def step_running(workflow: dict[str, Any], command: str) -> dict[str, Any]:
 
 
 def run_step(step: dict[str, Any], cwd: Path, github: dict[str, str]) -> int:
-    """Run a workflow step's ``run:`` script as the runner would (bash -e), with its ``env:``
+    """Run a workflow step's ``run:`` script as the runner does (``bash --noprofile --norc -eo
+    pipefail``), with its ``env:``
     (each value one ``${{ ... }}`` expression, looked up in ``github``) and ``persona-gym`` on
     the PATH (the install step's job)."""
     env = {**os.environ, **GIT_ENV, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}",
@@ -405,7 +406,8 @@ def run_step(step: dict[str, Any], cwd: Path, github: dict[str, str]) -> int:
         expression = re.fullmatch(r"\$\{\{ *([\w.]+) *\}\}", value)
         assert expression, f"{name}: {value}"
         env[name] = github[expression.group(1)]
-    return subprocess.run(["bash", "-e", "-c", step["run"]], cwd=cwd, env=env).returncode
+    return subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", step["run"]],
+                          cwd=cwd, env=env).returncode
 
 
 def test_the_pull_request_workflow_has_no_secrets_and_no_write_access() -> None:
