@@ -332,8 +332,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "leaderboard", help="validate leaderboard submissions and build the static site",
-        description="The leaderboard (leaderboard/README.md): check submission files and "
-        "publish the validated ones as a static site that works offline from file://.",
+        description="The leaderboard (leaderboard/README.md): check submission files and the "
+        "pull requests that add them, and publish the validated ones as a static site that "
+        "works offline from file://.",
     )
     _leaderboard_parsers(p)
     return parser
@@ -787,7 +788,13 @@ def _limits(args: argparse.Namespace) -> Any:
 
 
 def _leaderboard_parsers(p: argparse.ArgumentParser) -> None:
-    from persona_gym.leaderboard import MAX_RERUN_EPISODES, PROBLEM_CODES
+    from persona_gym.leaderboard import (
+        MAX_PR_ENTRIES,
+        MAX_RERUN_EPISODES,
+        PR_PROBLEM_CODES,
+        PROBLEM_CODES,
+        SUBMISSIONS_DIR,
+    )
 
     lsub = p.add_subparsers(dest="leaderboard_command", required=True, metavar="ACTION")
     lv = lsub.add_parser(
@@ -831,8 +838,8 @@ def _leaderboard_parsers(p: argparse.ArgumentParser) -> None:
     lb.add_argument("--out", default="leaderboard/site", metavar="DIR",
                     help="output folder (default leaderboard/site); an existing folder is "
                     "replaced only if it is empty or a previous build")
-    lb.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
-                    help="folder of submission JSON files (default leaderboard/submissions)")
+    lb.add_argument("--submissions", default=SUBMISSIONS_DIR, metavar="DIR",
+                    help=f"folder of submission JSON files (default {SUBMISSIONS_DIR})")
     lb.add_argument("--scaling-plot", default=None, metavar="PNG",
                     help="the scaling study's plot to show (default: scaling.png next to the "
                     "submissions folder, i.e. leaderboard/scaling.png, when present)")
@@ -848,9 +855,9 @@ def _leaderboard_parsers(p: argparse.ArgumentParser) -> None:
         "the command that trained it is recorded from the run's config.json.",
     )
     lr.add_argument("run", help="the run folder (holds config.json and policy.onnx)")
-    lr.add_argument("--submissions", default="leaderboard/submissions", metavar="DIR",
+    lr.add_argument("--submissions", default=SUBMISSIONS_DIR, metavar="DIR",
                     help="where to write {name}.json and {name}/policy.onnx (default "
-                    "leaderboard/submissions)")
+                    f"{SUBMISSIONS_DIR})")
     lr.add_argument("--name", default=None, help="entry folder name (default: the run's name)")
     lr.add_argument("--method", default=None, help="method name (default: '{algo} (baseline)')")
     lr.add_argument("--submitter", default="persona_gym developers", help="who submits")
@@ -866,6 +873,43 @@ def _leaderboard_parsers(p: argparse.ArgumentParser) -> None:
                     help="the env the policy acts on (gives the observation width)")
     lc.add_argument("--trusted", action="store_true",
                     help="confirm the file is your own: converting executes it")
+    lp = lsub.add_parser(
+        "check-pr", help="check a pull request that adds leaderboard entries (what CI runs)",
+        description="Check the changes of a pull request, from the merge base of BASE and HEAD "
+        "to HEAD, as a leaderboard submission, reading only git's objects (nothing is checked "
+        "out; nothing from the pull request runs but its ONNX policies, in the sandbox). The "
+        "pull request is refused, before "
+        f"any entry is read, if it changes anything outside {SUBMISSIONS_DIR}/, modifies or "
+        "deletes an existing file there (only additions are accepted), adds a symbolic link or "
+        "a submodule, a file name other than letters, digits and . _ + -, a file over 50 MB, "
+        f"no entry or more than {MAX_PR_ENTRIES} entries (an entry is a .json file directly in "
+        f"{SUBMISSIONS_DIR}/), or a file that no added entry names as its policy file. Each "
+        "added entry is then checked exactly as `validate` does, its ONNX policy re-run in the "
+        "sandbox under the limits below; the policy file must be added by the same pull "
+        "request. An entry without a policy file is accepted as UNVERIFIED: listed apart on "
+        "the site, never ranked. Prints the verdict as a Markdown table.",
+        epilog="Exit code 0 when the pull request is accepted (every added entry passes), 1 "
+        "when it is refused or an entry is rejected, 2 when the check cannot run (a commit git "
+        "cannot find). Before you push a submission: `persona-gym leaderboard check-pr "
+        "origin/main HEAD` (commit first: only commits are read). The CI workflow "
+        "(.github/workflows/leaderboard-pr.yml) runs `check-pr BASE_SHA HEAD_SHA --repo pr "
+        "--summary $GITHUB_STEP_SUMMARY` with this command installed from the base branch. "
+        f"Refusal codes: {', '.join(PR_PROBLEM_CODES)}. See leaderboard/README.md and "
+        "docs/security.md.",
+    )
+    lp.add_argument("base", metavar="BASE",
+                    help="the branch the pull request goes into, or its commit (e.g. "
+                    "origin/main)")
+    lp.add_argument("head", metavar="HEAD", help="the pull request's last commit (e.g. HEAD)")
+    lp.add_argument("--repo", default=".", metavar="DIR",
+                    help="the git repository holding both commits (default: .)")
+    lp.add_argument("--summary", default=None, metavar="PATH",
+                    help="also append the Markdown verdict to PATH (the workflow passes "
+                    "$GITHUB_STEP_SUMMARY, shown as the job's summary)")
+    lp.add_argument("--rerun", action=argparse.BooleanOptionalAction, default=True,
+                    help="re-evaluate policy files in the sandbox (default); --no-rerun "
+                    "checks only their paths, hashes and ONNX format (a quick preview)")
+    _limits_arguments(lp)
     lsub.add_parser(
         "schema", help="print the submission JSON Schema (the source of leaderboard/schema.json)",
         description="Print the JSON Schema (draft 2020-12) that validate applies; "
@@ -911,6 +955,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
+    if action == "check-pr":
+        return _check_pr(args, limits, prog)
     if action == "validate":
         reports = lbd.validate_files(args.files, rerun=not args.no_rerun, limits=limits)
         if args.json:
@@ -942,6 +988,25 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
           f"{len(result.unverified)} unverified entries"
           f"{', with the scaling plot' if plot is not None else ''}")
     return 0
+
+
+def _check_pr(args: argparse.Namespace, limits: Any, prog: str) -> int:
+    from persona_gym import leaderboard as lbd
+
+    print(f"{prog}: checking {args.base}...{args.head} in {args.repo}", file=sys.stderr)
+    try:
+        check = lbd.check_pull_request(args.repo, args.base, args.head, rerun=args.rerun,
+                                       limits=limits)
+    except lbd.LeaderboardError as exc:
+        print(f"{prog}: error: {exc}", file=sys.stderr)
+        if args.summary:
+            lbd.append_summary(args.summary, lbd.format_failure(str(exc)))
+        return 2
+    text = lbd.format_summary(check)
+    print(text, end="")
+    if args.summary:
+        lbd.append_summary(args.summary, text)
+    return 0 if check.accepted else 1
 
 
 COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "judge": cmd_judge,

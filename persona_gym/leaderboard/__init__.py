@@ -13,7 +13,10 @@ come from strangers, so everything here treats them as untrusted input (docs/sec
   limits;
 - :mod:`.site` — the static site from Jinja2 templates (autoescaped); submissions without an
   artifact are shown apart as unverified, never ranked;
-- :mod:`.submit` — making submissions, and converting a *trusted* torch policy to ONNX.
+- :mod:`.submit` — making submissions, and converting a *trusted* torch policy to ONNX;
+- :mod:`.pull_request` — checking a pull request that adds entries (what CI runs:
+  ``persona-gym leaderboard check-pr BASE HEAD``): only additions under
+  ``leaderboard/submissions/``, read from git as data, each entry validated and re-run.
 
 Nothing from a submission is ever executed as code: the artifact is an ONNX graph checked
 against an operator allow-list and run by onnxruntime in the sandbox.
@@ -26,6 +29,16 @@ from persona_gym.artifacts import (
     check_onnx,
     export_onnx,
     sha256_file,
+)
+from persona_gym.leaderboard.pull_request import (
+    PR_PROBLEM_CODES,
+    Change,
+    PullRequestCheck,
+    append_summary,
+    changed_files,
+    check_pull_request,
+    format_failure,
+    format_summary,
 )
 from persona_gym.leaderboard.sandbox import (
     DEFAULT_LIMITS,
@@ -40,6 +53,7 @@ from persona_gym.leaderboard.schema import (
     MAX_EPISODES_PER_SEED,
     MAX_INT_DIGITS,
     MAX_JSON_DEPTH,
+    MAX_PR_ENTRIES,
     MAX_RERUN_EPISODES,
     MAX_SEEDS,
     MAX_SUBMISSION_BYTES,
@@ -48,6 +62,7 @@ from persona_gym.leaderboard.schema import (
     SITE_MARKER,
     SUBMISSION_FORMAT,
     SUBMISSION_SCHEMA,
+    SUBMISSIONS_DIR,
 )
 from persona_gym.leaderboard.site import BuildResult, build_site
 from persona_gym.leaderboard.submit import (
@@ -72,12 +87,14 @@ from persona_gym.leaderboard.validate import (
 
 __all__ = [
     "ALLOWED_OPS", "ARTIFACT_FORMAT", "DEFAULT_LIMITS", "MAX_ARTIFACT_BYTES",
-    "MAX_EPISODES_PER_SEED", "MAX_INT_DIGITS", "MAX_JSON_DEPTH", "MAX_RERUN_EPISODES",
-    "MAX_SEEDS", "MAX_SUBMISSION_BYTES", "METRIC_TOLERANCE", "POLICY_FILE", "PROBLEM_CODES",
-    "RERUN_TOLERANCE", "RESULT_CHECKS", "SITE_MARKER", "SUBMISSION_FORMAT", "SUBMISSION_SCHEMA",
-    "ArtifactError", "ArtifactFailed", "BuildResult", "LeaderboardError", "LimitExceeded",
-    "Limits", "Problem", "Report", "SandboxError", "SubmissionsRejected", "artifact_field",
-    "build_site", "check_onnx", "convert_torchscript", "export_onnx", "format_report",
-    "make_submission", "read_submission", "rerun_in_child", "sha256_file",
-    "submission_from_run", "validate_files", "validate_submission",
+    "MAX_EPISODES_PER_SEED", "MAX_INT_DIGITS", "MAX_JSON_DEPTH", "MAX_PR_ENTRIES",
+    "MAX_RERUN_EPISODES", "MAX_SEEDS", "MAX_SUBMISSION_BYTES", "METRIC_TOLERANCE",
+    "POLICY_FILE", "PROBLEM_CODES", "PR_PROBLEM_CODES", "RERUN_TOLERANCE", "RESULT_CHECKS",
+    "SITE_MARKER", "SUBMISSIONS_DIR", "SUBMISSION_FORMAT", "SUBMISSION_SCHEMA",
+    "ArtifactError", "ArtifactFailed", "BuildResult", "Change", "LeaderboardError",
+    "LimitExceeded", "Limits", "Problem", "PullRequestCheck", "Report", "SandboxError",
+    "SubmissionsRejected", "append_summary", "artifact_field", "build_site", "changed_files",
+    "check_onnx", "check_pull_request", "convert_torchscript", "export_onnx", "format_failure",
+    "format_report", "format_summary", "make_submission", "read_submission", "rerun_in_child",
+    "sha256_file", "submission_from_run", "validate_files", "validate_submission",
 ]

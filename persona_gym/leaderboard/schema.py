@@ -44,6 +44,12 @@ WIDE_CI_FACTOR = 7.0
 MAX_SCALING_PLOT_BYTES = 5_000_000
 SITE_MARKER = ".persona_gym_site"
 """File that marks a folder as a built site, which ``build`` may replace."""
+SUBMISSIONS_DIR = "leaderboard/submissions"
+"""Where entries live in the repository: ``{name}.json`` directly in it, each with its policy
+file below it; the only folder a submission pull request may add files to."""
+MAX_PR_ENTRIES = 5
+"""Most entries one pull request may add (each re-run may take up to the sandbox's wall-time
+limit, so this bounds the CI job)."""
 
 _ENV_ID = r"^persona_gym/[A-Z][A-Za-z]*-v[0-9]+$"
 _VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+([.+-]?[A-Za-z0-9.]+)?$"
