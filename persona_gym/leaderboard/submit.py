@@ -99,9 +99,10 @@ def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: s
         [results],
         method=method or f"{config['algo']} (baseline)",
         submitter=submitter,
-        description=(f"d3rlpy {config['algo']} trained for {args['steps']} updates (batch "
-                     f"{args['batch_size']}, seed {args['seed']}) on {config['dataset_id']} "
-                     f"({config['transitions']} transitions); persona_gym baseline."),
+        description=(f"d3rlpy {config['algo']} ({args.get('network', 'flat')} network) trained "
+                     f"for {args['steps']} updates (batch {args['batch_size']}, seed "
+                     f"{args['seed']}) on {config['dataset_id']} ({config['transitions']} "
+                     "transitions); persona_gym baseline."),
         dataset_ids=[config["dataset_id"]],
         command=config["command"],
         training={"algo": config["algo"], "dataset": config["dataset_id"],
