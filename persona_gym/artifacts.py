@@ -37,6 +37,11 @@ from typing import Any
 
 import numpy as np
 
+POLICY_FILE = "policy.onnx"
+"""A policy artifact's name in a baseline run folder and in a submission's folder."""
+SELECTED_POLICY_FILE = "policy_selected.onnx"
+"""A run's checkpoint selected on valid personas, exported (``--select-episodes``)."""
+
 MAX_ARTIFACT_BYTES = 50_000_000
 """Largest accepted policy artifact (bytes, 50 MB; the baselines' MLPs are about 2 MB)."""
 

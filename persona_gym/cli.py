@@ -861,6 +861,10 @@ def _leaderboard_parsers(p: argparse.ArgumentParser) -> None:
     lr.add_argument("--name", default=None, help="entry folder name (default: the run's name)")
     lr.add_argument("--method", default=None, help="method name (default: '{algo} (baseline)')")
     lr.add_argument("--submitter", default="persona_gym developers", help="who submits")
+    lr.add_argument("--selected", action="store_true",
+                    help="submit the checkpoint the run selected on valid personas "
+                    "(policy_selected.onnx) instead of the final policy; the entry is named "
+                    "{run}__selected")
     lc = lsub.add_parser(
         "convert", help="convert a TorchScript policy you made yourself to ONNX",
         description="Export a TorchScript policy file (e.g. an old baseline's policy.pt) as the "
@@ -944,7 +948,8 @@ def cmd_leaderboard(args: argparse.Namespace) -> int:
     if action == "from-run":
         try:
             path = lbd.submission_from_run(args.run, args.submissions, name=args.name,
-                                           method=args.method, submitter=args.submitter)
+                                           method=args.method, submitter=args.submitter,
+                                           selected=args.selected)
         except (lbd.LeaderboardError, FileNotFoundError, ValueError) as exc:
             print(f"{prog}: error: {exc}", file=sys.stderr)
             return 2

@@ -36,6 +36,7 @@ from typing import Any
 
 import gymnasium as gym
 
+from persona_gym.artifacts import POLICY_FILE, SELECTED_POLICY_FILE
 from persona_gym.evaluation import env_entry, evaluate
 from persona_gym.progress import progress
 from persona_gym.quiet import silence_gym_banner
@@ -302,10 +303,6 @@ def _command_line() -> str:
     return " ".join([Path(sys.argv[0]).name, *sys.argv[1:]])
 
 
-POLICY_FILE = "policy.onnx"
-"""The exported policy's name in a run folder (``leaderboard from-run`` copies it)."""
-SELECTED_POLICY_FILE = "policy_selected.onnx"
-"""The checkpoint selected on valid personas, exported (``--select-episodes``)."""
 
 
 def export_policy(algo: Any, path: str | Path) -> Path:

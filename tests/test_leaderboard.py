@@ -630,7 +630,8 @@ def test_from_run_makes_a_submission_that_reproduces(tmp_path: Path,
 
     monkeypatch.setenv("MINARI_DATASETS_PATH", str(tmp_path / "minari"))
     args = parse_args(bc.Args, ["--env", OPEN_CHAT, "--dataset-episodes", "12", "--steps", "4",
-                                "--eval-episodes", "0", "--wandb", "disabled",
+                                "--eval-episodes", "0", "--select-episodes", "5",
+                                "--wandb", "disabled",
                                 "--out", str(tmp_path / "runs")])
     run = Path(train(args, "DiscreteBC", bc.make_algo)["logdir"])
     assert (run / "policy.onnx").is_file() and not (run / "policy.pt").exists()
@@ -640,6 +641,16 @@ def test_from_run_makes_a_submission_that_reproduces(tmp_path: Path,
     assert sub["artifact"]["path"] == f"{run.name}/policy.onnx"
     report = lbd.validate_submission(path)
     assert report.ok and report.reproduced and report.verified, lbd.format_report(report)
+    # the checkpoint selected on valid personas can be submitted instead, under its own name
+    picked = lbd.submission_from_run(run, tmp_path / "subs", selected=True)
+    sub = json.loads(picked.read_text("utf-8"))
+    assert picked.name == f"{run.name}__selected.json" and "valid personas" in sub["description"]
+    assert sub["artifact"]["sha256"] == lbd.sha256_file(run / "policy_selected.onnx")
+    report = lbd.validate_submission(picked)
+    assert report.ok and report.reproduced, lbd.format_report(report)
+    (run / "policy_selected.onnx").unlink()  # as a run with --select-episodes 0 has none
+    with pytest.raises(lbd.LeaderboardError, match="drop --selected"):
+        lbd.submission_from_run(run, tmp_path / "subs3", selected=True)
     # a run folder from before (policy.pt only) is refused with the way forward
     (run / "policy.onnx").rename(run / "policy.pt")
     with pytest.raises(lbd.LeaderboardError, match="leaderboard convert"):

@@ -11,12 +11,15 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from persona_gym.artifacts import ArtifactError, export_onnx, sha256_file
+from persona_gym.artifacts import (
+    POLICY_FILE,
+    SELECTED_POLICY_FILE,
+    ArtifactError,
+    export_onnx,
+    sha256_file,
+)
 from persona_gym.leaderboard.schema import ARTIFACT_FORMAT, SUBMISSION_FORMAT, SUBMISSION_SCHEMA
 from persona_gym.leaderboard.validate import LeaderboardError
-
-POLICY_FILE = "policy.onnx"
-"""The artifact's name inside a run folder and inside a submission's folder."""
 
 
 def write_json_atomic(path: str | Path, data: Any) -> Path:
@@ -71,15 +74,21 @@ def artifact_field(submissions: str | Path, rel: str) -> dict[str, str]:
 
 def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: str | None = None,
                         method: str | None = None,
-                        submitter: str = "persona_gym developers") -> Path:
+                        submitter: str = "persona_gym developers",
+                        selected: bool = False) -> Path:
     """Write ``{submissions}/{name}.json`` and ``{submissions}/{name}/policy.onnx`` (the layout
     of leaderboard/README.md) from a baseline run folder: the ONNX policy is evaluated with the
     official protocol defaults and the command that trained it is taken from the run's
-    ``config.json``. Returns the submission's path."""
+    ``config.json``. ``selected`` submits the checkpoint the run selected on valid personas
+    (``policy_selected.onnx``) instead of the final one. Returns the submission's path."""
     from persona_gym.evaluation import evaluate
 
     run = Path(run_dir)
-    config_path, policy = run / "config.json", run / POLICY_FILE
+    source = SELECTED_POLICY_FILE if selected else POLICY_FILE
+    config_path, policy = run / "config.json", run / source
+    if selected and config_path.is_file() and not policy.is_file():
+        raise LeaderboardError(f"{run} has no {SELECTED_POLICY_FILE}: the run selected no "
+                               "checkpoint (it ran with --select-episodes 0); drop --selected")
     if not config_path.is_file() or not policy.is_file():
         hint = (" (this run exported policy.pt, which is no longer accepted: convert it with "
                 "`persona-gym leaderboard convert` or re-train)"
@@ -87,7 +96,7 @@ def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: s
         raise LeaderboardError(f"{run} is not a baseline run folder (needs config.json and "
                                f"{POLICY_FILE}, as baselines/*.py write them){hint}")
     config = json.loads(config_path.read_text("utf-8"))
-    name = name or config["run"]
+    name = name or config["run"] + ("__selected" if selected else "")
     folder = Path(submissions) / name
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(policy, folder / POLICY_FILE)
@@ -97,12 +106,15 @@ def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: s
     args = config["args"]
     submission = make_submission(
         [results],
-        method=method or f"{config['algo']} (baseline)",
+        method=method or f"{config['algo']} (baseline{', selected on valid' if selected else ''})",
         submitter=submitter,
         description=(f"d3rlpy {config['algo']} ({args.get('network', 'flat')} network) trained "
                      f"for {args['steps']} updates (batch {args['batch_size']}, seed "
                      f"{args['seed']}) on {config['dataset_id']} ({config['transitions']} "
-                     "transitions); persona_gym baseline."),
+                     "transitions); "
+                     + ("the checkpoint with the best score on valid personas; " if selected
+                        else "")
+                     + "persona_gym baseline."),
         dataset_ids=[config["dataset_id"]],
         command=config["command"],
         training={"algo": config["algo"], "dataset": config["dataset_id"],
