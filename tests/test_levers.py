@@ -419,3 +419,19 @@ def test_axis_rollout_reports_by_turn_and_move(tiny: HFTextPolicy, axis: Any) ->
     assert 0 < capped["capped_share"] <= 1
     assert capped["projection_mean"] <= run["projection_mean"]
     assert "capability" in capped["results"]["metrics"]
+
+
+def test_memory_wraps_an_onnx_policy_file(tmp_path: Path) -> None:
+    """``memory:FILE.onnx``: the checked artifact proposes, the memory reads the observation."""
+    from persona_gym.artifacts import export_onnx
+    from persona_gym.networks import CandidateScorer, Greedy, Layout
+
+    layout = Layout.of_env(ENV)
+    torch.manual_seed(0)
+    path = export_onnx(Greedy(CandidateScorer(layout, hidden=16)), layout.width,
+                       tmp_path / "untrained.onnx")
+    plain = evaluate(ENV, str(path), episodes=5, seeds=[0])
+    wrapped = evaluate(ENV, f"memory+rerank:{path}", episodes=5, seeds=[0])
+    assert wrapped["policy"] == f"memory+rerank:{path}"
+    assert wrapped["metrics"]["contradiction"]["mean"] == 0.0
+    assert wrapped["normalized_score"] > plain["normalized_score"] + 30
