@@ -568,7 +568,8 @@ def compare(env_id: str, policy: str, episodes: int = 100, seeds: Sequence[int] 
     beside ``p2l``, ``l2l``, ``qa``), ``ms_per_turn`` (wall time per agent line, env included)
     and, for the wrapped rows, the wrapper's ``us_per_turn`` (its own compute, the wrapped
     policy excluded), ``changed_share`` (decisions it changed) and
-    ``extra_prompt_chars_per_turn`` (text variants)."""
+    ``extra_prompt_chars_per_turn`` (text variants). An ``hf:`` agent gets one memory row (its
+    prompt is rewritten; the modes choose among candidates, which it does not do)."""
     import gymnasium as gym
 
     from persona_gym.evaluation import (
@@ -581,6 +582,8 @@ def compare(env_id: str, policy: str, episodes: int = 100, seeds: Sequence[int] 
     from persona_gym.policies import load_policy
 
     check_evaluation_seeds(seeds, episodes)
+    if policy.startswith("hf:"):  # an LLM's prompt is rewritten; the modes pick nothing there
+        modes = ["veto"]
     rows = []
     for mode in (None, *modes):
         spec = policy if mode is None else (
@@ -623,16 +626,20 @@ def format_rows(rows: Sequence[dict[str, Any]]) -> str:
     def num(x: Any, digits: int = 3) -> str:
         return "-" if x is None else f"{x:.{digits}f}"
 
-    head = (f"{'policy':<28}{'score':>7}{'95% CI':>16}{'p2l':>7}{'l2l':>7}{'qa':>7}"
+    w = max(28, *(len(r["policy"]) + 2 for r in rows))
+    head = (f"{'policy':<{w}}{'score':>7}{'95% CI':>16}{'p2l':>7}{'l2l':>7}{'qa':>7}"
             f"{'capab.':>8}{'contra.':>8}{'changed':>9}{'us/turn':>9}{'ms/turn':>9}")
     out = [head]
     for r in rows:
         m = r["metrics"]
         lo, hi = r["normalized_score_ci"]
         out.append(
-            f"{r['policy']:<28}{r['normalized_score']:>7.1f}{f'[{lo:.1f}, {hi:.1f}]':>16}"
+            f"{r['policy']:<{w}}{r['normalized_score']:>7.1f}{f'[{lo:.1f}, {hi:.1f}]':>16}"
             f"{num(m.get('p2l')):>7}{num(m.get('l2l')):>7}{num(m.get('qa')):>7}"
             f"{num(m.get('capability')):>8}{num(m.get('contradiction')):>8}"
             f"{num(r.get('changed_share'), 2):>9}{num(r.get('us_per_turn'), 0):>9}"
             f"{r['ms_per_turn']:>9.2f}")
+    extra = [r for r in rows if r.get("extra_prompt_chars_per_turn")]
+    out += [f"{r['policy']}: {r['extra_prompt_chars_per_turn']:.0f} extra prompt characters "
+            "per turn (the rewritten persona block)" for r in extra]
     return "\n".join(out)

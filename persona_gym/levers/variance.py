@@ -305,6 +305,6 @@ def format_report(report: VarianceReport) -> str:
         lines.append(f"{name:<17}{num(m['mean'], 3):>8}{num(m['within']):>10}"
                      f"{num(m['between']):>10}{ratio:>16}{'' if flat else ci:>22}")
     if not report["stochastic"]:
-        lines.append("within = 0 for every metric: the policy is deterministic here (its runs "
-                     "are identical)")
+        lines.append("within = 0 for every metric: every persona's runs scored alike (a "
+                     "deterministic policy, or randomness that never reaches the metrics)")
     return "\n".join(lines)
