@@ -10,8 +10,17 @@ prompt and answers with the first non-empty line of the model's greedy continuat
     obs, reward, terminated, truncated, info = env.step(policy.act(obs))
 
 The model is loaded from a local folder only (``local_files_only=True``); nothing is
-downloaded. Decoding is greedy, so a policy's replies are a deterministic function of the
-observation (on a given device and library version).
+downloaded. Decoding is greedy by default, so a policy's replies are a deterministic function of
+the observation (on a given device and library version); with ``temperature > 0`` it samples,
+seeded from the generator :meth:`HFTextPolicy.reset` receives (no global RNG is left changed), so
+``(env seed, policy seed)`` still fixes a conversation — what run-to-run variance needs
+(:mod:`persona_gym.levers.variance`).
+
+Hooks for analysis and interventions (:mod:`persona_gym.levers.assistant_axis`):
+:func:`decoder_layers` finds a model's transformer blocks (forward hooks on block ``l - 1`` see
+and may change the residual stream after ``l`` blocks), and after every :meth:`~HFTextPolicy.act`
+``last_prompt_ids`` and ``last_reply_ids`` hold the token ids the reply was generated from and
+as.
 """
 
 from __future__ import annotations
@@ -74,6 +83,8 @@ class HFTextPolicy:
         max_chars: replies are cut to this many characters (the text env's action limit).
         history_lines: how many recent history lines go into the prompt.
         device: torch device; ``None`` picks CUDA when available, else the CPU.
+        temperature: 0 (default) decodes greedily; above 0, samples at this temperature.
+        top_p: nucleus sampling mass when sampling (1.0: the whole distribution).
 
     A prompt longer than the model's context keeps its tail (the partner's line and the most
     recent history survive). ``name`` is ``"hf:<model_path>"``.
@@ -87,7 +98,19 @@ class HFTextPolicy:
         max_chars: int = 512,
         history_lines: int = 12,
         device: str | None = None,
+        temperature: float = 0.0,
+        top_p: float = 1.0,
     ) -> None:
+        if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not (
+            0.0 <= temperature < float("inf")
+        ):
+            raise ValueError(f"temperature must be a float >= 0 (0: greedy), got {temperature!r}")
+        if isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not 0.0 < top_p <= 1:
+            raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+        self.temperature, self.top_p = float(temperature), float(top_p)
+        self.rng = np.random.default_rng(0)
+        self.last_prompt_ids: Any = None
+        self.last_reply_ids: Any = None
         for arg, value in (("max_new_tokens", max_new_tokens), ("max_chars", max_chars)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"{arg} must be a positive int, got {value!r}")
@@ -146,7 +169,23 @@ class HFTextPolicy:
         return f"HFTextPolicy({self.name!r})"
 
     def reset(self, rng: np.random.Generator | None = None) -> None:
-        """Start an episode. Decoding is greedy, so there is no randomness to seed."""
+        """Start an episode. Greedy decoding has no randomness; sampling draws one seed per
+        reply from ``rng``."""
+        if rng is not None:
+            self.rng = rng
+
+    @property
+    def sampling(self) -> bool:
+        """Whether replies are sampled (``temperature > 0``)."""
+        return self.temperature > 0.0
+
+    def prompt_ids(self, prompt: str) -> Any:
+        """The token ids of ``prompt`` ``[1, n]``, the tail kept when it exceeds the model's
+        context (the partner's line and the most recent history survive)."""
+        ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
+        if self.max_prompt_tokens is not None and ids.shape[1] > self.max_prompt_tokens:
+            ids = ids[:, -self.max_prompt_tokens :]
+        return ids
 
     def build_prompt(self, obs: Mapping[str, str]) -> str:
         """The prompt for ``obs`` (see :func:`build_prompt`)."""
@@ -161,24 +200,52 @@ class HFTextPolicy:
         import torch
 
         prompt = self.build_prompt(obs)
-        ids = self.tokenizer(prompt, return_tensors="pt")["input_ids"]
-        if self.max_prompt_tokens is not None and ids.shape[1] > self.max_prompt_tokens:
-            ids = ids[:, -self.max_prompt_tokens :]  # keep the tail: the partner's line
-        ids = ids.to(self.device)
+        ids = self.prompt_ids(prompt).to(self.device)
         kwargs: dict[str, Any] = {
             "attention_mask": torch.ones_like(ids),
             "max_new_tokens": self.max_new_tokens,
-            "do_sample": False,
+            "do_sample": self.sampling,
             "num_beams": 1,
             "pad_token_id": self.pad_token_id,
             "stopping_criteria": [_StopAfterLine(self.tokenizer, ids.shape[1])],
         }
+        if self.sampling:
+            kwargs.update(temperature=self.temperature, top_p=self.top_p, top_k=0)
         if self.eos_token_id is not None:
             kwargs["eos_token_id"] = self.eos_token_id
         with torch.inference_mode():
-            out = self.model.generate(ids, **kwargs)
+            if self.sampling:  # seeded from the episode's generator; global state restored
+                seed = int(self.rng.integers(2**63))
+                cuda = ([torch.cuda.current_device() if self.device.index is None
+                         else self.device.index] if self.device.type == "cuda" else [])
+                with torch.random.fork_rng(devices=cuda):
+                    torch.manual_seed(seed)
+                    out = self.model.generate(ids, **kwargs)
+            else:
+                out = self.model.generate(ids, **kwargs)
+        self.last_prompt_ids, self.last_reply_ids = ids, out[:, ids.shape[1] :]
         text = self.tokenizer.decode(out[0, ids.shape[1] :], skip_special_tokens=True)
         return first_line(text)[: self.max_chars]
+
+
+def decoder_layers(model: Any) -> Any:
+    """The transformer blocks of a causal LM, in order (``model.transformer.h`` for GPT-2,
+    ``model.model.layers`` for Llama, Qwen and Mistral, ``model.gpt_neox.layers`` for Pythia,
+    ...): a forward hook on block ``l - 1`` sees the residual stream after ``l`` blocks."""
+    import torch
+
+    for path in ("transformer.h", "model.layers", "gpt_neox.layers", "model.decoder.layers",
+                 "transformer.blocks", "transformer.layers", "layers"):
+        obj = model
+        for part in path.split("."):
+            obj = getattr(obj, part, None)
+            if obj is None:
+                break
+        if isinstance(obj, torch.nn.ModuleList) and len(obj) > 0:
+            return obj
+    raise ValueError(f"cannot find the transformer blocks of {type(model).__name__}; "
+                     "decoder_layers knows transformer.h, model.layers, gpt_neox.layers, "
+                     "model.decoder.layers, transformer.blocks and transformer.layers")
 
 
 _ALLOWED = frozenset(TEXT_CHARSET)

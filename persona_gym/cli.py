@@ -66,8 +66,16 @@ def _policy(text: str) -> str:
     from pathlib import Path
 
     from persona_gym.artifacts import PROGRAM_SUFFIXES, ArtifactError, refuse_programs
+    from persona_gym.levers.memory import split_spec
     from persona_gym.policies import POLICIES
 
+    wrapped = split_spec(text)
+    if wrapped is not None:
+        if not wrapped[1]:
+            raise argparse.ArgumentTypeError(f"{text!r} names no policy to wrap; e.g. "
+                                             "memory:drift")
+        _policy(wrapped[1])
+        return text
     if text.startswith("hf:"):
         if not Path(text[3:]).is_dir():
             raise argparse.ArgumentTypeError(
@@ -87,9 +95,68 @@ def _policy(text: str) -> str:
     if text not in POLICIES:
         raise argparse.ArgumentTypeError(
             f"unknown policy {text!r}; choose from {', '.join(POLICIES)}, a policy.onnx file "
-            "or hf:PATH"
+            "or hf:PATH, or memory:ANY of those"
         )
     return text
+
+
+def _innermost(spec: str) -> str:
+    """The policy a ``memory:`` spec wraps (the spec itself otherwise)."""
+    from persona_gym.levers.memory import split_spec
+
+    wrapped = split_spec(spec)
+    return spec if wrapped is None else _innermost(wrapped[1])
+
+
+def _temperature(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not 0.0 <= value < float("inf"):
+        raise argparse.ArgumentTypeError(f"temperature must be >= 0 (0: greedy), got {value}")
+    return value
+
+
+POLICY_HELP = (
+    "a reference policy (random, parrot, assistant, drift, expert), an ONNX file (policy.onnx, "
+    "e.g. from a baseline run; TorchScript and pickle are refused), hf:PATH, a local "
+    "transformers causal LM, for the text variants (...Text-v1), or memory:ANY of those: the "
+    "policy behind a test-time persona memory (memory+rerank:ANY always takes the candidate "
+    "the memory rates best; docs/levers.md)")
+
+
+def _sampling_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--temperature", type=_temperature, default=0.0,
+                   help="hf:PATH policies: sample replies at this temperature, seeded per "
+                   "episode (default 0: greedy, deterministic)")
+    p.add_argument("--top-p", type=float, default=1.0,
+                   help="hf:PATH policies, when sampling: nucleus mass (default 1.0)")
+
+
+def _hf_options(args: argparse.Namespace) -> dict[str, Any] | None:
+    """``--temperature`` / ``--top-p`` as HFTextPolicy options (None when left at default);
+    a ValueError when they are given for a policy that is not hf:PATH."""
+    if args.temperature == 0.0 and args.top_p == 1.0:
+        return None
+    if not _innermost(args.policy).startswith("hf:"):
+        raise ValueError("--temperature and --top-p apply to hf:PATH policies only")
+    if not 0.0 < args.top_p <= 1.0:
+        raise ValueError(f"--top-p must be in (0, 1], got {args.top_p}")
+    return {"temperature": args.temperature, "top_p": args.top_p}
+
+
+def _print_wrapper_stats(policy: Any) -> None:
+    """One line on what a memory wrapper did (nothing for other policies)."""
+    stats = getattr(policy, "stats", None)
+    if stats is None or not hasattr(stats, "as_dict"):
+        return
+    d = stats.as_dict()
+    extra = (f", {d['extra_prompt_chars_per_turn']:.0f} extra prompt characters per turn"
+             if d["extra_prompt_chars_per_turn"] else "")
+    print(f"persona memory: changed {d['changed']} of {d['turns']} decisions, saw "
+          f"{d['conflicts']} contradictions, {d['us_per_turn']:.0f} us per turn of its own "
+          f"compute{extra}")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,13 +181,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--env", type=_env_id, required=True, help="environment id (see `list`)")
     p.add_argument("--policy", type=_policy, default="expert",
-                   help="random, parrot, assistant, drift or expert (default: expert), an "
-                   "ONNX policy.onnx (e.g. from a baseline run), or hf:PATH, a local "
-                   "transformers causal LM, for the text variants (...Text-v1)")
+                   help=POLICY_HELP + " (default: expert)")
     p.add_argument("--episodes", type=_positive_int, default=100, help="episodes (default 100)")
     p.add_argument("--seed", type=_seed, default=0, help="first episode seed (default 0)")
     p.add_argument("--split", choices=("train", "valid", "test"), default="test",
                    help="persona split (default: test)")
+    _sampling_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
 
     p = sub.add_parser(
@@ -248,10 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
         "leaderboard/schema.json.",
     )
     p.add_argument("--env", type=_env_id, required=True, help="environment id")
-    p.add_argument("--policy", required=True, type=_policy,
-                   help="a reference policy name, an ONNX file (policy.onnx, e.g. from a "
-                   "baseline run; TorchScript and pickle are refused) or hf:PATH for text "
-                   "variants")
+    p.add_argument("--policy", required=True, type=_policy, help=POLICY_HELP)
     p.add_argument("--episodes", type=_positive_int, default=100,
                    help="episodes per seed (default 100)")
     p.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2],
@@ -259,7 +322,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None,
                    help="write the results JSON here (checked before the evaluation starts; "
                    "written whole or not at all)")
-    p.add_argument("--json", action="store_true", help="print the results JSON")
+    _sampling_arguments(p)
+    p.add_argument("--runs-per-persona", type=_positive_int, default=1, metavar="N",
+                   help="also replay every episode's persona N times in all (N >= 2), keeping "
+                   "the env seed and varying only the policy's randomness (run 0 is the "
+                   "official episode), and report each metric's within-persona and "
+                   "between-persona variance and their ratio with a 95%% bootstrap CI "
+                   "(docs/levers.md); the official results are unchanged")
+    p.add_argument("--variance-out", default=None, metavar="PATH",
+                   help="with --runs-per-persona: write the variance report JSON here")
+    p.add_argument("--json", action="store_true",
+                   help="print the results JSON (with --runs-per-persona, plus a 'variance' "
+                   "key holding the report)")
 
     p = sub.add_parser(
         "scale", help="the scaling study: score vs dataset size per algorithm",
@@ -331,6 +405,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print {ref_min_score, ref_max_score, ...}")
 
     p = sub.add_parser(
+        "levers", help="the other fixes for persona drift: persona memory, the Assistant axis",
+        description="Measure the levers besides offline RL on the same envs and protocol "
+        "(docs/levers.md). Run-to-run variance is `persona-gym evaluate --runs-per-persona N`.",
+    )
+    _levers_parsers(p)
+
+    p = sub.add_parser(
         "leaderboard", help="validate leaderboard submissions and build the static site",
         description="The leaderboard (leaderboard/README.md): check submission files and the "
         "pull requests that add them, and publish the validated ones as a static site that "
@@ -370,15 +451,19 @@ def _fmt(x: float | None, digits: int = 3) -> str:
 
 
 def cmd_rollout(args: argparse.Namespace) -> int:
-    from persona_gym.evaluation import env_entry, rollout, summarize
+    from persona_gym.evaluation import check_rollout_seed, env_entry, rollout, summarize
+    from persona_gym.policies import load_policy
 
-    if args.policy.startswith("hf:") and env_entry(args.env).variant != "text":
-        print(f"persona-gym rollout: error: {args.policy} answers in free text; use a text "
+    inner = _innermost(args.policy)
+    if inner.startswith("hf:") and env_entry(args.env).variant != "text":
+        print(f"persona-gym rollout: error: {inner} answers in free text; use a text "
               f"variant such as {args.env.replace('-v', 'Text-v', 1)}", file=sys.stderr)
         return 2
     try:
+        check_rollout_seed(args.seed, args.episodes)  # before the progress line: one-line errors
+        policy = load_policy(args.policy, args.env, _hf_options(args))
         with _progress(args.episodes, f"{args.policy} on {args.env}") as bar:
-            episodes = rollout(args.env, args.policy, args.episodes, args.seed, args.split,
+            episodes = rollout(args.env, policy, args.episodes, args.seed, args.split,
                                progress=bar.update)
     except (ValueError, FileNotFoundError) as exc:  # bad seeds, a policy that misbehaves
         print(f"persona-gym rollout: error: {exc}", file=sys.stderr)
@@ -388,6 +473,7 @@ def cmd_rollout(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
         return 0
+    _print_wrapper_stats(policy)
     lo, hi = result["normalized_score_ci"]
     print(f"{args.env} | policy {args.policy} | {args.split} personas | "
           f"{result['episodes']} episodes from seed {args.seed}")
@@ -540,21 +626,47 @@ def cmd_datasets(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from persona_gym.evaluation import evaluate
+    from persona_gym.evaluation import check_evaluation_seeds, evaluate
     from persona_gym.output import check_destination, write_atomically
+    from persona_gym.policies import load_policy
 
     def fail(message: str) -> int:
         print(f"persona-gym evaluate: error: {message}", file=sys.stderr)
         return 2
 
+    if args.variance_out and args.runs_per_persona < 2:
+        return fail("--variance-out needs --runs-per-persona N with N >= 2")
+    report = None
     try:
-        if args.out:
-            check_destination(args.out)
-        with _progress(args.episodes * len(args.seeds), f"evaluate on {args.env}") as bar:
-            results = evaluate(args.env, args.policy, args.episodes, args.seeds,
-                               progress=bar.update)
+        for path in (args.out, args.variance_out):
+            if path:
+                check_destination(path)
+        check_evaluation_seeds(args.seeds, args.episodes)  # before the progress line
+        policy = load_policy(args.policy, args.env, _hf_options(args))
+        if args.runs_per_persona > 1:
+            from persona_gym.levers.variance import evaluate_with_runs
+
+            total = args.episodes * len(args.seeds) * args.runs_per_persona
+            with _progress(total, f"evaluate x{args.runs_per_persona} runs on {args.env}") as bar:
+                results, report = evaluate_with_runs(args.env, policy, args.runs_per_persona,
+                                                     args.episodes, args.seeds,
+                                                     progress=bar.update)
+        else:
+            with _progress(args.episodes * len(args.seeds), f"evaluate on {args.env}") as bar:
+                results = evaluate(args.env, policy, args.episodes, args.seeds,
+                                   progress=bar.update)
+        results["policy"] = args.policy  # the spec as given, as a results file names it
     except (ValueError, FileNotFoundError) as exc:
         return fail(str(exc))
+    if report is not None:
+        report["policy"] = args.policy
+        if args.variance_out:
+            try:
+                write_atomically(args.variance_out, json.dumps(report, indent=2))
+            except OSError as exc:
+                print(json.dumps(report))
+                return fail(f"could not write {args.variance_out} ({exc.strerror or exc}); "
+                            "the report is printed on stdout above")
     if args.out:
         try:
             write_atomically(args.out, json.dumps(results, indent=2))
@@ -563,14 +675,21 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
             return fail(f"could not write {args.out} ({exc.strerror or exc}); the results "
                         "are printed on stdout above")
     if args.json:
-        print(json.dumps(results))
+        print(json.dumps(results if report is None else {**results, "variance": report}))
     else:
         lo, hi = results["normalized_score_ci"]
         print(f"{args.env} | {args.policy} | seeds {args.seeds} x {args.episodes} episodes: "
               f"normalized score {results['normalized_score']:.1f} [{lo:.1f}, {hi:.1f}]")
         print("  " + ", ".join(f"{m} {_fmt(v['mean'])}" for m, v in results["metrics"].items()))
-        if args.out:
-            print(f"wrote {args.out}")
+        _print_wrapper_stats(policy)
+        if report is not None:
+            from persona_gym.levers.variance import format_report
+
+            print()
+            print(format_report(report))
+        for path in (args.out, args.variance_out):
+            if path:
+                print(f"wrote {path}")
     return 0
 
 
@@ -1014,10 +1133,113 @@ def _check_pr(args: argparse.Namespace, limits: Any, prog: str) -> int:
     return 0 if check.accepted else 1
 
 
+def _levers_parsers(p: argparse.ArgumentParser) -> None:
+    lsub = p.add_subparsers(dest="lever", required=True, metavar="LEVER")
+    m = lsub.add_parser(
+        "memory", help="a policy alone and behind a test-time persona memory",
+        description="Evaluate a policy alone, behind the persona memory in veto mode (keep the "
+        "policy's reply unless it contradicts what the memory holds or repeats itself) and in "
+        "rerank mode (always the reply the memory rates best), on the protocol's episodes (test "
+        "personas). Prints the normalized score with its 95% CI, p2l, l2l, qa, capability, the "
+        "contradiction rate, the share of decisions the memory changed, its own compute per "
+        "turn (us) and the wall time per turn (ms, env included). What the memory reads: "
+        "docs/levers.md.",
+    )
+    m.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v1",
+                   help="environment id, any variant (default persona_gym/OpenChat-v1)")
+    m.add_argument("--policy", type=_policy, default="drift",
+                   help="the policy to wrap (default drift): a reference policy, an ONNX file "
+                   "or hf:PATH (text variants)")
+    m.add_argument("--episodes", type=_positive_int, default=100,
+                   help="episodes per seed (default 100)")
+    m.add_argument("--seeds", type=_seed, nargs="+", default=[0, 1, 2],
+                   help="evaluation seeds (default 0 1 2)")
+    m.add_argument("--modes", default="veto,rerank",
+                   help="comma-separated memory modes to compare (default veto,rerank)")
+    _sampling_arguments(m)
+    m.add_argument("--json", action="store_true", help="print the rows as one JSON list")
+    a = lsub.add_parser(
+        "assistant-axis", help="fit the Assistant axis of a local LLM, monitor it, cap it",
+        description="For a local transformers causal LM on a text variant: fit the assistant "
+        "direction in one layer's hidden states (assistant-voice minus in-character replies to "
+        "the same prompts, train personas), report its separation, the projection of the "
+        "agent's replies by turn and by partner move on the protocol's episodes (test "
+        "personas), and the same episodes with activation capping along the direction, with "
+        "consistency (p2l, l2l, qa) and capability for both. Runs on the GPU when torch sees "
+        "one.",
+    )
+    a.add_argument("--model", required=True,
+                   help="folder of a local causal LM (save_pretrained output; never downloaded)")
+    a.add_argument("--env", type=_env_id, default="persona_gym/OpenChatText-v1",
+                   help="a text variant (default persona_gym/OpenChatText-v1)")
+    a.add_argument("--layer", type=_positive_int, required=True,
+                   help="residual stream after this many blocks (1 .. number of blocks)")
+    a.add_argument("--pairs", type=_positive_int, default=64,
+                   help="contrast pairs (a quarter held out; default 64)")
+    a.add_argument("--episodes", type=_positive_int, default=10,
+                   help="episodes per seed for each arm (default 10)")
+    a.add_argument("--seeds", type=_seed, nargs="+", default=[0], help="evaluation seeds "
+                   "(default 0)")
+    a.add_argument("--cap", type=float, default=None,
+                   help="cap on the projection (default: --cap-quantile of the persona set)")
+    a.add_argument("--cap-quantile", type=float, default=0.9,
+                   help="cap at this quantile of the in-character replies' projections "
+                   "(default 0.9)")
+    a.add_argument("--max-new-tokens", type=_positive_int, default=40,
+                   help="generation budget per reply (default 40)")
+    a.add_argument("--device", default=None, help="torch device (default: cuda if available)")
+    a.add_argument("--out", default=None, help="write the report JSON here")
+    a.add_argument("--json", action="store_true", help="print the report JSON")
+
+
+def cmd_levers(args: argparse.Namespace) -> int:
+    from persona_gym.output import check_destination, write_atomically
+
+    def fail(message: str) -> int:
+        print(f"persona-gym levers {args.lever}: error: {message}", file=sys.stderr)
+        return 2
+
+    if args.lever == "memory":
+        from persona_gym.levers.memory import MODES, compare, format_rows
+
+        modes = [x.strip() for x in args.modes.split(",") if x.strip()]
+        if not modes or any(x not in MODES for x in modes):
+            return fail(f"--modes takes a comma-separated list of {', '.join(MODES)}")
+        total = args.episodes * len(args.seeds) * (1 + len(modes))
+        try:
+            hf_options = _hf_options(args)
+            with _progress(total, f"memory lever on {args.env}") as bar:
+                rows = compare(args.env, args.policy, args.episodes, args.seeds, modes,
+                               hf_options, progress=bar.update)
+        except (ValueError, FileNotFoundError) as exc:
+            return fail(str(exc))
+        if args.json:
+            print(json.dumps(rows))
+        else:
+            print(f"{args.env} | test personas | seeds {args.seeds} x {args.episodes} episodes")
+            print(format_rows(rows))
+        return 0
+    from persona_gym.levers.assistant_axis import format_study, study
+
+    if not 0.0 <= args.cap_quantile <= 1.0:
+        return fail(f"--cap-quantile must be in [0, 1], got {args.cap_quantile}")
+    try:
+        if args.out:
+            check_destination(args.out)
+        report = study(args.env, args.model, args.layer, args.pairs, args.episodes, args.seeds,
+                       args.cap, args.cap_quantile, args.max_new_tokens, args.device)
+    except (ValueError, FileNotFoundError) as exc:
+        return fail(str(exc))
+    if args.out:
+        write_atomically(args.out, json.dumps(report, indent=2))
+    print(json.dumps(report) if args.json else format_study(report))
+    return 0
+
+
 COMMANDS = {"list": cmd_list, "rollout": cmd_rollout, "play": cmd_play, "judge": cmd_judge,
             "datasets": cmd_datasets, "evaluate": cmd_evaluate, "scale": cmd_scale,
             "demo": cmd_demo, "refscores": cmd_refscores,
-            "leaderboard": cmd_leaderboard}
+            "leaderboard": cmd_leaderboard, "levers": cmd_levers}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -83,19 +83,24 @@ class Episode:
     lines: list[dict[str, float | None]] = field(default_factory=list)
 
 
-def run_episode(env: gym.Env, policy: ReferencePolicy | ObservationPolicy, seed: int) -> Episode:
+def run_episode(env: gym.Env, policy: ReferencePolicy | ObservationPolicy, seed: int,
+                policy_rng: np.random.Generator | None = None) -> Episode:
     """Play one episode of ``policy`` on ``env`` (seeded as the module docstring says).
 
     A :class:`ReferencePolicy` reads the turn's ground truth and its choice is turned into the
     variant's action by ``env.unwrapped.action_for``; any other policy acts on observations.
+    ``policy_rng`` replaces the policy's generator (``numpy.random.default_rng([seed, 1])``):
+    the env seed, and so the persona and partner style, stay those of ``seed`` while the
+    policy's randomness changes (run-to-run variance, :mod:`persona_gym.levers.variance`).
     """
     obs, _ = env.reset(seed=seed)
     reference = isinstance(policy, ReferencePolicy)
     env_id = env.spec.id if env.spec is not None else type(env.unwrapped).__name__
+    rng = np.random.default_rng([seed, 1]) if policy_rng is None else policy_rng
     if reference:
-        policy.reset(np.random.default_rng([seed, 1]))
+        policy.reset(rng)
     else:
-        _call(policy, "reset", env_id, None, np.random.default_rng([seed, 1]))
+        _call(policy, "reset", env_id, None, rng)
     base = env.unwrapped
     lines = []
     while True:
@@ -126,7 +131,7 @@ def rollout(
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
     check_rollout_seed(seed, episodes)
-    pol = load_policy(policy) if isinstance(policy, str) else policy
+    pol = load_policy(policy, env_id) if isinstance(policy, str) else policy
     env = gym.make(env_id, split=split)
     try:
         if not isinstance(pol, ReferencePolicy):
@@ -477,14 +482,9 @@ def evaluate(
         raise ValueError(f"split must be 'test' (official) or 'valid' (model selection), got "
                          f"{split!r}; never select or evaluate on the train personas")
     check_evaluation_seeds(seeds, episodes)
-    spec = policy if isinstance(policy, str) else getattr(policy, "name", type(policy).__name__)
-    pol = load_policy(policy) if isinstance(policy, str) else policy
-    if not isinstance(pol, ReferencePolicy):
-        probe = gym.make(env_id, split=split)
-        try:
-            _check_observation_shape(pol, env_id, probe.observation_space)
-        finally:
-            probe.close()
+    spec = policy_spec(policy)
+    pol = load_policy(policy, env_id) if isinstance(policy, str) else policy
+    check_policy(env_id, pol, split)
     per_seed_eps: dict[int, list[Episode]] = {}
     for s in seeds:
         ep_seeds = [episode_seed(s, j) for j in range(episodes)]
@@ -500,6 +500,29 @@ def evaluate(
                         progress(1)
             finally:
                 env.close()
+    return protocol_results(env_id, spec, per_seed_eps, episodes, split)
+
+
+def policy_spec(policy: str | Any) -> str:
+    """The name a results file gives ``policy``: its spec, or its ``name``."""
+    return policy if isinstance(policy, str) else getattr(policy, "name", type(policy).__name__)
+
+
+def check_policy(env_id: str, policy: Any, split: str = "test") -> None:
+    """Compare an observation policy's declared ``observation_shape`` with the env's."""
+    if isinstance(policy, ReferencePolicy):
+        return
+    probe = gym.make(env_id, split=split)
+    try:
+        _check_observation_shape(policy, env_id, probe.observation_space)
+    finally:
+        probe.close()
+
+
+def protocol_results(env_id: str, spec: str, per_seed_eps: dict[int, list[Episode]],
+                     episodes: int, split: str = "test") -> dict[str, Any]:
+    """The results dict of :func:`evaluate` from its episodes (per evaluation seed, in order)."""
+    seeds = list(per_seed_eps)
     everything = [e for eps in per_seed_eps.values() for e in eps]
     summary = summarize(env_id, everything)
     per_seed = []
@@ -521,7 +544,7 @@ def evaluate(
         "persona_gym_version": persona_gym.__version__,
         "policy": spec,
         "split": split,
-        "seeds": list(seeds),
+        "seeds": seeds,
         "episodes_per_seed": episodes,
         **summary,
         "per_seed": per_seed,

@@ -177,14 +177,31 @@ POLICIES: dict[str, type[ReferencePolicy]] = {
 }
 
 
-def load_policy(spec: str) -> ReferencePolicy | ObservationPolicy:
+def load_policy(spec: str, env: str | None = None,
+                hf_options: dict[str, Any] | None = None) -> ReferencePolicy | ObservationPolicy:
     """A reference policy by name, an ONNX policy file (``.onnx``, e.g. a baseline's export;
     checked by :func:`persona_gym.artifacts.check_onnx` before it runs), or ``hf:PATH`` for a
     local causal LM (text variants). TorchScript and pickle files are refused
     (:class:`persona_gym.artifacts.ArtifactError`, a ValueError naming how to convert): they are
-    programs, and a policy file must be data (docs/security.md)."""
-    from persona_gym import artifacts
+    programs, and a policy file must be data (docs/security.md).
 
+    ``memory:SPEC`` (or ``memory+rerank:SPEC``) puts any of those behind a test-time persona
+    memory (:mod:`persona_gym.levers.memory`); ``env``, the env id, is needed when the wrapped
+    policy acts on flat observations. ``hf_options`` are keyword arguments of
+    :class:`persona_gym.agents.HFTextPolicy` (e.g. ``{"temperature": 0.7}``) for ``hf:`` specs.
+    """
+    from persona_gym import artifacts
+    from persona_gym.levers.memory import split_spec, with_memory
+
+    wrapped = split_spec(spec)
+    if wrapped is not None:
+        mode, inner = wrapped
+        if not inner:
+            raise ValueError(f"{spec!r} names no policy to wrap; e.g. memory:drift")
+        return with_memory(load_policy(inner, env, hf_options), env, mode)
+    if hf_options and not spec.startswith("hf:"):
+        raise ValueError(f"options {sorted(hf_options)} apply to hf:PATH policies only, "
+                         f"not {spec!r}")
     if spec.endswith(".onnx"):
         return artifacts.OnnxPolicy(spec)
     if spec.lower().endswith(artifacts.PROGRAM_SUFFIXES):
@@ -192,7 +209,7 @@ def load_policy(spec: str) -> ReferencePolicy | ObservationPolicy:
     if spec.startswith("hf:"):
         from persona_gym.agents import HFTextPolicy
 
-        return HFTextPolicy(spec[3:])
+        return HFTextPolicy(spec[3:], **(hf_options or {}))
     return make_policy(spec)
 
 
