@@ -840,7 +840,37 @@ def train_scorers(env_id: str, encoder: Any, args: argparse.Namespace) -> tuple[
 SINGLE_RULES = (*(f"h:{m}_sim_{c}" for c in SIM_COLUMNS for m in ("max", "min")),
                 "h:longest", "h:shortest", "h:correct_premise", "h:like_i_said")
 ORACLES = ("oracle:persona_blind", "oracle:history_blind", "oracle:recent{N}", "oracle:greedy")
-ALL_NAMES = (*REFERENCE, *ORACLES, *SINGLE_RULES, "h:three_rule", "learn:candidatewise",
+class UniformObservation:
+    """OBSERVATION policy: a uniformly random candidate (what the fact reader wraps)."""
+
+    name = "uniform"
+
+    def __init__(self, k: int) -> None:
+        self.k, self.rng = k, np.random.default_rng(0)
+
+    def reset(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def act(self, obs: np.ndarray) -> int:
+        del obs
+        return int(self.rng.integers(self.k))
+
+
+def fact_reader(env_id: str) -> Any:
+    """OBSERVATION rule program: read the observation's fact blocks with the env's public fact
+    codes, keep a memory of what was said, and take the candidate that best answers without
+    contradicting it (persona_gym.levers, ``memory+rerank`` around a uniform policy): no
+    learning, only the world's public contradiction rules."""
+    from persona_gym.levers.memory import MemoryObservationPolicy
+
+    policy = MemoryObservationPolicy(UniformObservation(env_encoder(env_id).k), env=env_id,
+                                     mode="rerank")
+    policy.name = "rule:fact_reader"
+    return policy
+
+
+ALL_NAMES = (*REFERENCE, *ORACLES, *SINGLE_RULES, "h:three_rule", "rule:fact_reader",
+             "learn:candidatewise",
              "learn:flat")
 
 
@@ -891,6 +921,8 @@ def build_suite(env_id: str, args: argparse.Namespace, patterns: list[str] | Non
         log(f"  {short(env_id)}: counting fixed phrases over {args.calib_turns} train turns")
         fixed, meta["three_rule"] = calibrate_fixed(env_id, args.calib_turns, args.fixed_freq)
         suite.append(ThreeRule(enc, fixed))
+    if selected("rule:fact_reader", patterns) and env_id.endswith(("-v1", "-v2")):
+        suite.append(fact_reader(env_id))  # v0 observations have no fact blocks
     if not args.no_train and (selected("learn:candidatewise", patterns)
                               or selected("learn:flat", patterns)):
         log(f"  {short(env_id)}: collecting {args.train_turns} train-persona expert turns and "
