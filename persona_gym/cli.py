@@ -369,6 +369,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="wandb mode (default offline: nothing leaves the machine)")
     p.add_argument("--quick", action="store_true",
                    help="smoke-test settings (sizes 100,300; 400 updates; 1 seed; 50 episodes)")
+    p.add_argument("--report-only", action="store_true",
+                   help="train nothing: write the tables and plots over every finished cell in "
+                   "--out (cells of several studies may share it), evaluating the behaviour "
+                   "policies with --env, --eval-episodes and --eval-seeds if not cached")
     p.add_argument("--out", default="scaling", help="output folder (default scaling/)")
     p.add_argument("--json", action="store_true", help="print the aggregate rows as JSON")
 
@@ -711,14 +715,17 @@ def _scale_spec(args: argparse.Namespace) -> Any:
 
 
 def cmd_scale(args: argparse.Namespace) -> int:
-    from persona_gym.scaling import run_study
+    from persona_gym.scaling import report, run_study
     from persona_gym.training import quiet_d3rlpy
 
     quiet_d3rlpy()
     try:
         spec = _scale_spec(args)
-        result = run_study(spec, args.out,
-                           progress=lambda cell: print(f"cell: {cell}", file=sys.stderr))
+        if args.report_only:
+            result = report(spec, args.out)
+        else:
+            result = run_study(spec, args.out,
+                               progress=lambda cell: print(f"cell: {cell}", file=sys.stderr))
     except (ValueError, FileExistsError) as exc:
         print(f"persona-gym scale: error: {exc}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ against the behaviour policy: does offline RL remove late-conversation drift?).
 from __future__ import annotations
 
 import csv
+import dataclasses
 import importlib
 import json
 from collections.abc import Callable, Sequence
@@ -201,6 +202,22 @@ def run_study(spec: StudySpec, out: str | Path,
                     if progress:
                         progress(f"{tier} size={size} {algo} seed={seed}")
                     cells.append(run_cell(spec, tier, size, algo, seed, out))
+    return _outputs(spec, cells, out)
+
+
+def report(spec: StudySpec, out: str | Path) -> dict[str, Any]:
+    """Tables and plots over every finished cell in ``{out}/cells`` (several studies' cells may
+    share a folder: other sizes per tier, flat and online learners); nothing is trained. The
+    behaviour policies are evaluated with ``spec``'s protocol settings when not cached."""
+    out = Path(out)
+    cells = [json.loads(p.read_text()) for p in sorted((out / "cells").glob("*.json"))]
+    if not cells:
+        raise ValueError(f"no finished cells in {out / 'cells'}; run the study first")
+    tiers = tuple(sorted({c["tier"] for c in cells}))
+    return _outputs(dataclasses.replace(spec, tiers=tiers), cells, out)
+
+
+def _outputs(spec: StudySpec, cells: list[dict], out: Path) -> dict[str, Any]:
     behaviour = {tier: behaviour_score(spec, tier, out) for tier in spec.tiers}
     rows = aggregate(cells, behaviour)
     write_tables(rows, out)

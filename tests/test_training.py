@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import subprocess
 import sys
@@ -13,7 +14,7 @@ import pytest
 from persona_gym.baselines import bc, bcq, cql, iql, td3plusbc
 
 from persona_gym.evaluation import evaluate
-from persona_gym.scaling import StudySpec, run_study
+from persona_gym.scaling import StudySpec, report, run_study
 from persona_gym.training import parse_args, run_name, train
 
 
@@ -145,6 +146,17 @@ def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> No
     again = run_study(spec, out)  # finished cells are not re-run
     assert [c.stat().st_mtime_ns for c in cells] == stamps
     assert again["rows"] == result["rows"]
+    # a second study with another size shares the folder; --report-only covers both, trains
+    # nothing and re-runs no cell
+    wider = run_study(dataclasses.replace(spec, sizes=(18,), seeds=(0,)), out)
+    assert [(r["size"], r["seeds"]) for r in wider["rows"]] == [(18, 1)]
+    stamps = sorted(c.stat().st_mtime_ns for c in (out / "cells").glob("*.json"))
+    both = report(spec, out)
+    assert [(r["size"], r["seeds"]) for r in both["rows"]] == [(6, 2), (12, 2), (18, 1)]
+    assert sorted(c.stat().st_mtime_ns for c in (out / "cells").glob("*.json")) == stamps
+    assert "| drift | 18 | DiscreteBC | 1 |" in (out / "table.md").read_text()
+    with pytest.raises(ValueError, match="no finished cells"):
+        report(spec, tmp_path / "empty")
 
 
 def test_checkpoint_selection_uses_valid_personas_and_reports_both(tmp_path: Path) -> None:
