@@ -4,8 +4,8 @@ Offline RL from logs (DESIGN.md §8): a logged conversation becomes one episode 
 has persona sentences. That speaker is the *agent* (each of its lines is an action of the text
 variant, ``persona_gym/{Domain}Text-v1``), its persona sentences are the persona, and everyone
 else is the partner. Rewards and per-line scores come from the judges, exactly as the text env
-scores free text: :meth:`~persona_gym.judges.lexical.LexicalJudge.parse` reads facts and the
-dialogue act of each line, :meth:`~persona_gym.judges.lexical.LexicalJudge.parse_move` reads the
+scores free text: :meth:`~persona_gym.judges.reader.TextReader.parse` reads facts and the
+dialogue act of each line, :meth:`~persona_gym.judges.reader.TextReader.parse_move` reads the
 partner's move, :class:`~persona_gym.judges.symbolic.SymbolicJudge` scores, and
 :func:`~persona_gym.rewards.line_reward` prices the scores.
 
@@ -43,6 +43,7 @@ from typing import Any
 from persona_gym.cards import RewardWeights
 from persona_gym.envs.variants import MAX_REPLY_CHARS, TEXT_CHARSET, text_observation
 from persona_gym.judges.lexical import LexicalJudge
+from persona_gym.judges.reader import TextReader
 from persona_gym.judges.symbolic import LineScores, SymbolicJudge
 from persona_gym.output import write_atomically
 from persona_gym.rewards import episode_metrics, line_reward
@@ -598,22 +599,26 @@ def _partner_line(texts: Sequence[str], first: int, end: int, next_said: Sequenc
     return " ".join(parts)
 
 
-def score_conversation(conv: Conversation, judge: LexicalJudge,
+def score_conversation(conv: Conversation, reader: TextReader | LexicalJudge,
                        weights: RewardWeights) -> list[ScoredEpisode]:
     """One :class:`ScoredEpisode` per speaker of ``conv`` with persona sentences and at least
     one line, in the order of ``conv.personas``.
 
-    For speaker ``X`` as the agent: the persona is ``Persona(facts read by judge.parse from
-    each sentence, the sentences)`` (a denial such as "I do not drink soda" is kept as a
-    negated fact, which the symbolic judge treats as a denial) — scored by a fresh
+    ``reader`` reads the texts (a :class:`~persona_gym.judges.lexical.LexicalJudge` is accepted
+    too and lends its reader). For speaker ``X`` as the agent: the persona is ``Persona(facts
+    read by reader.parse from each sentence, the sentences)`` (a denial such as "I do not drink
+    soda" is kept as a negated fact, which the symbolic judge treats as a denial) — scored by a
+    fresh
     :class:`~persona_gym.judges.symbolic.SymbolicJudge`. Before each of X's lines the partner
     line is everything the other speakers said since X's previous line, joined by a space (""
-    when X speaks first or twice in a row); its move is ``judge.parse_move(partner line)``,
-    the line is ``judge.parse(X's line)``, its scores ``sym.score(move, line)``, its reward
+    when X speaks first or twice in a row); its move is ``reader.parse_move(partner line)``,
+    the line is ``reader.parse(X's line)``, its scores ``sym.score(move, line)``, its reward
     :func:`~persona_gym.rewards.line_reward`, and then the line is committed to X's history.
     What others say after X's last line is not part of X's episode. All texts are sanitized
     first (:func:`sanitize_text`), so the stored actions are exactly what was scored.
     """
+    if isinstance(reader, LexicalJudge):
+        reader = reader.reader
     texts: list[str] = []
     turns_of: dict[str, list[int]] = {}
     turn_counts: list[Counter[str]] = []
@@ -640,9 +645,9 @@ def score_conversation(conv: Conversation, judge: LexicalJudge,
             continue
         facts: dict[Fact, None] = {}
         for s in kept:
-            facts.update(dict.fromkeys(judge.parse(s).facts))
+            facts.update(dict.fromkeys(reader.parse(s).facts))
         persona = Persona(tuple(facts), kept)
-        sym = SymbolicJudge(judge.ontology, persona)
+        sym = SymbolicJudge(reader.ontology, persona)
         observations: list[dict[str, str]] = []
         actions: list[str] = []
         rewards: list[float] = []
@@ -663,8 +668,8 @@ def score_conversation(conv: Conversation, judge: LexicalJudge,
                 counts["actions_truncated"] += 1
             obs, dropped = _observation(kept, exchanges, partner, counts, dropped)
             observations.append(obs)
-            move = judge.parse_move(partner)
-            line = judge.parse(action)
+            move = reader.parse_move(partner)
+            line = reader.parse(action)
             s = sym.score(move, line)
             sym.commit(line)
             actions.append(action)

@@ -504,9 +504,9 @@ def test_parse_move_reads_the_worlds_questions() -> None:
     right = sum(JUDGE.parse_move(q) == Move("ask", q, rel) for q, rel in questions)
     assert right / len(questions) >= 0.95
     # the looser cues alone (no template lookup) still place most of them
-    from persona_gym.judges.lexical import _expand, _key
+    from persona_gym.judges.lexicon import expand, sentence_key
 
-    loose = sum(JUDGE._question_relation(_key(_expand(q)), exact=False) == rel
+    loose = sum(JUDGE.reader._question_relation(sentence_key(expand(q)), exact=False) == rel
                 for q, rel in questions)
     assert loose / len(questions) >= 0.9
 

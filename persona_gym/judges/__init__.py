@@ -1,9 +1,12 @@
-"""Consistency judges.
+"""Consistency judges, and the reader they share with the text env and the log importer.
 
 * ``symbolic`` (:class:`SymbolicJudge`) is exact on the world's own lines: it reads the facts
   each line asserts. It computes the metrics defined in docs/metrics.md.
-* ``lexical`` (:class:`persona_gym.judges.lexical.LexicalJudge`) reads facts from free text with
-  the world's vocabulary; it judges the text variant's replies and real conversation logs.
+* the reader (:class:`persona_gym.judges.reader.TextReader`) reads the world's facts, the
+  dialogue act and partner moves from free text, so the symbolic judge can score the text
+  variant's replies and real logs; its vocabulary is :mod:`persona_gym.judges.lexicon`.
+* ``lexical`` (:class:`persona_gym.judges.lexical.LexicalJudge`) labels real text against
+  free-text personas with rules.
 * ``nli`` (:class:`persona_gym.judges.nli.NLIJudge`) wraps any local transformers NLI model.
 
 The text judges share :class:`TextJudge`: persona sentences, earlier lines and a line in, a
