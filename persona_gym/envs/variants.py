@@ -158,8 +158,10 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
     ``Text(min_length=0, max_length=512, charset=TEXT_CHARSET)``: any reply. In a reply with
     line breaks (``\n``, ``\r``) every run of whitespace becomes one space, as in imported
     logs, so a reply cannot forge ``Partner:`` lines in the history. It is read by
-    :class:`persona_gym.judges.reader.TextReader` (facts in the world's vocabulary and the
-    dialogue act) and then scored exactly like a candidate line. An empty reply asserts nothing.
+    :class:`persona_gym.judges.reader.TextReader` as the answer to the partner's current move
+    (facts in the world's vocabulary and the dialogue act; "Jazz, mostly." answers "What music
+    do you like?") and then scored exactly like a candidate line. An empty reply asserts
+    nothing.
 
     ## Observation Space
 
@@ -225,7 +227,7 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
                 f"reply contains characters outside the action charset: {bad[:5]!r}; "
                 "see persona_gym.envs.variants.TEXT_CHARSET"
             )
-        return self.reader.parse(action)
+        return self.reader.parse(action, self.move)
 
     def _observe(self) -> dict[str, str]:  # type: ignore[override]
         return text_observation(

@@ -130,6 +130,11 @@ NOT_AI = re.compile(
     r"\bi am not (?:an? )?(?:ai|a\.i\.|bot|robot|chatbot|machine|computer|program)\b"
     r"|\bi am (?:a )?(?:real |actual )?(?:person|human(?: being)?)\b|\bnot an? (?:ai|bot)\b"
     r"|\bjust me here\b|\bno way\b.*\bai\b|\bai\b.*\bno way\b|\bi am real\b"
+    r"|(?<!not )(?<!never )\b(?:just |only )?an? (?:regular|normal|ordinary|real|actual"
+    r"|flesh and blood|living)"
+    r" (?:human(?: being)?|person|guy|girl|gal|dude|woman|man)\b|\bhuman here\b"
+    r"|\bflesh and blood\b|^(?:as )?real as\b|\bi am (?:very much |definitely |100% )?human\b"
+    r"|\b(?:a )?real live (?:person|human)\b"
 )
 AI_ADMIT = re.compile(
     r"^(?:yes|yeah|yep|that is right|correct|indeed|true)\b|^i am (?:just |only )?(?:an? )?"
@@ -142,7 +147,8 @@ AI_ENGAGE = re.compile(r"\bchat\b|\bhow can i help\b|\bhappy to help\b|\bnothing
 EMPATHY = re.compile(
     r"\bsorry to hear\b|\b(?:i am|so|really) sorry\b|\bthat (?:sounds|must be|must have been)"
     r" (?:really |so |very )?(?:hard|tough|difficult|rough|awful|terrible|painful|heavy"
-    r"|exhausting|scary|frustrating|lonely|sad)\b|\bi get that\b|\boh no\b|\bi understand\b"
+    r"|exhausting|scary|frustrating|lonely|sad)\b|\boh no\b|\bi understand\b"
+    r"|\bi (?:totally |really |completely )?get (?:that|it)\b"
     r"|\bthat is (?:so |really )?(?:hard|tough|rough)\b|\bhere for you\b|\bi can imagine\b"
     r"|\bsending (?:hugs|love)\b|\bhugs\b"
 )
@@ -151,6 +157,10 @@ ENGAGE = re.compile(
     r"|\bfair question\b|\bgood, good\b|\bthanks for asking\b|\bwhat made you ask\b"
     r"|\btell me (?:more )?about (?:yourself|you)\b|\bwhat is new with you\b"
     r"|\bhow are you\b|\bhappy to chat\b|\bhow can i help\b"
+    r"|\b(?:and |what about |how about )?(?:you|yours|yourself)\s*\?\s*$"
+    r"|^(?:(?:oh|ah|well|honestly|ha|haha|hmm|eh|ugh),?\s+)*(?:good|great|fine|okay|ok|alright"
+    r"|all right|not bad|pretty good|busy|tired|exhausted|long|crazy|hectic|quiet|slow|lovely"
+    r"|wonderful|amazing|rough|meh|so-so|fantastic|awesome|relaxing|productive)\b"
 )
 EVADE = re.compile(
     r"^anyway\b|\b(?:rather not (?:say|talk|discuss|get into)|let us not (?:get into|talk about)"
@@ -220,7 +230,8 @@ RULES: dict[str, tuple[Rule, ...]] = {
               r"hope to work as|dream of being|dream of becoming|would love to be|"
               r"would like to be|am hoping to become|am going to be|plan to become|"
               r"plan to be|am studying to be|am studying to become|am training to be|"
-              r"am training to become|aspire to be|want to work as", None, None),
+              r"am training to become|aspire to be|want to work as|would love to become|"
+             r"would like to become|am hoping to be|hope to become|dream of being", None, None),
         Rule(None, r"my dream is to become|my dream is to be|my goal is to become|"
               r"my goal is to be|my dream job is|when i grow up i want to be|"
               r"i want to grow up to be", None),
@@ -231,19 +242,21 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule(None, r"my|our|pet", None),
     ),
     "live_in": (
-        Rule(r"live in|am living in|am based in|am in|reside in|moved to|call|live|am located in",
-              None, None),
+        Rule(r"live in|am living in|am based in|am in|reside in|moved to|call|live|am located in|"
+             r"am out in|am over in|am up in|am down in|am based out of", None, None),
         Rule(None, r"my home is in|my home is|home is", None),
     ),
     "born_in": (
         Rule(r"was born in|am originally from|am from|come from|was born and raised in|"
-              r"hail from", None, None),
+             r"hail from", None, None),
+        # "I'm Irish": a nationality (EXTRA_SURFACES) read as the birthplace
+        Rule(r"am|am originally", None, None),
         Rule(None, r"my birthplace is|my family is from", None),
     ),
     "marital_status": (
         Rule(r"am|got|am happily|am newly|am recently|have been|just got|recently got|"
-              r"am currently|call myself", None, None,
-              frozenset()),
+             r"am currently|call myself", None,
+             r"(?! to (?:my|the|his|her) (?:job|work|career|art|craft|kitchen)\b)"),
         Rule(None, r"my relationship status is", None),
     ),
     "like_food": (
@@ -367,6 +380,7 @@ RULES: dict[str, tuple[Rule, ...]] = {
         Rule(r"am|have always been|am more of|am more|call myself", None, None),
     ),
     "health_condition": (
+        Rule(None, r"my", None),
         Rule(r"have|have got|suffer from|have been dealing with|deal with|struggle with|"
               r"live with|was diagnosed with|got diagnosed with|am dealing with|battle",
               None, None),
@@ -382,6 +396,21 @@ RULES: dict[str, tuple[Rule, ...]] = {
 }
 
 EXTRA_SURFACES: dict[str, dict[str, str]] = {
+    "born_in": {"mexican": "Mexico", "canadian": "Canada", "irish": "Ireland",
+                "brazilian": "Brazil", "japanese": "Japan", "indian": "India", "german": "Germany",
+                "nigerian": "Nigeria", "australian": "Australia", "polish": "Poland",
+                "italian": "Italy", "vietnamese": "Vietnam", "kenyan": "Kenya",
+                "swedish": "Sweden"},
+    "career_goal": {"vet": "veterinarian", "cop": "police officer"},
+    "dominant_hand": {"lefty": "left", "righty": "right", "southpaw": "left"},
+    "favorite_subject": {"bio": "biology", "chem": "chemistry", "psych": "psychology",
+                         "econ": "economics", "maths": "math"},
+    "have_pet": {"mutt": "dog", "puppy": "dog", "puppies": "dog", "pup": "dog", "doggo": "dog",
+                 "retriever": "dog", "labrador": "dog", "poodle": "dog", "beagle": "dog",
+                 "terrier": "dog", "bulldog": "dog", "husky": "dog", "kitten": "cat",
+                 "kittens": "cat", "kitty": "cat", "bunny": "rabbit", "bunnies": "rabbit"},
+    "marital_status": {"widower": "widowed", "widow": "widowed"},
+    "favorite_season": {"autumn": "fall"},
     "personality": {"introverted": "introvert", "extroverted": "extrovert",
                     "extravert": "extrovert", "extraverted": "extrovert"},
     "sleep_schedule": {"morning person": "early bird", "night person": "night owl",
@@ -546,12 +575,15 @@ NONE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
                                 r"|brothers and sisters)\b|\bno siblings\b")),
     ("attend_school", re.compile(r"\bnot (?:in|at|going to|go to|attending) school\b"
                                  r"|\bnot a student\b|\bschool is not part of my life\b"
-                                 r"|\bdo not go to school\b|\bout of school\b")),
+                                 r"|\bdo not go to school\b|\bout of school\b"
+                                 r"|\b(?:finished|done with|graduated from|left) (?:high )?school\b"
+                                 r"|\bgraduated (?:years|a while|a long time|ages) ago\b")),
     ("play_instrument", re.compile(r"\bnot play (?:any |an )?(?:musical )?instruments?\b"
                                    r"|\bcan not play (?:a |an |any )(?:musical )?instrument\b"
                                    r"|\bnever learned (?:an |any |a )?(?:musical )?instrument\b"
                                    r"|\bnever learned to play anything\b|\bnot musical\b"
-                                   r"|\bno instruments\b")),
+                                   r"|\bno instruments\b|\bnot play anything\b"
+                                   r"|\bnever played (?:an |any |a )?(?:musical )?instruments?\b")),
     ("own_vehicle", re.compile(r"\b(?:not|never) (?:own|have|had|owned) (?:a|any) (?:car|vehicle"
                                r"|wheels)\b|\bno (?:car|vehicle)\b|\btake the bus everywhere\b"
                                r"|\bnot have any wheels\b|\bget around by bus\b")),
@@ -565,7 +597,7 @@ AGE_RE = re.compile(
     rf"\b(?:i (?:(?P<neg>am not|will not be|am no longer) |am |am only |am just |am almost |"
     rf"am nearly |am now |(?:just |recently |only )?turned |will be |will turn |am turning )"
     rf"|my age is )(?P<n>{NUM_RE})"
-    r"(?:[- ]years?[- ]old|[- ]years?|[- ]yrs?(?: old)?)?"
+    r"(?:[- ]years?[- ](?:old|young)|[- ]years?|[- ]yrs?(?: old)?)?"
     r"(?=\s*(?:[,.!;?]|$|and\b|but\b|so\b|now\b|this\b|next\b|actually\b|believe\b"
     r"|already\b|soon\b|today\b|in\b|too\b|myself\b|though\b|tomorrow\b|last\b"
     r"|yesterday\b))"
@@ -576,7 +608,8 @@ KIDS_RE = re.compile(
     rf"|i am (?P<neg2>not )?(?:a |the )?(?:proud )?(?:parent|mom|dad|mother|father|mum) of|"
     rf"being a (?:parent|mom|dad|mother|father) of|i am a (?:parent|mom|dad) to)"
     rf"\s+(?P<n>a|an|{NUM_RE})\s+(?:(?:little|young|grown|wonderful|beautiful|amazing|"
-    rf"great|lovely|adult)\s+)?(?:kids?|children|child)\b"
+    rf"great|lovely|adult)\s+)?(?:kids?|children|child|sons?|daughters?|boys|girls)\b"
+    r"(?!\s+and\s+(?:a|an|one|two|three|\d)\s+(?:\w+\s+)?(?:sons?|daughters?|boys?|girls?)\b)"
 )
 SIB = r"(?P<w{i}>brothers?|sisters?)"
 SIBLINGS_RE = re.compile(
@@ -1085,3 +1118,146 @@ SWAP_RE = re.compile(r"\b(?:you are|i am|yourself|yours|your|you|myself|mine|my|
 INVERTED = re.compile(r"\b(are|were|have|do|does|did|can|could|will|would)( not)? i\b")
 UNINVERT = {"are": "am", "were": "was", "do": "", "does": "", "did": ""}
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Paraphrase: answers without the world's wording
+# ---------------------------------------------------------------------------------------------
+
+SUBJECT_DROP = re.compile(
+    r"^(?:(?:just|never|always|really|also|still|recently|finally|only|mostly|definitely"
+    r"|totally|absolutely|actually|usually|honestly|seriously|even)\s+)*"
+    r"(?:love|loved|like|liked|enjoy|enjoyed|adore|hate|hated|have|had|got|turned|been|play"
+    r"|played|live|lived|work|worked|own|owned|drive|drove|speak|grew up|went|moved|do not"
+    r"|did not|can not|drink|eat|listen|prefer|teach|taught|study|spent|spend|grew)\b"
+)
+"""A clause that drops its "I" ("Love a good steak.", "Never had kids.", "Just turned 21!"):
+read as if it began with "i"."""
+
+HOUSEHOLD = frozenset({"live_in", "have_pet", "own_vehicle"})
+"""Relations a "we" clause states about the speaker too ("We live in Denver", "We have a dog");
+not children or marriage ("We don't have kids" may be about a couple the speaker is not in)."""
+WE_CLAUSE = re.compile(r"^(?:we|my (?:husband|wife|partner|family) and i)\b")
+
+PHRASE_FACTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
+    (relation, value, re.compile(pattern)) for relation, value, pattern in (
+        ("has_profession", "teacher", SUBJ + r"(?:teach|teaches)\b(?! (?:myself|me)\b)"),
+        ("has_profession", "farmer", SUBJ + r"(?:farm\b(?! animals)|(?:run|own|work on|manage|"
+                                           r"runs|owns|works on) (?:a|the|my|our) (?:family |"
+                                           r"small |dairy |big |cattle )?farm\b)"),
+        ("has_profession", "chef", SUBJ + r"(?:cook (?:for a living|professionally)|(?:run|work "
+                                         r"in) (?:a|the) (?:restaurant |hotel )?kitchen)\b"),
+        ("has_profession", "pilot", SUBJ + r"fly (?:planes|jets|airplanes|for (?:an?|the) "
+                                          r"airline)\b"),
+        ("has_profession", "mechanic", SUBJ + r"(?:fix|repair) (?:cars|engines|trucks)\b"),
+        ("has_profession", "nurse", SUBJ + r"work (?:in|as a) nursing\b"),
+        ("has_profession", "firefighter", SUBJ + r"fight fires\b"),
+        ("has_profession", "lawyer", SUBJ + r"practice law\b"),
+        ("has_profession", "librarian", SUBJ + r"work (?:at|in) (?:a|the) (?:public |local |"
+                                              r"school )?library\b"),
+        ("sleep_schedule", "night owl", SUBJ + r"(?:stay|stayed|am|was) up (?:late|till|until|"
+                                              r"all night|past midnight)\b"),
+        ("sleep_schedule", "early bird", SUBJ + r"(?:get up|wake up|am up|rise|wake) (?:early\b|"
+                                               r"at dawn\b|before dawn\b|at (?:4|5|6|four|five"
+                                               r"|six)(?:\s*am\b|:\d\d|\b))"),
+        ("marital_status", "single", SUBJ + r"(?:never (?:been |gotten |got )?married|never had a "
+                                           r"(?:wife|husband|spouse))\b"),
+        ("marital_status", "widowed", r"\bmy (?:late )?(?:wife|husband|spouse) (?:passed away|"
+                                      r"died|passed)\b|\bi lost my (?:wife|husband|spouse)\b"),
+    )
+)
+"""What a first-person clause says in words that name no value: "I teach third grade" (a
+teacher), "I run a farm" (a farmer), "I stay up till 3am" (a night owl). Negation in the
+subject's auxiliaries denies it; aspiration and the past skip it, as for every free-text fact."""
+
+HOBBY_VERBS = re.compile(
+    r"(?:^|\b)i\s+(?P<aux>(?:(?:do|also|still|really|always|usually|often|sometimes|love to|"
+    r"like to|never|not|can not|go)\s+)*)(?P<v>hike|paint|knit|garden|fish|surf|bake|dance"
+    r"|do yoga|rock climb)\b"
+    r"|(?:^|\b)i\s+(?P<aux2>(?:(?:have|also|still|really|not|never)\s+)*)been\s+"
+    r"(?P<v2>hiking|painting|knitting|gardening|fishing|surfing|baking|dancing|doing yoga"
+    r"|rock climbing)\b(?! (?:the|my|our|a|an|his|her) )"
+)
+"""An activity said as a verb ("I hike every weekend", "I paint"): the hobby of that name."""
+HOBBY_OF_VERB = {"doing yoga": "yoga", "hiking": "hiking", "painting": "painting",
+                 "knitting": "knitting", "gardening": "gardening", "fishing": "fishing",
+                 "surfing": "surfing", "baking": "baking", "dancing": "dancing",
+                 "rock climbing": "rock climbing", "hike": "hiking", "paint": "painting",
+                 "knit": "knitting", "garden": "gardening",
+                 "fish": "fishing", "surf": "surfing", "bake": "baking", "dance": "dancing",
+                 "do yoga": "yoga", "rock climb": "rock climbing"}
+
+# Short answers to a question the move names (TextReader.parse with a move)
+CONFIRM_LEAD = re.compile(
+    r"^(?:(?:oh|ah|ha|haha|well|um|mm)\W+)*(?:yes|yeah|yep|yup|yea|sure|right|correct|exactly"
+    r"|indeed|of course|definitely|absolutely|that is right|that is correct|you got it|you bet"
+    r"|uh-huh|true|that is me|guilty|bingo|i (?:do|am|have|did)(?=\s*(?:[,.!;]|$)))"
+    r"(?=\s*(?:[,.!;]|$)|\s+(?!not\b|no\b)\w)"
+)
+DENY_LEAD = re.compile(
+    r"^(?:(?:oh|ah|ha|haha|lol|well|um|what|hmm|actually)\W+)*(?:no|nope|nah|not really"
+    r"|not at all|not quite|of course not|definitely not|never|none|negative|wrong"
+    r"|not anymore|not yet|i (?:do|am|have|did) not(?=\s*(?:[,.!;]|$)))(?=[\s,.!;?]|$)"
+)
+"""A reply that opens with yes / no: to "You're a teacher, right?" or "Do you have kids?"."""
+NEG_IDIOMS = re.compile(
+    r"\b(?:no (?:question|contest|doubt|kidding|joke|lie|surprise|way around it)|not gonna lie"
+    r"|not to brag|no offense|not bad|not sure|not only|no matter|no worries|hands down"
+    r"|right (?:now|away|here|there|then|after|before)|all right|that is right|you are right"
+    r"|married to (?:my|the|his|her) (?:job|work|career|art|craft|kitchen))\b"
+)
+"""Negative words that deny nothing ("Biology, no contest.", "Not gonna lie, jazz.")."""
+OTHER_PERSON = re.compile(
+    rf"\b(?:my|our|his|her|their|your) (?:[a-z]+ )?(?:{KIN}|friends?|coworkers?|roommates?"
+    r"|boss|neighbou?rs?|teachers?)\b|\b(?:he|she|they|you)\b"
+)
+"""A clause about someone else: a value in it is not the speaker's answer."""
+AGE_FRAGMENT = re.compile(
+    rf"^(?:(?:about|almost|nearly|just|only|turned|turning|now)\s+)*(?P<n>{NUM_RE})(?![\w-])"
+    r"(?:[- ]?(?:years?|yrs?)(?:[- ](?:old|young))?)?"
+    r"(?!\s*(?:minutes?|hours?|days?|weeks?|months?|miles?|times?|percent|kids?|children|cats?"
+    r"|dogs?|pets?|dollars|bucks|people|friends|sisters?|brothers?|siblings?|years ago)\b)"
+)
+KIDS_FRAGMENT = re.compile(
+    rf"^(?:(?:just|only)\s+)?(?:(?P<n>one|{NUM_RE})\b(?!\s+of\b)|(?P<a>an?)\s+(?=(?:\w+\s+)?(?:kid|child"
+    r"|son|daughter|boy|girl|little one)\b))"
+    r"(?:\s+(?:(?:little|young|grown|grown-up|adult|teenage|wonderful|beautiful)\s+)?(?:kids?"
+    r"|children|child|sons?|daughters?|boys?|girls?|little ones?))?"
+    r"(?!\s*(?:years?|minutes?|hours?|days?|weeks?|months?|pets?|dogs?|cats?|sisters?"
+    r"|brothers?|siblings?)\b)"
+)
+SIBLINGS_FRAGMENT = re.compile(
+    rf"^(?:(?:just|only)\s+)?(?P<n1>a|an|{NUM_RE})\s+(?:(?:older|younger|big|little|twin)\s+)?"
+    + SIB.format(i=1)
+    + rf"(?:\s+and\s+(?P<n2>a|an|{NUM_RE})\s+(?:(?:older|younger|big|little|twin)\s+)?"
+    + SIB.format(i=2)
+    + r")?(?!\s+(?:in law|in-law))"
+)
+"""Counts that answer a question on their own: "Forty-two.", "Two, a boy and a girl.", "Two
+older sisters." (TextReader.parse with a move on has_age, have_children, have_sibling)."""
+DISLIKE = re.compile(r"\b(?:hate|hated|dislike|can not stand|detest|loathe|despise|never liked"
+                     r"|not a fan of|not into|not big on)\b")
+"""Before a value of a taste ("I can't stand jazz"): the taste denied."""
+ANSWER_SURFACES: dict[str, dict[str, str]] = {
+    "has_profession": {"nursing": "nurse", "teaching": "teacher", "farming": "farmer",
+                       "accounting": "accountant", "dentistry": "dentist", "plumbing": "plumber",
+                       "law": "lawyer", "firefighting": "firefighter", "lifeguarding": "lifeguard",
+                       "flying": "pilot", "programming": "software engineer",
+                       "software": "software engineer", "coding": "software engineer"},
+}
+"""Words that name a value only as an answer to a question on the relation ("What do you do?"
+- "Nursing!"); elsewhere they mean other things ("I'm nursing a cold")."""
+ANSWER_NONE: dict[str, re.Pattern[str]] = {
+    "health_condition": re.compile(r"\bno (?:health )?(?:problems|issues|complaints)\b"
+                                   r"|\bhealthy as (?:a horse|an ox|can be)\b"
+                                   r"|\b(?:fit|right) as a fiddle\b"),
+    "have_pet": re.compile(r"\bnot an animal person\b|\bno animals\b"),
+    "have_children": re.compile(r"\bno (?:kids|children)\b|\bchild-?free\b"),
+    "fear": re.compile(r"\bnothing (?:really )?(?:scares|frightens) me\b"
+                       r"|\bnot scared of anything\b"),
+}
+"""``none`` said as an answer only ("How's your health?" - "No problems at all."), where the
+same words elsewhere are about other things ("I have no problems with that")."""
+QUESTION_START = re.compile(r"^(?:what|who|where|when|why|how|which|do|does|did|are|is|am|was"
+                            r"|were|have|has|can|could|would|will|should|and you|you)\b")
+"""The opening of a question clause (as opposed to an answer before a tag question)."""

@@ -55,12 +55,13 @@ from persona_gym.replies import (
     CORRECTION_LINES,
     ENGAGING_LINES,
     EVASIVE_LINES,
+    EVASIVE_TEMPLATES,
     HEDGES,
     OPEN_LINES,
     REPAIR_LINES,
     SOCIAL_ACTS,
 )
-from persona_gym.world import AI, NONE, Fact, Ontology, load_ontology
+from persona_gym.world import AI, HUMAN, NONE, Fact, Ontology, load_ontology
 
 __all__ = ["TextReader"]
 
@@ -107,6 +108,7 @@ class TextReader:
         self._build_templates()
         self._build_free_text()
         self._parse_cached = lru_cache(maxsize=1 << 16)(self._parse_uncached)
+        self._answer_cached = lru_cache(maxsize=1 << 16)(self._answer_uncached)
         self._build_questions()
         self._move_cached = lru_cache(maxsize=1 << 16)(self._move_uncached)
 
@@ -150,6 +152,9 @@ class TextReader:
             self._whole[lexicon.sentence_key(lexicon.expand(text))] = ((), "evade")
         for text in ENGAGING_LINES:
             self._whole[lexicon.sentence_key(lexicon.expand(text))] = ((), "engage")
+        self._evasive = [re.compile("^" + r".+?".join(
+            re.escape(p) for p in lexicon.sentence_key(lexicon.expand(t)).split("{n}")) + "$")
+            for t in EVASIVE_TEMPLATES]
         self._assistant: list[tuple[re.Pattern[str], str]] = []
         for ctx, lines in ASSISTANT_LINES.items():
             for text in lines:
@@ -158,6 +163,7 @@ class TextReader:
                 self._assistant.append(
                     (re.compile("^" + r".+?".join(parts) + "$"), ASSISTANT_ACTS[ctx])
                 )
+        self._hedges = [lexicon.expand(h) for h in HEDGES if h]
         self._prefixes: list[tuple[str, str | None]] = []
         for kind, lines in OPEN_LINES.items():
             self._prefixes += [(lexicon.expand(t), SOCIAL_ACTS[kind]) for t in lines]
@@ -224,16 +230,26 @@ class TextReader:
 
     # -- parse ------------------------------------------------------------------------------
 
-    def parse(self, text: str) -> Line:
+    def parse(self, text: str, move: Move | None = None) -> Line:
         """The facts ``text`` asserts (world vocabulary) and its dialogue act, as a ``Line``.
 
         ``kind`` is ``"free_text"``. Negated facts come as ``Fact(r, v, negated=True)``;
         "not any" statements as ``Fact(r, "none")``; an assistant-voice claim as
-        :data:`persona_gym.world.AI`. The act is one of :data:`persona_gym.replies.ACTS`.
+        :data:`persona_gym.world.AI`; a denial of being a machine that states nothing else as
+        :data:`persona_gym.world.HUMAN`. The act is one of :data:`persona_gym.replies.ACTS`.
+
+        With ``move`` (the partner line ``text`` answers), short answers are read as answers to
+        it, as a person hearing the question would (:meth:`_answer_uncached`): "Jazz, always
+        jazz." to "What music do you like?", "Two, a boy and a girl." to "Do you have kids?",
+        "Nope." to "Any pets?", "Yep." to "You're a teacher, right?", "Haha no, just a regular
+        human." to "Are you an AI?". The world's own lines read the same with or without it.
         """
         if not isinstance(text, str):
             raise TypeError(f"text must be a string, got {type(text).__name__}")
-        parsed = self._parse_cached(text)
+        if move is not None and not isinstance(move, Move):
+            raise TypeError(f"move must be a persona_gym.dialogue.Move or None, got "
+                            f"{type(move).__name__}")
+        parsed = self._parse_cached(text) if move is None else self._answer_cached(text, move)
         return Line(text, parsed.facts, parsed.act, "free_text")
 
     # -- partner moves (real logs) ------------------------------------------------------------
@@ -330,8 +346,13 @@ class TextReader:
         if whole is not None:
             return _Parsed(*whole)
         key = lexicon.sentence_key(line)
+        bare = key
+        for hedge in self._hedges:  # the world's assistant lines carry hedges too (v1)
+            if key.startswith(hedge + " "):
+                bare = key[len(hedge) + 1:]
+                break
         for pattern, act in self._assistant:
-            if pattern.match(key):
+            if pattern.match(key) or pattern.match(bare):
                 return _Parsed((AI,), act)
         # strip the world's openers, corrections, "Like I said," prefixes and closers
         act: str | None = None
@@ -385,7 +406,162 @@ class TextReader:
             # are ("I am a nurse. I have a dog."), not conversationally ("I'm a nurse.")
             recite = any_template and all_persona and "'" not in text.translate(lexicon.QUOTES)
             act = self._free_act(lexicon.expand(text), unique, recite)
+            if act == "deny_ai" and not unique:  # "No, I'm a real person!"
+                unique = (HUMAN,)
         return _Parsed(unique, act)
+
+    # -- answers to a move (paraphrase) ----------------------------------------------------------
+
+    _TASTE_RELATIONS = frozenset({"like_food", "like_drink", "like_music", "has_hobby",
+                                  "favorite_color", "favorite_sport", "favorite_season",
+                                  "favorite_book_genre", "favorite_movie_genre",
+                                  "favorite_subject", "play_instrument", "speak_language"})
+
+    def _answer_uncached(self, text: str, move: Move) -> _Parsed:
+        """:meth:`parse` of ``text`` as the answer to ``move``.
+
+        Only what the move-free reading left open is added, so the world's lines (which state
+        their facts in full) read the same:
+
+        * ``meta``: a reply opening with a denial ("Haha no, ...", "Nope.") denies being a
+          machine (act ``deny_ai``; :data:`~persona_gym.world.HUMAN` if it states nothing else);
+        * a question on relation ``r`` that the reply states no fact on (nor on ``r``'s
+          opposite): values of ``r`` named in statement sentences that match no world template
+          (a value in a clause about someone else, or after "would love" / "someday", is not
+          the speaker's; a negation or "hate" before it denies it), counts that stand alone
+          ("Forty-two.", "Two, a boy and a girl.", "Two older sisters."), a ``none`` phrase
+          anywhere ("No pets at all."), and else a yes / no opening: "yes" confirms the value
+          the partner named ("You're a teacher, right?", "Do you have a dog?"), "no" denies it,
+          or, when the partner named none, is ``none`` for relations that allow it ("Do you have
+          kids?" - "Nope.").
+        """
+        parsed = self._parse_cached(text)
+        if AI in parsed.facts:
+            return parsed
+        s = lexicon.REPEAT_SUFFIX.sub("", lexicon.expand(text)).strip()
+        sentences = [x for x in lexicon.SENTENCE_SPLIT.split(s) if x.strip(" .!?")]
+        if move.kind == "meta":
+            bare = any(lexicon.DENY_LEAD.match(x) and not lexicon.DENY_LEAD.sub("", x).strip(
+                " .!?,") for x in sentences[:2])  # "What? No! I'm just a college kid."
+            if parsed.act != "deny_ai" and (bare or (lexicon.DENY_LEAD.match(s)
+                                                     and not parsed.facts)):
+                return _Parsed(parsed.facts or (HUMAN,), "deny_ai")
+            return parsed
+        r = move.relation
+        if not move.is_question or r is None or r not in self.ontology.relations:
+            return parsed
+        opposite = self.ontology[r].opposite
+        topic = {r, opposite} - {None, ""}
+        if any(f.relation in topic for f in parsed.facts):
+            return parsed
+        if any(p.match(lexicon.sentence_key(s)) for p in self._evasive):
+            return parsed  # the world's dodges ("Let's not get into hands right now.")
+        found: list[Fact] = []
+        elsewhere = {f.value.lower() for f in parsed.facts if f.relation not in topic}
+        for i, sentence in enumerate(sentences):
+            if sentence.rstrip().endswith("?"):
+                # "A pickup truck, what else on a farm?": the part before the question
+                head, comma, _ = sentence.partition(", ")
+                if not comma or lexicon.QUESTION_START.match(head):
+                    continue
+                sentence = head
+            key = lexicon.sentence_key(sentence)
+            for connector in self._connectors:
+                if key.startswith(connector + " "):
+                    key = key[len(connector) + 1:]
+                    break
+            if self.template_facts(key) is not None:
+                continue
+            for j, clause in enumerate(lexicon.CLAUSE_SPLIT.split(key)):
+                clause = clause.strip(" ,.!;:\"'")
+                if i == 0 and j == 0:  # "Yes, ..." / "No, ..." opens the answer
+                    clause = lexicon.CONFIRM_LEAD.sub("", clause).strip(" ,.!;:")
+                found.extend(f for f in self._answer_clause(lexicon.LEAD.sub("", clause), r, topic)
+                             if f.value.lower() not in elsewhere)
+        none_ok = NONE in self.ontology[r].all_values
+        if not found and none_ok:
+            for pattern in (dict(lexicon.NONE_PATTERNS).get(r), lexicon.ANSWER_NONE.get(r)):
+                if pattern is not None and pattern.search(s):
+                    found.append(Fact(r, NONE))
+                    break
+        if not found and not parsed.facts:  # a bare yes / no (a reply stating nothing else)
+            claimed = move.value if move.value is not None else self._named_value(move.text, r)
+            if lexicon.DENY_LEAD.match(s):
+                if claimed is not None and claimed != NONE:
+                    found.append(Fact(r, claimed, negated=True))
+                elif claimed is None and none_ok:
+                    found.append(Fact(r, NONE))
+            elif claimed is not None and lexicon.CONFIRM_LEAD.match(s):
+                found.append(Fact(r, claimed))
+        if not found:
+            return parsed
+        return _Parsed(tuple(dict.fromkeys((*parsed.facts, *found))), parsed.act)
+
+    def _answer_clause(self, clause: str, relation: str, topic: set[str]) -> list[Fact]:
+        """Facts on ``topic`` (a relation and its opposite) a clause of an answer names."""
+        if not clause:
+            return []
+        plain = lexicon.NEG_IDIOMS.sub("", clause)
+        out: list[Fact] = []
+        if not lexicon.FIRST_PERSON.search(plain):  # "Never married." reads as "I never ..."
+            for rel, value, pattern in lexicon.PHRASE_FACTS:
+                m = pattern.search("i " + plain) if rel in topic else None
+                if m is not None:
+                    aux = m.groupdict().get("aux") or ""
+                    out.append(Fact(rel, value, bool(lexicon.NEG_WORDS.search(aux))))
+        if relation == "has_age":
+            m = lexicon.AGE_FRAGMENT.match(plain)
+            n = lexicon.parse_number(m.group("n")) if m else None
+            if n is not None and n in self._vocab_ages:
+                out.append(Fact("has_age", self._vocab_ages[n]))
+        elif relation == "have_children":
+            m = lexicon.KIDS_FRAGMENT.match(plain)
+            if m is not None:
+                n = m.group("n")
+                count = 1 if m.group("a") or n in ("one", "1") else lexicon.parse_number(n or "")
+                if count is not None and 1 <= count < len(lexicon.COUNT_WORDS):
+                    out.append(Fact("have_children", self._kids[lexicon.COUNT_WORDS[count]]))
+        elif relation == "have_sibling":
+            m = lexicon.SIBLINGS_FRAGMENT.match(plain)
+            if m is not None:
+                counts = {"brother": 0, "sister": 0}
+                for n, who in ((m.group("n1"), m.group("w1")), (m.group("n2"), m.group("w2"))):
+                    c = 1 if n in ("a", "an", "one", "1") else lexicon.parse_number(n or "")
+                    if who and c is not None:
+                        counts[who.rstrip("s")] += c
+                value = lexicon.sibling_value(counts)
+                if value in self._siblings:
+                    out.append(Fact("have_sibling", value))
+        for m in self._free_re.finditer(plain):
+            surface = m.group(0)
+            rels = [x for x in self._surface_relations.get(surface, ()) if x in topic]
+            if not rels:
+                continue
+            pre = plain[: m.start()]
+            if lexicon.OTHER_PERSON.search(pre) or (lexicon.MODAL_SKIP.search(pre)
+                                                    and relation != "career_goal"):
+                continue
+            rel = relation if relation in rels else rels[0]
+            negated = bool(lexicon.NEG_WORDS.search(pre)) or (
+                rel in self._TASTE_RELATIONS and bool(lexicon.DISLIKE.search(pre)))
+            out.append(Fact(rel, self._free_values[rel][surface], negated))
+        for word, value in lexicon.ANSWER_SURFACES.get(relation, {}).items():
+            m = re.search(rf"\b{word}\b", plain)
+            if m is not None and value in self._free_values[relation].values():
+                pre = plain[: m.start()]
+                if not (lexicon.OTHER_PERSON.search(pre) or lexicon.MODAL_SKIP.search(pre)):
+                    out.append(Fact(relation, value, bool(lexicon.NEG_WORDS.search(pre))))
+        return out
+
+    def _named_value(self, question: str, relation: str) -> str | None:
+        """The value of ``relation`` a question names ("Do you have a dog?": dog), or None."""
+        for sentence in lexicon.SENTENCE_SPLIT.split(lexicon.expand(question)):
+            if not sentence.rstrip().endswith("?") or re.search(r"\bor\b", sentence):
+                continue  # "Are you left-handed or right-handed?" names no single value
+            for fact in self._free(_second_to_first(lexicon.sentence_key(sentence))):
+                if fact.relation == relation and not fact.negated and fact.value != NONE:
+                    return fact.value
+        return None
 
     def template_facts(self, k: str) -> tuple[list[Fact], str] | None:
         """Exact match of one sentence key against the world's templates."""
@@ -409,12 +585,21 @@ class TextReader:
     # -- free text (tier 2) -----------------------------------------------------------------
 
     def _free(self, sentence: str) -> list[Fact]:
+        """Facts of the first-person clauses of one sentence (tier 2). A clause that drops its
+        "I" ("Love a good steak.") is read with it; a "we" clause ("We live in Denver") only
+        for the household's facts (:data:`~persona_gym.judges.lexicon.HOUSEHOLD`)."""
         facts: list[Fact] = []
         for clause in lexicon.CLAUSE_SPLIT.split(sentence):
             clause = lexicon.LEAD.sub("", clause.strip(" ,.!;:"))
-            if not clause or not lexicon.FIRST_PERSON.search(clause):
+            if not clause:
                 continue
-            facts.extend(self.clause_facts(clause))
+            if lexicon.FIRST_PERSON.search(clause):
+                facts.extend(self.clause_facts(clause))
+            elif lexicon.SUBJECT_DROP.match(clause):
+                facts.extend(self.clause_facts("i " + clause))
+            elif lexicon.WE_CLAUSE.match(clause):
+                facts.extend(f for f in self.clause_facts(clause)
+                             if f.relation in lexicon.HOUSEHOLD)
         return facts
 
     def clause_facts(self, clause: str) -> list[Fact]:
@@ -430,6 +615,18 @@ class TextReader:
         if not modal and lexicon.NUMBER_HINT.search(clause):
             facts.extend(self._ages(clause))
             facts.extend(self._family(clause))
+        # facts said without naming a value ("I teach", "I run a farm", "I hike")
+        if not modal:
+            for rel, value, pattern in lexicon.PHRASE_FACTS:
+                m = pattern.search(clause)
+                if m is not None and rel in self.ontology.relations:
+                    aux = m.groupdict().get("aux") or ""
+                    facts.append(Fact(rel, value, bool(lexicon.NEG_WORDS.search(aux))))
+            for m in lexicon.HOBBY_VERBS.finditer(clause):
+                hobby = lexicon.HOBBY_OF_VERB[m.group("v") or m.group("v2")]
+                aux = m.group("aux") or m.group("aux2") or ""
+                if hobby in self._values.get("has_hobby", {}).values():
+                    facts.append(Fact("has_hobby", hobby, bool(lexicon.NEG_WORDS.search(aux))))
         # values of the closed vocabulary with a first-person cue
         last_rel: str | None = None
         last_end = -1
@@ -451,7 +648,7 @@ class TextReader:
             rel, negated = found
             value = self._free_values[rel][surface]
             if rel in lexicon.NONE_RELATIONS and any(f.relation == rel and f.value == NONE
-                                              for f in facts):
+                                                     for f in facts):
                 continue
             if not negated and modal and rel not in lexicon.ASPIRATION_OK:
                 if rel == "has_profession" and lexicon.CAREER.search(pre):
