@@ -60,6 +60,23 @@ class _Clause(NamedTuple):
     first_person: bool
     about_you: bool
     other: str | None  # the clause is about someone else: "my sister is ...", "she is ..."
+    jobs: frozenset[tuple[str, str]]  # (whose, occupation group); "(retired)" for a retiree
+
+
+def _jobs(clause: str) -> frozenset[tuple[str, str]]:
+    """The one occupation a clause gives the speaker or a relative ("I am a professional
+    wrestler", "my dad's a plumber"); none when the clause allows a second, past or future job
+    ("my second job", "I used to be", "I want to be")."""
+    out = set()
+    for m in lexicon.JOB_RE.finditer(clause):
+        pre = clause[: m.start("job")]
+        who = m.group("who").removeprefix("my ")
+        who = lexicon.JOB_WHO.get(who, who)
+        if re.search(r"\bretired\b", pre):
+            out.add((who, "(retired)"))
+        elif not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(pre):
+            out.add((who, lexicon.OCCUPATION[m.group("job")]))
+    return frozenset(out)
 
 
 def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
@@ -79,8 +96,8 @@ def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
             k += 1
             if kind == 2:
                 state = 0  # a relative clause: "I don't know people who dance"
-            elif state == 1:
-                state = kind
+            elif state == 1 or (state == 0 and kind == -1):
+                state = kind  # "I'm not sure I'd be brave enough to ride": denied
         if w in lexicon.NEG_TRIGGERS:
             if state == 1:
                 state = -1
@@ -130,7 +147,7 @@ def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
     o = lexicon.OTHER.match(clause)
     other = (o.group("who") or "they") if o else None
     return _Clause(clause, weights, polarity, tuple(numbers), age, place, slots, facts, first,
-                   about_you, other)
+                   about_you, other, _jobs(clause))
 
 
 def _entail_score(cover_line: float, cover_ref: float) -> float:
@@ -256,6 +273,25 @@ class LexicalJudge:
         """:meth:`judge` for each ``(persona, history, line)``."""
         return [self.judge(p, h, x) for p, h, x in items]
 
+    def strengths(self, line: str, reference: str, against: str = "persona"
+                  ) -> tuple[float, float, float]:
+        """The rule strengths of ``line`` against one reference, as :meth:`judge` weighs each
+        persona sentence (``against="persona"``) or earlier line (``"history"``): (hard
+        contradiction from facts, attributes, ages, places and counts; soft contradiction from
+        polarity; entailment), each in [0, 1]. Features of the learned judge's head."""
+        if against not in ("persona", "history"):
+            raise ValueError(f"against must be 'persona' or 'history', got {against!r}")
+        mine = [c for c in self._clauses(line) if not c.about_you]
+        refs = self._clauses(reference)
+        if against == "history":
+            refs = tuple(c for c in refs if not c.about_you)
+        hard = soft = ent = 0.0
+        for r in refs:
+            for c in mine:
+                h, so, en = self._compare(c, r, against == "persona")
+                hard, soft, ent = max(hard, h), max(soft, so), max(ent, en)
+        return hard, soft, ent
+
     CONTRADICTION_THRESHOLD = 0.6
     """A contradiction rule at least this strong makes the verdict ``contradiction``."""
     ENTAILMENT_THRESHOLD = 0.6
@@ -302,6 +338,9 @@ class LexicalJudge:
                     hard = max(hard, 0.9)
                 elif f == g:
                     e = max(e, 0.8)
+        for who, job in a.jobs:  # one occupation each: "I'm a teller" / "I'm a school teacher"
+            if any(who == who2 and job != job2 for who2, job2 in b.jobs):
+                hard = max(hard, 0.85)
         if a.slots and b.slots:
             for slot, v in a.slots:
                 for slot2, v2 in b.slots:

@@ -679,7 +679,8 @@ GENERIC = {
     "morning": 0.4, "kind": 0.2, "type": 0.2, "fan": 0.3, "remember": 0.3, "imagine": 0.3,
     "believe": 0.3, "understand": 0.3, "agree": 0.3, "hear": 0.3, "heard": 0.3, "meet": 0.3,
     "met": 0.3, "wait": 0.3, "learn": 0.3, "check": 0.3, "idea": 0.3,
-    "unsure": 0.0, "eager": 0.0, "unskilled": 0.3, "glad": 0.2, "excited": 0.3, "sure": 0.0,
+    "unsure": 0.0, "eager": 0.0, "wish": 0.0, "brave": 0.2, "enough": 0.2, "unskilled": 0.3,
+    "glad": 0.2, "excited": 0.3, "sure": 0.0,
     "different": 0.3, "special": 0.3, "real": 0.3, "able": 0.2, "everyday": 0.3,
 }
 SYNONYMS = {
@@ -754,7 +755,9 @@ NEG_TRIGGERS = frozenset({"not", "never", "no", "zero", "nothing", "nobody", "no
 ASPIRATION = re.compile(
     r"\b(?:(?:have )?always wanted|have wanted|wanted to|wish i|dream of|dreamed of|dreaming of|"
     r"have yet to|not yet|could never|(?:want|wanted|would love|would like|need|have|going)"
-    r" to (?:learn|try)|should try|might try|(?:want|wanted|would love|would like) to go to)\b"
+    r" to (?:learn|try)|should try|might try|(?:want|wanted|would love|would like) to go to"
+    r"|wish i (?:could|had|was|were|knew how to)|brave enough to|used to|not much of an?"
+    r"|not (?:a )?(?:big |huge )?fan of)\b"
 )
 # words after these are neither asserted nor denied (0): "I'd love to go", "if I had a dog"
 IRREALIS = re.compile(
@@ -769,7 +772,7 @@ RELATIVE = re.compile(r"\b(?:who|which|whom|whose)\b")
 NEUTRALIZE = re.compile(
     r"\b(?:not sure|can not wait|can not (?:even )?(?:believe|imagine)|no problem|not only|"
     r"never mind|no matter|not bad|not (?:very |that |really |so |too )?good at|no worries|"
-    r"not a problem|no doubt|not much of an?|no idea|(?:have )?(?:never|not) met)\b"
+    r"not a problem|no doubt|no idea|(?:have )?(?:never|not) met)\b"
 )
 NEUTRAL_WORD = {"not sure": "unsure", "can not wait": "eager", "not only": "also"}
 PLACEHOLDER = re.compile(r"\[[^\]]*\]|\((?:user|name)[^)]*\)|\buser [12]\b")
@@ -890,7 +893,9 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                          r"retrievers?|shepherds?|goldfish)\b|\bpets name\b"),
         ("kids", "none", r"\bi (?:do not|did not|never) (?:have|had) (?:any )?(?:kids|children"
                          r"|a child|a kid)\b|\bno (?:kids|children)\b|\bi am not a (?:parent|mom|"
-                         r"dad|mother|father)\b|\bi am childless\b"),
+                         r"dad|mother|father)\b|\bi am childless\b"
+                         r"|\b(?:unsure|do not know) (?:if|whether) i (?:want|will (?:ever )?have"
+                         r"|would like|will want) (?:any )?(?:kids|children)\b"),
         ("kids", "some", r"\bmy (?:kids|children|son|sons|daughter|daughters|child|"
                          r"grandchildren|grandkids)\b|\b(?:i|and|also) have (?:a|one|two|"
                          r"three|four|"
@@ -1261,3 +1266,59 @@ same words elsewhere are about other things ("I have no problems with that")."""
 QUESTION_START = re.compile(r"^(?:what|who|where|when|why|how|which|do|does|did|are|is|am|was"
                             r"|were|have|has|can|could|would|will|should|and you|you)\b")
 """The opening of a question clause (as opposed to an answer before a tag question)."""
+
+# ---------------------------------------------------------------------------------------------
+# Occupations (the rule judge's job slot)
+# ---------------------------------------------------------------------------------------------
+
+OCCUPATION_GROUPS: tuple[tuple[str, ...], ...] = (
+    ("teacher", "professor", "tutor", "instructor", "lecturer", "school teacher"),
+    ("nurse",), ("doctor", "surgeon", "physician", "pediatrician"), ("lawyer", "attorney"),
+    ("engineer",), ("software engineer", "programmer", "developer", "coder",
+                    "software developer", "web developer"),
+    ("plumber",), ("electrician",), ("farmer", "rancher"), ("chef", "cook"),
+    ("waiter", "waitress", "server"), ("bartender",), ("cashier",), ("teller", "bank teller"),
+    ("accountant", "bookkeeper"), ("banker",), ("mechanic",), ("carpenter",), ("pilot",),
+    ("firefighter", "fireman"), ("police officer", "cop", "policeman", "policewoman"),
+    ("soldier",), ("dentist",), ("pharmacist",), ("veterinarian", "vet"), ("librarian",),
+    ("scientist", "researcher", "chemist", "biologist", "physicist"), ("designer",),
+    ("architect",), ("artist", "painter", "illustrator"),
+    ("musician", "singer", "guitarist", "pianist", "drummer", "rapper"),
+    ("actor", "actress"), ("writer", "author", "novelist", "poet"), ("journalist", "reporter"),
+    ("photographer",), ("dancer", "ballerina"), ("wrestler", "professional wrestler"),
+    ("boxer",), ("tennis player",), ("football player",), ("basketball player",),
+    ("soccer player",), ("baseball player",), ("hockey player",), ("golfer",), ("gymnast",),
+    ("salesman", "saleswoman", "salesperson", "car salesman", "sales rep"),
+    ("secretary", "receptionist"), ("janitor", "custodian"),
+    ("truck driver", "trucker"), ("bus driver",), ("taxi driver", "cab driver", "uber driver"),
+    ("mail carrier", "mailman", "postman"), ("construction worker", "builder"), ("welder",),
+    ("therapist", "counselor", "psychologist"), ("social worker",), ("paramedic", "emt"),
+    ("nanny", "babysitter"), ("housekeeper", "maid"),
+    ("barber", "hairdresser", "hair stylist", "stylist"), ("tailor", "seamstress"),
+    ("butcher",), ("baker",), ("fisherman",), ("miner", "coal miner"), ("lumberjack",),
+    ("stunt double", "stuntman", "stunt woman"), ("model",), ("lifeguard",), ("zookeeper",),
+    ("realtor", "real estate agent"), ("insurance agent",), ("stockbroker", "broker"),
+    ("clerk",), ("technician",), ("judge",), ("politician", "senator", "mayor"),
+    ("priest", "pastor", "minister", "nun", "rabbi", "preacher"), ("comedian",),
+    ("magician",), ("clown",), ("astronaut",), ("sailor",), ("security guard", "bouncer"),
+    ("courier", "delivery driver"), ("landscaper", "gardener"), ("florist",),
+    ("optometrist",), ("chiropractor",), ("midwife",), ("caregiver",), ("manager",),
+    ("consultant",), ("analyst",), ("entrepreneur", "business owner"), ("ceo",),
+    ("youtuber", "streamer", "influencer", "blogger"), ("coach",), ("personal trainer",),
+)
+"""Occupations a person holds one of (words of one group name the same job)."""
+OCCUPATION: dict[str, str] = {w: g[0] for g in OCCUPATION_GROUPS for w in g}
+"""Occupation word -> its group's first word."""
+_OCC_RE = trie_regex(set(OCCUPATION))
+JOB_RE = re.compile(
+    r"\b(?P<who>i|my (?:father|dad|mother|mom|mum|husband|wife|brother|sister|son|daughter))"
+    r" (?:am|is|was|work as|works as|am working as|have been working as)?\s*(?:an?|the) "
+    r"(?:(?!of\b|for\b|with\b|to\b|in\b|at\b)[a-z-]+ ){0,2}?"
+    rf"(?P<job>{_OCC_RE})s?\b(?! (?:fan|friend|student|major|school|class|course|degree)\b)"
+)
+""""I am a professional wrestler", "I work as a school teacher", "my dad is a plumber"."""
+SIDE_JOB = re.compile(r"\b(?:second job|side job|part-time|part time|side hustle|also|as well"
+                      r"|too|used to|former|formerly|retired|was|someday|one day|want|wanted"
+                      r"|dream|hope|would|studying|training|learning|going to be)\b")
+"""Words that let one person hold two jobs or only a past or future one."""
+JOB_WHO = {"dad": "father", "mom": "mother", "mum": "mother"}
