@@ -76,7 +76,32 @@ def _jobs(clause: str) -> frozenset[tuple[str, str]]:
             out.add((who, "(retired)"))
         elif not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(pre):
             out.add((who, lexicon.OCCUPATION[m.group("job")]))
+    if not lexicon.SIDE_JOB.search(clause):
+        for m in lexicon.WORKPLACE_RE.finditer(clause):  # "I work at a bank"
+            out.add(("i", "@" + m.group("place")))
+        for m in lexicon.GRADE_TAUGHT.finditer(clause):  # "I teach third grade"
+            out.add(("i", "teacher:" + (m.group("grade") or m.group("grade2")
+                                        or m.group("grade3"))))
     return frozenset(out)
+
+
+def _jobs_clash(a: str, b: str) -> bool:
+    """Whether one person cannot hold both (occupation groups, ``@workplace`` or
+    ``teacher:grade`` values of :func:`_jobs`)."""
+    if a == b:
+        return False
+    if a.startswith("teacher:") or b.startswith("teacher:"):
+        if a.startswith("teacher:") and b.startswith("teacher:"):
+            return True  # "I teach first grade" / "I'm a kindergarten teacher"
+        other = b if a.startswith("teacher:") else a
+        return other not in ("teacher", "@school")
+    if a.startswith("@") or b.startswith("@"):
+        if a.startswith("@") and b.startswith("@"):
+            return "@office" not in (a, b)
+        place, job = (a, b) if a.startswith("@") else (b, a)
+        allowed = lexicon.WORKPLACE_JOBS.get(place[1:], frozenset())
+        return bool(allowed) and job not in allowed and job != "(retired)"
+    return True
 
 
 def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
@@ -339,7 +364,17 @@ class LexicalJudge:
                 elif f == g:
                     e = max(e, 0.8)
         for who, job in a.jobs:  # one occupation each: "I'm a teller" / "I'm a school teacher"
-            if any(who == who2 and job != job2 for who2, job2 in b.jobs):
+            for who2, job2 in b.jobs:
+                if who != who2:
+                    continue
+                if _jobs_clash(job, job2):
+                    hard = max(hard, 0.85)
+                elif job == job2 and not job.startswith("@"):
+                    e = max(e, 0.8)  # "I'm a kindergarten teacher" / "I work as a teacher"
+        child = ("stage", "child")  # a third grader has no spouse and no children
+        for x, y in ((a.slots, b.slots), (b.slots, a.slots)):
+            if child in x and ({("marital", "married"), ("marital", "engaged"),
+                                ("kids", "some")} & y):
                 hard = max(hard, 0.85)
         if a.slots and b.slots:
             for slot, v in a.slots:

@@ -731,9 +731,12 @@ SYNONYMS = {
     "students": "study", "retirement": "retired", "retire": "retired", "retiring": "retired",
     "volunteering": "volunteer", "volunteered": "volunteer", "volunteers": "volunteer",
     "nurses": "nurse", "nursing": "nursing", "musician": "music", "musical": "music",
+    "casino": "gambling", "casinos": "gambling", "gamble": "gambling", "gambler": "gambling",
     "church": "church", "christian": "christian", "christianity": "christian",
 }
 HYPERNYMS = {
+    "instrument": ("violin", "guitar", "piano", "drums", "cello", "flute", "saxophone",
+                   "trumpet", "ukulele", "bass", "harp", "banjo", "clarinet", "keyboard"),
     "alcohol": ("wine", "beer", "vodka", "whiskey", "whisky", "liquor", "booze", "cocktail",
                 "cocktails", "tequila", "rum", "gin", "champagne", "alcoholic", "beers",
                 "wines", "bourbon", "margarita", "margaritas", "drunk"),
@@ -850,7 +853,8 @@ DECADE = re.compile(
 )
 DECADES = {"teens": 13, "twenties": 20, "thirties": 30, "forties": 40, "fifties": 50,
             "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90}
-COUNT_RE = re.compile(rf"\b(?P<n>{NUM_RE}|a couple of|a pair of)\s+(?:-\s*)?(?P<w>[a-z]+)")
+COUNT_RE = re.compile(rf"\b(?P<n>{NUM_RE}|a couple of|a pair of|a dozen)\s+(?:-\s*)?"
+                      r"(?P<w>[a-z]+)")
 COUNT_SKIP = frozenset({"year", "time", "day", "week", "month", "hour", "minute", "o",
                          "of", "or", "and", "to", "more", "less", "thing", "way", "point",
                          "percent", "am", "pm", "a", "the", "in", "at", "on", "for", "i",
@@ -879,7 +883,8 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                                r"|\bi have (?:a )?(?:wife|husband)\b|\bi married\b"
                                r"|\bi got married\b"),
         ("marital", "engaged", r"\bi am (?:recently |newly )?engaged\b|\bmy (?:fiance|fiancee)\b"
-                               r"|\bi am getting married\b"),
+                               r"|\bi am getting married\b|\b(?:getting ready for|planning) (?:my|"
+                               r"our) wedding\b"),
         ("pets", "none", r"\bi (?:do not|did not|never) (?:have|had|own|owned) (?:any )?pets?\b"
                          r"|\bno pets\b|\bi have (?:never )?(?:had )?no pets\b"
                          r"|\bi (?:do not|never) (?:have|had) (?:any )?animals\b"),
@@ -940,10 +945,12 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                            r"eighth|1st|2nd|3rd|4th|5th|6th|7th|8th) grade\b|\bi am in "
                            r"(?:elementary|middle|primary|grade) school\b|\bi am in "
                            r"kindergarten\b|\bi am (?:a )?(?:\d+ year old )?(?:little )?(?:kid|"
-                           r"child)\b"),
+                           r"child)\b|\bi am an? (?:first|second|third|fourth|fifth|sixth|seventh"
+                           r"|eighth|1st|2nd|3rd|4th|5th|6th|7th|8th) grader\b"),
         ("stage", "high_school", r"\bi am (?:still |currently |a senior |a junior |now )?in high "
                                  r"school\b|\bi am a high school (?:student|senior|junior|"
-                                 r"freshman|sophomore)\b|\bi go to high school\b"),
+                                 r"freshman|sophomore)\b|\bi go to high school\b"
+                                 r"|\bi (?:will|am going to) graduate (?:from )?high school\b"),
         ("stage", "college", r"\bi am (?:currently |still |now )?(?:in|at|attending) (?:college|"
                              r"university|grad school|graduate school|law school|med school|"
                              r"medical school)\b|\bi am (?:a |an )?(?:college|university|grad|"
@@ -972,7 +979,7 @@ SLOT_CLASH: dict[str, frozenset[frozenset[str]]] = {
     "gender": frozenset({frozenset({"male", "female"})}),
     "marital": frozenset({frozenset({"single", "married"}), frozenset({"single", "engaged"}),
                           frozenset({"never_rel", "married"}),
-                          frozenset({"never_rel", "engaged"})}),
+                          frozenset({"never_rel", "engaged"}), frozenset({"married", "engaged"})}),
     "pets": frozenset({frozenset({"none", "some"})}),
     "kids": frozenset({frozenset({"none", "some"})}),
     "siblings": frozenset({frozenset({"none", "some"})}),
@@ -1286,7 +1293,8 @@ OCCUPATION_GROUPS: tuple[tuple[str, ...], ...] = (
     ("musician", "singer", "guitarist", "pianist", "drummer", "rapper"),
     ("actor", "actress"), ("writer", "author", "novelist", "poet"), ("journalist", "reporter"),
     ("photographer",), ("dancer", "ballerina"), ("wrestler", "professional wrestler"),
-    ("boxer",), ("tennis player",), ("football player",), ("basketball player",),
+    ("boxer",), ("olympian", "olympic athlete", "gold medalist olympian"),
+    ("tennis player",), ("football player",), ("basketball player",),
     ("soccer player",), ("baseball player",), ("hockey player",), ("golfer",), ("gymnast",),
     ("salesman", "saleswoman", "salesperson", "car salesman", "sales rep"),
     ("secretary", "receptionist"), ("janitor", "custodian"),
@@ -1322,3 +1330,32 @@ SIDE_JOB = re.compile(r"\b(?:second job|side job|part-time|part time|side hustle
                       r"|dream|hope|would|studying|training|learning|going to be)\b")
 """Words that let one person hold two jobs or only a past or future one."""
 JOB_WHO = {"dad": "father", "mom": "mother", "mum": "mother"}
+WORKPLACE_JOBS: dict[str, frozenset[str]] = {
+    "bank": frozenset({"banker", "teller", "accountant", "manager", "clerk", "analyst",
+                       "security guard", "secretary", "janitor", "consultant"}),
+    "hospital": frozenset({"nurse", "doctor", "paramedic", "pharmacist", "therapist",
+                           "secretary", "janitor", "technician", "social worker", "caregiver",
+                           "manager", "clerk", "security guard", "chef", "scientist"}),
+    "restaurant": frozenset({"chef", "waiter", "bartender", "manager", "cashier", "janitor"}),
+    "school": frozenset({"teacher", "janitor", "nurse", "secretary", "librarian", "coach",
+                         "therapist", "manager", "social worker", "chef", "security guard",
+                         "bus driver"}),
+    "library": frozenset({"librarian", "clerk", "manager", "secretary", "janitor"}),
+    "farm": frozenset({"farmer", "mechanic", "manager"}),
+    "grocery store": frozenset({"cashier", "clerk", "manager", "butcher", "baker",
+                                "security guard", "janitor"}),
+    "factory": frozenset({"engineer", "manager", "technician", "mechanic", "welder",
+                          "janitor", "security guard"}),
+    "office": frozenset(),
+}
+"""Where a person works, and the occupations one holds there: "I work at a bank" clashes with
+"I work as a school teacher" but not with "I'm a teller". An office fits any occupation."""
+WORKPLACE_RE = re.compile(r"\bi (?:currently |still |also )?work (?:at|in|for) (?:an?|the|my"
+                          r" local|a local) (?P<place>bank|hospital|restaurant|school|library|farm"
+                          r"|grocery store|factory|office)\b")
+GRADE_TAUGHT = re.compile(r"\bi teach (?P<grade>kindergarten|(?:first|second|third|fourth|fifth"
+                          r"|sixth|seventh|eighth|1st|2nd|3rd|4th|5th|6th|7th|8th) grade|high "
+                          r"school|middle school|college)\b|\bi am an? (?P<grade2>kindergarten)"
+                          r" teacher\b|\bi work at a school as an? (?P<grade3>kindergarten)"
+                          r" teacher\b")
+"""The grade a teacher teaches ("I teach third grade" / "a kindergarten teacher")."""
