@@ -77,8 +77,10 @@ def _jobs(clause: str) -> frozenset[tuple[str, str]]:
         elif not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(pre):
             out.add((who, lexicon.OCCUPATION[m.group("job")]))
     if not lexicon.SIDE_JOB.search(clause):
-        for m in lexicon.WORKPLACE_RE.finditer(clause):  # "I work at a bank"
-            out.add(("i", "@" + m.group("place")))
+        for m in lexicon.WORKPLACE_RE.finditer(clause):  # "I work at a bank", "from home"
+            place = m.group("place").strip()
+            if place and place not in lexicon.WORK_FIELDS and len(place.split()) <= 3:
+                out.add(("i", "@" + place))
         for m in lexicon.GRADE_TAUGHT.finditer(clause):  # "I teach third grade"
             out.add(("i", "teacher:" + (m.group("grade") or m.group("grade2")
                                         or m.group("grade3"))))
@@ -97,9 +99,11 @@ def _jobs_clash(a: str, b: str) -> bool:
         return other not in ("teacher", "@school")
     if a.startswith("@") or b.startswith("@"):
         if a.startswith("@") and b.startswith("@"):
-            return "@office" not in (a, b)
+            return True  # two workplaces: "at a nursing home" / "in a shipyard" / "from home"
         place, job = (a, b) if a.startswith("@") else (b, a)
-        allowed = lexicon.WORKPLACE_JOBS.get(place[1:], frozenset())
+        allowed = lexicon.WORKPLACE_JOBS.get(place[1:])
+        if allowed is None:  # a place we know nothing of fits any occupation
+            return False
         return bool(allowed) and job not in allowed and job != "(retired)"
     return True
 

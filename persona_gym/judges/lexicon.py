@@ -759,7 +759,7 @@ ASPIRATION = re.compile(
     r"\b(?:(?:have )?always wanted|have wanted|wanted to|wish i|dream of|dreamed of|dreaming of|"
     r"have yet to|not yet|could never|(?:want|wanted|would love|would like|need|have|going)"
     r" to (?:learn|try)|should try|might try|(?:want|wanted|would love|would like) to go to"
-    r"|wish i (?:could|had|was|were|knew how to)|brave enough to|used to|not much of an?"
+    r"|wish i (?:could|had|was|were|knew how to)|brave enough to|not much of an?"
     r"|not (?:a )?(?:big |huge )?fan of)\b"
 )
 # words after these are neither asserted nor denied (0): "I'd love to go", "if I had a dog"
@@ -1312,7 +1312,8 @@ OCCUPATION_GROUPS: tuple[tuple[str, ...], ...] = (
     ("courier", "delivery driver"), ("landscaper", "gardener"), ("florist",),
     ("optometrist",), ("chiropractor",), ("midwife",), ("caregiver",), ("manager",),
     ("consultant",), ("analyst",), ("entrepreneur", "business owner"), ("ceo",),
-    ("youtuber", "streamer", "influencer", "blogger"), ("coach",), ("personal trainer",),
+    ("youtuber", "streamer", "influencer", "blogger"), ("coach", "swim coach"),
+    ("personal trainer",), ("dealer", "car dealer", "watch dealer"), ("dog walker",),
 )
 """Occupations a person holds one of (words of one group name the same job)."""
 OCCUPATION: dict[str, str] = {w: g[0] for g in OCCUPATION_GROUPS for w in g}
@@ -1346,13 +1347,30 @@ WORKPLACE_JOBS: dict[str, frozenset[str]] = {
                                 "security guard", "janitor"}),
     "factory": frozenset({"engineer", "manager", "technician", "mechanic", "welder",
                           "janitor", "security guard"}),
+    "nursing home": frozenset({"nurse", "caregiver", "doctor", "therapist", "manager", "chef",
+                               "janitor", "secretary", "social worker", "paramedic"}),
+    "shipyard": frozenset({"welder", "engineer", "mechanic", "electrician", "carpenter",
+                           "manager", "technician", "security guard", "construction worker"}),
     "office": frozenset(),
 }
 """Where a person works, and the occupations one holds there: "I work at a bank" clashes with
 "I work as a school teacher" but not with "I'm a teller". An office fits any occupation."""
-WORKPLACE_RE = re.compile(r"\bi (?:currently |still |also )?work (?:at|in|for) (?:an?|the|my"
-                          r" local|a local) (?P<place>bank|hospital|restaurant|school|library|farm"
-                          r"|grocery store|factory|office)\b")
+WORKPLACE_RE = re.compile(
+    r"\bi (?:currently |still |now )?(?:work|am working)(?: full-?time| fulltime| part-?time)?"
+    r" (?:at|in|for|from) (?:an?|the|my|our|a local|the local)? ?(?P<place>[a-z][a-z' -]*?)"
+    r"(?=\s*(?:[,.!;]|$|\b(?:and|but|so|as|where|which|now|for|with|since|because|these|every"
+    r"|most|all|during|on|in|at|to|nearby|downtown|near|close)\b))")
+WORK_FIELDS = frozenset({"it", "tech", "technology", "software", "sales", "marketing", "finance",
+                         "insurance", "retail", "healthcare", "health care", "education",
+                         "construction", "customer service", "real estate", "hr", "accounting",
+                         "law", "medicine", "nursing", "the medical field", "media",
+                         "advertising", "hospitality", "the city", "town", "a team",
+                         "myself", "the same company", "a company", "a big company",
+                         "a small company", "a startup", "an office", "office", "the office",
+                         "er", "icu", "emergency room", "emergency", "lab", "a lab", "shifts",
+                         "the kitchen", "kitchen", "the field", "the industry", "management"})
+"""What one works *in* without naming a place that excludes others ("I work in IT", "for a
+company"): no clash with a workplace or an occupation."""
 GRADE_TAUGHT = re.compile(r"\bi teach (?P<grade>kindergarten|(?:first|second|third|fourth|fifth"
                           r"|sixth|seventh|eighth|1st|2nd|3rd|4th|5th|6th|7th|8th) grade|high "
                           r"school|middle school|college)\b|\bi am an? (?P<grade2>kindergarten)"
