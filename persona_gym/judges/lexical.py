@@ -6,10 +6,11 @@ free-text persona sentences and the speaker's earlier lines (the
 compared with each clause of each persona sentence and earlier line using world facts (read by
 :class:`~persona_gym.judges.reader.TextReader`), a few mutually exclusive attributes (age, place
 of residence, gender, marital status, pets, children, siblings, life stage, diet, religion,
-alcohol), counts ("two cats" / "three cats") and content-word overlap with polarity (negation,
-"I've never...", "I've always wanted to..."). The best-matching sentence is the evidence. Rule
-strengths and thresholds were set by hand (no learned weights); the vocabulary is
-:mod:`persona_gym.judges.lexicon`.
+alcohol), one job per person (an occupation lexicon, workplaces, grades taught; a second, past
+or future job is exempt), counts ("two cats" / "three cats") and content-word overlap with
+polarity (negation, "I've never...", "I've always wanted to...", "I wish I could...", "not much
+of a ..."). The best-matching sentence is the evidence. Rule strengths and thresholds were set
+by hand (no learned weights); the vocabulary is :mod:`persona_gym.judges.lexicon`.
 
 What it cannot judge (honest limits):
 
