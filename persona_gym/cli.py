@@ -213,8 +213,10 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=JUDGE_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="JSONL file of items to judge")
-    p.add_argument("--judge", choices=("lexical", "nli"), default="lexical",
-                   help="lexical (default, offline, no model) or nli (needs --model)")
+    p.add_argument("--judge", choices=("learned", "lexical", "nli"), default="learned",
+                   help="learned (default: rules + a small head over MiniLM embeddings, "
+                   "offline, needs the minilm extra), lexical (rules only, no model) or nli "
+                   "(needs --model)")
     p.add_argument("--model", default=None,
                    help="for --judge nli: a local transformers NLI model folder")
     p.add_argument("--batch-size", type=_positive_int, default=32,

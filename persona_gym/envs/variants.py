@@ -2,7 +2,7 @@
 
 ``persona_gym/{Domain}Continuous-v1`` gives offline-RL algorithms that need a Box action (IQL, CQL,
 TD3+BC, BC in d3rlpy) a continuous control over the same K candidates. ``{Domain}Text-v0`` lets
-any agent (an LLM, a person) answer in free text, judged by the lexical judge. Both exist for
+any agent (an LLM, a person) answer in free text, read by the text reader. Both exist for
 every task version; the version history of each is the discrete variant's.
 """
 
@@ -151,15 +151,17 @@ _EXCHANGE_CHARS = len("Partner: \nYou: \n") + MAX_PARTNER_CHARS + MAX_REPLY_CHAR
 
 
 class PersonaDialogueTextEnv(PersonaDialogueEnv):
-    """The dialogue task with free-text replies, judged by the lexical judge.
+    """The dialogue task with free-text replies, read by the text reader.
 
     ## Action Space
 
     ``Text(min_length=0, max_length=512, charset=TEXT_CHARSET)``: any reply. In a reply with
     line breaks (``\n``, ``\r``) every run of whitespace becomes one space, as in imported
     logs, so a reply cannot forge ``Partner:`` lines in the history. It is read by
-    :class:`persona_gym.judges.lexical.LexicalJudge` (facts in the world's vocabulary and the
-    dialogue act) and then scored exactly like a candidate line. An empty reply asserts nothing.
+    :class:`persona_gym.judges.reader.TextReader` as the answer to the partner's current move
+    (facts in the world's vocabulary and the dialogue act; "Jazz, mostly." answers "What music
+    do you like?") and then scored exactly like a candidate line. An empty reply asserts
+    nothing.
 
     ## Observation Space
 
@@ -187,10 +189,10 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
         super().__init__(*args, **kwargs)
         if not isinstance(hints, bool):
             raise TypeError(f"hints must be True or False, got {hints!r}")
-        from persona_gym.judges.lexical import LexicalJudge
+        from persona_gym.judges.reader import TextReader
 
         self.hints = hints
-        self.reader = LexicalJudge(self.ontology)
+        self.reader = TextReader(self.ontology)
         text = {
             "persona": 4096,
             "history": max(65536, self.horizon * _EXCHANGE_CHARS),
@@ -225,7 +227,7 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
                 f"reply contains characters outside the action charset: {bad[:5]!r}; "
                 "see persona_gym.envs.variants.TEXT_CHARSET"
             )
-        return self.reader.parse(action)
+        return self.reader.parse(action, self.move)
 
     def _observe(self) -> dict[str, str]:  # type: ignore[override]
         return text_observation(

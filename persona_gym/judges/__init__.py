@@ -1,9 +1,15 @@
-"""Consistency judges.
+"""Consistency judges, and the reader they share with the text env and the log importer.
 
 * ``symbolic`` (:class:`SymbolicJudge`) is exact on the world's own lines: it reads the facts
   each line asserts. It computes the metrics defined in docs/metrics.md.
-* ``lexical`` (:class:`persona_gym.judges.lexical.LexicalJudge`) reads facts from free text with
-  the world's vocabulary; it judges the text variant's replies and real conversation logs.
+* the reader (:class:`persona_gym.judges.reader.TextReader`) reads the world's facts, the
+  dialogue act and partner moves from free text, so the symbolic judge can score the text
+  variant's replies and real logs; its vocabulary is :mod:`persona_gym.judges.lexicon`.
+* ``lexical`` (:class:`persona_gym.judges.lexical.LexicalJudge`) labels real text against
+  free-text personas with rules;
+* ``learned`` (:class:`persona_gym.judges.learned.LearnedJudge`, the default of ``persona-gym
+  judge``) adds a small classifier head over MiniLM sentence embeddings (the ``minilm`` extra)
+  to the rules: the rules' contradictions, the head's entailments where the rules see none.
 * ``nli`` (:class:`persona_gym.judges.nli.NLIJudge`) wraps any local transformers NLI model.
 
 The text judges share :class:`TextJudge`: persona sentences, earlier lines and a line in, a
@@ -17,12 +23,26 @@ from pathlib import Path
 from persona_gym.judges.base import LABELS, TextJudge, Verdict, validate_item
 from persona_gym.judges.symbolic import METRICS, LineScores, SymbolicJudge
 
-TEXT_JUDGES = ("lexical", "nli")
+TEXT_JUDGES = ("learned", "lexical", "nli")
 
 
 def get_judge(name: str, model: str | Path | None = None, batch_size: int = 32) -> TextJudge:
-    """A text judge by name: ``lexical`` (default offline judge) or ``nli`` (needs ``model``,
-    a local transformers NLI model folder)."""
+    """A text judge by name: ``learned`` (rules plus the shipped head over MiniLM embeddings;
+    needs the ``minilm`` extra), ``lexical`` (rules only, no model) or ``nli`` (needs
+    ``model``, a local transformers NLI model folder)."""
+    if name == "learned":
+        if model is not None:
+            raise ValueError("the learned judge takes no model (its head ships with the "
+                             "package); --model is for --judge nli")
+        from persona_gym.encoders import _require_minilm
+        from persona_gym.judges.learned import LearnedJudge
+
+        try:
+            _require_minilm()
+        except ImportError as exc:
+            raise ImportError(f"the learned judge embeds text with all-MiniLM-L6-v2: {exc}; "
+                              "or use --judge lexical (rules only, no model)") from None
+        return LearnedJudge()
     if name == "lexical":
         if model is not None:
             raise ValueError("the lexical judge takes no model; --model is for --judge nli")

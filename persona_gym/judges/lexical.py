@@ -1,41 +1,21 @@
-"""The lexical judge: reads world facts from plain text, and judges real text without a model.
+"""The lexical judge: labels real text against free-text personas, without a model.
 
-Two jobs, one module, numpy-free and model-free (regular expressions over a closed vocabulary):
+:meth:`LexicalJudge.judge` labels a line ``contradiction`` / ``entailment`` / ``neutral`` against
+free-text persona sentences and the speaker's earlier lines (the
+:class:`~persona_gym.judges.base.TextJudge` interface). Each statement clause of the line is
+compared with each clause of each persona sentence and earlier line using world facts (read by
+:class:`~persona_gym.judges.reader.TextReader`), a few mutually exclusive attributes (age, place
+of residence, gender, marital status, pets, children, siblings, life stage, diet, religion,
+alcohol), one job per person (an occupation lexicon, workplaces, grades taught; a second, past
+or future job is exempt), counts ("two cats" / "three cats") and content-word overlap with
+polarity (negation, "I've never...", "I've always wanted to...", "I wish I could...", "not much
+of a ..."). The best-matching sentence is the evidence. Rule strengths and thresholds were set
+by hand (no learned weights); the vocabulary is :mod:`persona_gym.judges.lexicon`.
 
-* :meth:`LexicalJudge.parse` turns a line into a :class:`~persona_gym.replies.Line` whose facts
-  are in the world's vocabulary (``persona_gym/world/ontology.toml``), so the text variant of the
-  env scores free-text replies with the same symbolic judge as the discrete one. It first reads
-  the world's own phrasing exactly (every persona / answer / negated / ``none`` template of every
-  relation and the phrase tables of :mod:`persona_gym.replies`), then falls back to looser
-  first-person patterns over the same values.
-* :meth:`LexicalJudge.judge` labels a line ``contradiction`` / ``entailment`` / ``neutral``
-  against free-text persona sentences and the speaker's earlier lines (the
-  :class:`~persona_gym.judges.base.TextJudge` interface). Each statement clause of the line is
-  compared with each clause of each persona sentence and earlier line using world facts, a few
-  mutually exclusive attributes (age, place of residence, gender, marital status, pets, children,
-  siblings, life stage, diet, religion, alcohol), counts ("two cats" / "three cats") and
-  content-word overlap with polarity (negation, "I've never...", "I've always wanted to...").
-  The best-matching sentence is the evidence. Rule strengths and thresholds were set by hand
-  (no learned weights).
+What it cannot judge (honest limits):
 
-What it reads:
-
-* every sentence the world renders, with the openers, corrections, "Like I said," prefixes and
-  closers around it (exact: the symbolic judge scores parsed lines as it scores the originals);
-* first-person statements with the world's values in other words: "I'm a nurse", "I have two
-  dogs", "I own a cat, a hamster and a parrot", "I have 2 kids and a dog", "I'm 42" / "I'm
-  forty-two" / "I am a 42-year-old", "I grew up with two sisters", "I don't have a car";
-* negation ("I'm not a nurse", "I've never owned a dog"), "none" ("I don't have any pets"),
-  aspiration and past ("I've always wanted to be a doctor" is a career goal, not a job; "I used
-  to be a nurse" is no current job), questions (they assert nothing), statements about others
-  ("My sister is a nurse" says nothing about the speaker), assistant voice ("As an AI...",
-  "I'm a language model") and the dialogue act from cue phrases.
-
-What it cannot read (honest limits):
-
-* :meth:`parse` gives no fact for values outside the closed vocabulary ("I'm 43", "I'm a
-  carpenter", "I live in Ohio"); :meth:`judge` compares ages, places and the attributes above in
-  any words, but other values only through shared words;
+* values outside the lexicons are compared only through shared words: ages, places and the
+  attributes above in any words, other values ("I'm a carpenter" / "I build furniture") not;
 * paraphrase beyond shared words and a small synonym table ("I spend my days with horses" vs "I
   own a ranch"), world knowledge beyond a few lexicons (US states, countries, meats, drinks, pets,
   religions), coreference ("I have a sister. She's a dancer."), irony, hedging and sarcasm;
@@ -55,962 +35,16 @@ from functools import lru_cache
 from typing import NamedTuple
 
 from persona_gym.dialogue import Line, Move
+from persona_gym.judges import lexicon
 from persona_gym.judges.base import LABELS, Verdict, validate_item
-from persona_gym.replies import (
-    AGAIN_PREFIXES,
-    ASIDE_CONNECTORS,
-    ASSISTANT_ACTS,
-    ASSISTANT_LINES,
-    CLOSE_LINES,
-    CONFIRM_LINES,
-    CORRECTION_LINES,
-    ENGAGING_LINES,
-    EVASIVE_LINES,
-    HEDGES,
-    OPEN_LINES,
-    REPAIR_LINES,
-    SOCIAL_ACTS,
-)
-from persona_gym.world import AI, NONE, Fact, Ontology, load_ontology
+from persona_gym.judges.reader import TextReader
+from persona_gym.world import AI, Fact, Ontology
 
 __all__ = ["LexicalJudge"]
 
 # ---------------------------------------------------------------------------------------------
-# Normalisation
+# Clause analysis
 # ---------------------------------------------------------------------------------------------
-
-_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"',
-                         "\u2014": ", ", "\u2013": "-"})
-_CONTRACTIONS = {"i'm": "i am", "im": "i am", "can't": "can not", "cannot": "can not",
-                 "won't": "will not", "ain't": "am not", "n't": " not", "'ve": " have",
-                 "'ll": " will", "'re": " are", "'d": " would", "'s": ""}
-_CONTRACTION_RE = re.compile(
-    r"\b(?:i'm|im|can't|cannot|won't|ain't)\b|n't\b|'(?:ve|ll|re|d)\b"
-    r"|\b(?P<is>it|that|what|there|he|she|who|here|where|how|let)'s\b|'s\b"
-)
-_SPACES = re.compile(r"\s+")
-
-
-def _contraction(m: re.Match[str]) -> str:
-    return f"{m.group('is')} is" if m.group("is") else _CONTRACTIONS[m.group(0)]
-
-
-@lru_cache(maxsize=1 << 15)
-def _expand(text: str) -> str:
-    """Lower-case, plain quotes, contractions expanded, whitespace collapsed."""
-    s = text.translate(_QUOTES).lower()
-    if "'" in s or "im " in s or "cannot" in s:
-        s = _CONTRACTION_RE.sub(_contraction, s)
-    return _SPACES.sub(" ", s).strip()
-
-
-_SENTENCE_SPLIT = re.compile(r"(?<=[.!?])\s+")
-_TRAIL = re.compile(r"[\s.!?]+$")
-_REPEAT_SUFFIX = re.compile(r"\s*\(\d+\)$")
-
-
-def _key(sentence: str) -> str:
-    """A sentence as a lookup key: expanded, without its final punctuation."""
-    return _TRAIL.sub("", sentence)
-
-
-def _plural(word: str) -> str:
-    head, _, last = word.rpartition(" ")
-    if last.endswith("fish") or last.endswith("s"):
-        p = last if last.endswith("fish") else last + "es"
-    elif last.endswith(("x", "ch", "sh")):
-        p = last + "es"
-    elif last.endswith("y") and last[-2:-1] not in "aeiou":
-        p = last[:-1] + "ies"
-    else:
-        p = last + "s"
-    return f"{head} {p}" if head else p
-
-
-_NUMBER_WORDS = {
-    "zero": 0, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7,
-    "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13,
-    "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18,
-    "nineteen": 19,
-}
-_TENS = {"twenty": 20, "thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70,
-         "eighty": 80, "ninety": 90}
-_NUM_WORD_RE = (
-    r"(?:(?:twenty|thirty|forty|fifty|sixty|seventy|eighty|ninety)(?:[- ](?:one|two|three|four"
-    r"|five|six|seven|eight|nine))?|zero|one|two|three|four|five|six|seven|eight|nine|ten"
-    r"|eleven|twelve|thirteen|fourteen|fifteen|sixteen|seventeen|eighteen|nineteen"
-    r"|a hundred|one hundred|hundred)"
-)
-_NUM_RE = rf"(?:\d{{1,3}}|{_NUM_WORD_RE})"
-_COUNT_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight")
-
-
-def _number(token: str) -> int | None:
-    """``"42"``, ``"forty-two"``, ``"forty two"`` -> 42; None if it is not a number."""
-    token = token.strip()
-    if token.isdigit():
-        return int(token)
-    if token in ("a hundred", "one hundred", "hundred"):
-        return 100
-    if token in _NUMBER_WORDS:
-        return _NUMBER_WORDS[token]
-    parts = re.split(r"[- ]", token)
-    if parts[0] in _TENS:
-        if len(parts) == 1:
-            return _TENS[parts[0]]
-        if len(parts) == 2 and parts[1] in _NUMBER_WORDS and _NUMBER_WORDS[parts[1]] < 10:
-            return _TENS[parts[0]] + _NUMBER_WORDS[parts[1]]
-    return None
-
-
-# ---------------------------------------------------------------------------------------------
-# Acts and assistant voice
-# ---------------------------------------------------------------------------------------------
-
-_AI_CLAIM = re.compile(
-    r"\bas an? (?:ai|a\.i\.|artificial intelligence|language model|large language model|llm"
-    r"|chatbot|virtual assistant|ai assistant|ai language model|machine)\b"
-    r"|\bi am (?:just |only |merely |simply |actually |really )?(?:an? |the )?"
-    r"(?:ai|a\.i\.|artificial intelligence|(?:large )?language model|llm|chatbot|chat bot|bot"
-    r"|computer program|virtual assistant|ai assistant|ai language model|ai model|machine)\b"
-    r"|\bi (?:do not|can not) (?:have|feel) (?:feelings|emotions|a body|personal experiences)\b"
-)
-_NOT_AI = re.compile(
-    r"\bi am not (?:an? )?(?:ai|a\.i\.|bot|robot|chatbot|machine|computer|program)\b"
-    r"|\bi am (?:a )?(?:real |actual )?(?:person|human(?: being)?)\b|\bnot an? (?:ai|bot)\b"
-    r"|\bjust me here\b|\bno way\b.*\bai\b|\bai\b.*\bno way\b|\bi am real\b"
-)
-_AI_ADMIT = re.compile(
-    r"^(?:yes|yeah|yep|that is right|correct|indeed|true)\b|^i am (?:just |only )?(?:an? )?"
-    r"(?:ai|language model|chatbot|bot|virtual assistant|ai assistant|ai language model)"
-    r"[\s.!,]*$"
-)
-_AI_LACKS = re.compile(r"\bso i (?:do not|can not)\b|\bi do not have\b")
-_AI_EMPATHY = re.compile(r"\bfeel\b|\bemotions?\b|\bsorry\b|\bsounds like\b|\btalking to someone\b")
-_AI_ENGAGE = re.compile(r"\bchat\b|\bhow can i help\b|\bhappy to help\b|\bnothing much\b")
-_EMPATHY = re.compile(
-    r"\bsorry to hear\b|\b(?:i am|so|really) sorry\b|\bthat (?:sounds|must be|must have been)"
-    r" (?:really |so |very )?(?:hard|tough|difficult|rough|awful|terrible|painful|heavy"
-    r"|exhausting|scary|frustrating|lonely|sad)\b|\bi get that\b|\boh no\b|\bi understand\b"
-    r"|\bthat is (?:so |really )?(?:hard|tough|rough)\b|\bhere for you\b|\bi can imagine\b"
-    r"|\bsending (?:hugs|love)\b|\bhugs\b"
-)
-_ENGAGE = re.compile(
-    r"\bhow about you\b|\bwhat about you\b|\band you\b|\bpretty good\b|\bnot much\b"
-    r"|\bfair question\b|\bgood, good\b|\bthanks for asking\b|\bwhat made you ask\b"
-    r"|\btell me (?:more )?about (?:yourself|you)\b|\bwhat is new with you\b"
-    r"|\bhow are you\b|\bhappy to chat\b|\bhow can i help\b"
-)
-_EVADE = re.compile(
-    r"^anyway\b|\b(?:rather not (?:say|talk|discuss|get into)|let us not (?:get into|talk about)"
-    r"|i do not know|dunno|something else|change the subject|none of your business"
-    r"|prefer not to|no comment)\b"
-)
-
-
-# ---------------------------------------------------------------------------------------------
-# Free-text rules (tier 2): first-person cues per relation
-# ---------------------------------------------------------------------------------------------
-
-# "i" followed by auxiliaries/adverbs; a negation inside it negates the fact
-_SUBJ = (
-    r"(?:^|\b)(?:i|we)\s+(?P<aux>(?:(?:do|does|did|am|are|have|has|had|will|would|could|can|"
-    r"really|also|still|just|always|definitely|actually|absolutely|totally|honestly|truly|"
-    r"certainly|never|not|no longer|usually|mostly|sometimes|often|kind of|sort of|even|only|"
-    r"ever|currently|now|recently|finally|both|all|personally|pretty much|simply|so|too|"
-    r"been|got|gotten|happen to|was|were|being|more|most|pretty|very|quite|already|"
-    r"obviously|seriously|clearly|basically|literally|also|again|still)\s+)*)"
-)
-_FILL = (
-    r"(?P<fill>(?:(?:a|an|the|my|our|some|any|few|couple of|lot of|lots of|pet|little|big|"
-    r"huge|cute|sweet|old|young|new|baby|really|very|real|true|definitely|actually|currently|"
-    r"also|still|now|just|only|pretty|quite|more of|bit of|kind of|sort of|proud|full-time|"
-    r"part-time|professional|licensed|certified|registered|good|great|bad|terrible|massive|"
-    r"fan of|not|never|no|much of|so|too|such|an only|one|two|three|four|five|six|seven|"
-    r"eight|nine|ten|\d+)\s+)*)"
-)
-_NEG_WORDS = re.compile(r"\b(?:not|never|no longer|no)\b")
-_MODAL_SKIP = re.compile(
-    r"\b(?:want|wanted|wants|wanting|wish|wished|hope|hoped|hoping|dream|dreamed|dreaming|"
-    r"would(?! (?:not )?(?:say|call|describe|pick|go with|have to))|could(?! eat)|might|should|"
-    r"plan|plans|planning|planned|(?:going to|gonna) (?:be|become|get|start|move|buy|try|have|"
-    r"go|do|work|take|learn)|someday|some day|"
-    r"one day|if|aspire|aspiring|try|tried|trying|thinking about|considering|used to|"
-    r"was(?! born)|were(?! born)|retired|former|formerly|ex|wonder|maybe|perhaps|whether|"
-    r"when i grow up|hopefully|"
-    r"like to be|love to be|studying to|training to|learning to be|goal)\b"
-)
-_CAREER = re.compile(
-    r"\b(?:want|wanted|wants|wish|hope|hoping|dream|dreaming|plan|planning|aspire|aspiring|"
-    r"goal|someday|some day|one day|would love|would like|going|studying|training|grow up)\b"
-)
-_FIRST_PERSON = re.compile(r"\b(?:i|my|me|mine|myself)\b")
-
-_LIKE = (r"love|loved|like|liked|enjoy|adore|am (?:a )?(?:huge |big |real )?fan of|"
-         r"am (?:really |so )?into|am obsessed with|am addicted to|am crazy about")
-
-
-class _Rule(NamedTuple):
-    verbs: str | None  # after "I (aux)": verb phrase before the value
-    left: str | None  # a literal left context (no subject needed)
-    right: str | None  # required right context (value followed by ...)
-    skip: frozenset[str] = frozenset()  # values this rule does not apply to
-
-
-_RULES: dict[str, tuple[_Rule, ...]] = {
-    "has_profession": (
-        _Rule(r"am|work as|am working as|have been working as|make a living as|"
-              r"earn a living as|am employed as|have a job as|got a job as|work full-time as|"
-              r"work part-time as", None, None),
-        _Rule(None, r"my job is|i work as", None),
-    ),
-    "career_goal": (
-        _Rule(r"want to be|want to become|wanted to be|wanted to become|hope to be|hope to become|"
-              r"hope to work as|dream of being|dream of becoming|would love to be|"
-              r"would like to be|am hoping to become|am going to be|plan to become|"
-              r"plan to be|am studying to be|am studying to become|am training to be|"
-              r"am training to become|aspire to be|want to work as", None, None),
-        _Rule(None, r"my dream is to become|my dream is to be|my goal is to become|"
-              r"my goal is to be|my dream job is|when i grow up i want to be|"
-              r"i want to grow up to be", None),
-    ),
-    "have_pet": (
-        _Rule(r"have|have got|got|own|adopted|rescued|am the owner of|am the proud owner of|"
-              r"live with|take care of", None, None),
-        _Rule(None, r"my|our|pet", None),
-    ),
-    "live_in": (
-        _Rule(r"live in|am living in|am based in|am in|reside in|moved to|call|live|am located in",
-              None, None),
-        _Rule(None, r"my home is in|my home is|home is", None),
-    ),
-    "born_in": (
-        _Rule(r"was born in|am originally from|am from|come from|was born and raised in|"
-              r"hail from", None, None),
-        _Rule(None, r"my birthplace is|my family is from", None),
-    ),
-    "marital_status": (
-        _Rule(r"am|got|am happily|am newly|am recently|have been|just got|recently got|"
-              r"am currently|call myself", None, None,
-              frozenset()),
-        _Rule(None, r"my relationship status is", None),
-    ),
-    "like_food": (
-        _Rule(_LIKE + r"|eat|could eat|can never say no to|crave|am a sucker for", None, None),
-        _Rule(None, r"my favou?rite foods? (?:is|are)|my favou?rite thing to eat is", None),
-    ),
-    "dislike_food": (
-        _Rule(r"hate|dislike|can not stand|detest|loathe|despise|refuse to eat|have never liked",
-              None, None),
-    ),
-    "diet": (
-        _Rule(r"am|follow a|eat|am on a|stick to a|went|have gone|have been|am strictly|"
-              r"am a strict|am mostly", None, None),
-    ),
-    "like_drink": (
-        _Rule(_LIKE + r"|drink|love drinking|like drinking|enjoy drinking|can not get enough of|"
-              r"live on|run on|am addicted to", None, None),
-        _Rule(None, r"my favou?rite drinks? (?:is|are)|my drink of choice is", None),
-    ),
-    "like_music": (
-        _Rule(_LIKE + r"|listen to|love listening to|like listening to|enjoy listening to|"
-              r"am (?:really )?into", None, r"\s+(?:music|songs|bands?|albums?|artists?)\b"),
-        _Rule(r"listen to|love listening to|like listening to|enjoy listening to|"
-              r"am (?:a )?(?:huge |big |real )?fan of|am (?:really )?into", None, None),
-        _Rule(_LIKE, None, None, frozenset({"country", "rock", "pop", "metal", "folk", "blues",
-                                            "punk", "classical", "techno"})),
-        _Rule(None, r"my favou?rite (?:kind of |type of )?music is|"
-              r"my favou?rite (?:music )?genre is", None),
-    ),
-    "favorite_color": (
-        _Rule(None, r"my favou?rite colou?r is|i love the colou?r|i like the colou?r", None),
-        _Rule(r"wear", None, None),
-        _Rule(None, None, r"\s+is my favou?rite colou?r"),
-    ),
-    "has_hobby": (
-        _Rule(_LIKE + r"|love to go|like to go|go|do|practice|am good at|spend my time|"
-              r"spend my free time|play|like to play|love to play|enjoy playing|"
-              r"have gotten (?:really )?into|got into|am really into", None, None,
-              frozenset({"running"})),
-        _Rule(None, r"my hobby is|my hobbies are|one of my hobbies is|my hobbies include|"
-              r"in my free time i (?:enjoy|like|love)|my free time goes to", None),
-        _Rule(r"love|enjoy|go|like|am into|am really into|have gotten into|"
-              r"have gotten really into", None,
-              r"\s*(?:[,.!]|$|\s+(?:and|every|on|in|marathons|a lot|every day|whenever|lately))",
-              frozenset()),
-    ),
-    "favorite_sport": (
-        _Rule(None, r"my favou?rite sport is", None),
-        _Rule(None, None, r"\s+is my favou?rite sport"),
-        _Rule(r"am a|am a huge|am a big", None, r"\s+fan\b"),
-        _Rule(r"love", None, r"\s+more than any other sport"),
-    ),
-    "favorite_season": (
-        _Rule(None, r"my favou?rite season is", None),
-        _Rule(None, None, r"\s+is my favou?rite season"),
-        _Rule(r"love", None, r"\s+more than any other season"),
-        _Rule(r"look forward to", None, r"\s+every year"),
-    ),
-    "favorite_book_genre": (
-        _Rule(_LIKE + r"|read|mostly read|love reading|like reading|enjoy reading", None,
-              r"\s+(?:books?|novels?|stories)\b"),
-        _Rule(None, r"my favou?rite (?:book )?genre(?: of books?)? is|"
-              r"my favou?rite genre of books? is", None),
-    ),
-    "favorite_movie_genre": (
-        _Rule(_LIKE + r"|watch|love watching|like watching|enjoy watching|am all about", None,
-              r"\s+(?:movies?|films?|flicks)\b"),
-        _Rule(None, r"my favou?rite movie genre is|my favou?rite (?:kind|type) of movies? is",
-              None),
-    ),
-    "play_instrument": (
-        _Rule(r"play|am learning to play|have been playing|know how to play|am good on|"
-              r"am pretty good on|mess around on|can play|am learning the|learned to play|"
-              r"learned the", None, None),
-    ),
-    "attend_school": (
-        _Rule(r"go to|am in|am at|attend|am attending|am enrolled in|am studying at|"
-              r"am a student at|am going to|study at", None, None),
-    ),
-    "favorite_subject": (
-        _Rule(None, r"my favou?rite subject is|my favou?rite class is", None),
-        _Rule(_LIKE + r"|always did best in|did best in", None,
-              r"\s+(?:class|classes|best|most)\b"),
-        _Rule(None, None, r"\s+is my favou?rite subject"),
-    ),
-    "own_vehicle": (
-        _Rule(r"own|have|have got|got|drive|bought|ride|just bought|recently bought", None,
-              None),
-        _Rule(None, r"i get around (?:with|in|on) my|my", None),
-    ),
-    "height": (
-        _Rule(r"am|have always been|call myself|am pretty|am very|am rather", None,
-              r"\s*(?:[,.!;]|$|\s+(?:and|but|for my age|actually|too))"),
-    ),
-    "hair_color": (
-        _Rule(r"have|have got|got", None, r"\s+hair\b"),
-        _Rule(None, r"my hair is|i dyed my hair", None),
-    ),
-    "eye_color": (
-        _Rule(r"have|have got|got", None, r"\s+eyes\b"),
-        _Rule(None, r"my eyes are", None),
-    ),
-    "dominant_hand": (
-        _Rule(r"am", None, r"[- ]handed\b"),
-        _Rule(r"write with my|use my|do most things with my|do everything with my", None,
-              r"\s+hand\b"),
-    ),
-    "speak_language": (
-        _Rule(r"speak|am fluent in|can speak|can get by in|know|speak fluent|am a native",
-              None, None),
-        _Rule(None, r"my (?:first|native|mother) (?:language|tongue) is", None),
-    ),
-    "fear": (
-        _Rule(r"am afraid of|am scared of|am terrified of|have a fear of|have a phobia of|fear|"
-              r"am frightened of|am deathly afraid of|have no fear of|am so scared of|"
-              r"am really afraid of|am scared to death of|have a real phobia of|"
-              r"am petrified of|panic around",
-              None, None),
-    ),
-    "sleep_schedule": (
-        _Rule(r"am|have always been|am more of|am more|call myself", None, None),
-    ),
-    "health_condition": (
-        _Rule(r"have|have got|suffer from|have been dealing with|deal with|struggle with|"
-              r"live with|was diagnosed with|got diagnosed with|am dealing with|battle",
-              None, None),
-    ),
-    "stress_source": (
-        _Rule(r"am stressed about|am stressed out about|worry about|worry a lot about|"
-              r"am worried about|lose sleep over|am anxious about|stress about|"
-              r"have been stressed about|have been worrying about", None, None),
-    ),
-    "personality": (
-        _Rule(r"am|call myself|am more of|am a bit of|have always been", None, None),
-    ),
-}
-
-_EXTRA_SURFACES: dict[str, dict[str, str]] = {
-    "personality": {"introverted": "introvert", "extroverted": "extrovert",
-                    "extravert": "extrovert", "extraverted": "extrovert"},
-    "sleep_schedule": {"morning person": "early bird", "night person": "night owl",
-                       "early riser": "early bird"},
-    "has_profession": {"software developer": "software engineer", "cook": "chef"},
-    "like_music": {"hip-hop": "hip hop", "rap": "hip hop"},
-    "like_food": {"burger": "burgers", "taco": "tacos", "steaks": "steak"},
-    "dislike_food": {"burger": "burgers", "taco": "tacos", "steaks": "steak"},
-    "has_hobby": {"rock-climbing": "rock climbing", "videogames": "video games",
-                  "gaming": "video games", "hikes": "hiking", "hike": "hiking",
-                  "paint": "painting", "knit": "knitting", "garden": "gardening",
-                  "fish": "fishing", "surf": "surfing", "bake": "baking", "run": "running",
-                  "dance": "dancing"},
-    "own_vehicle": {"pickup": "pickup truck", "truck": "pickup truck", "bike": "bicycle",
-                    "motorbike": "motorcycle", "van": "minivan", "rv": "camper van",
-                    "camper": "camper van"},
-    "favorite_movie_genre": {"sci-fi": "science fiction", "scifi": "science fiction",
-                             "comedies": "comedy", "dramas": "drama"},
-    "favorite_book_genre": {"sci-fi": "science fiction", "scifi": "science fiction"},
-}
-
-# relations whose tier-2 value must not be read when the clause is aspirational or past
-_ASPIRATION_OK = frozenset({"career_goal"})
-
-
-_IRREGULAR = {
-    "have": "have|has|had|having", "eat": "eat|eats|ate|eaten|eating",
-    "drink": "drink|drinks|drank|drunk|drinking", "go": "go|goes|went|gone|going",
-    "do": "do|does|did|done|doing", "ride": "ride|rides|rode|ridden|riding",
-    "drive": "drive|drives|drove|driven|driving", "speak": "speak|speaks|spoke|spoken|speaking",
-    "know": "know|knows|knew|known|knowing", "come": "come|comes|came|coming",
-    "read": "read|reads|reading", "make": "make|makes|made|making",
-    "lose": "lose|loses|lost|losing",
-    "take": "take|takes|took|taken|taking", "deal": "deal|deals|dealt|dealing",
-    "wear": "wear|wears|wore|worn|wearing", "learn": "learn|learns|learned|learnt|learning",
-    "get": "get|gets|got|gotten|getting", "buy": "buy|buys|bought|buying",
-    "run": "run|runs|ran|running", "swim": "swim|swims|swam|swimming",
-    "stand": "stand", "say": "say", "call": "call|calls|called|calling",
-    "plan": "plan|plans|planned|planning", "stop": "stop|stops|stopped|stopping",
-}
-_NOT_VERBS = frozenset({"a", "an", "the", "into", "in", "at", "from", "to", "fan", "afraid",
-                        "scared", "terrified", "my", "on", "of", "with", "born", "based",
-                        "fluent", "all", "more", "pretty", "very", "really", "mostly",
-                        "always", "never", "not", "no", "so", "big", "huge", "obsessed",
-                        "addicted", "crazy", "happily", "newly", "recently", "currently",
-                        "strictly", "rather", "definitely", "good", "located", "stressed",
-                        "worried", "anxious", "deathly", "frightened", "petrified", "employed",
-                        "originally", "enrolled", "hoping", "going", "studying", "training",
-                        "working", "also", "just", "still", "can", "could", "would", "will",
-                        "got", "gotten", "been", "bit", "sucker", "native", "proud", "owner",
-                        "dealing", "attending", "living", "hail"})
-_NEG_EXEMPT = re.compile(r"can never say no to|can not stand|can not get enough of|"
-                         r"never say no to")
-
-
-def _trie_regex(words: set[str]) -> str:
-    """One regex matching any of ``words``, longest first, shaped as a trie (fast to scan)."""
-    trie: dict[str, dict] = {}
-    for w in words:
-        node = trie
-        for ch in w:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-
-    def build(node: dict[str, dict]) -> str:
-        alts = [re.escape(ch) + build(child) for ch, child in sorted(node.items()) if ch]
-        if not alts:
-            return ""
-        body = alts[0] if len(alts) == 1 else "(?:" + "|".join(alts) + ")"
-        return f"(?:{body})?" if "" in node else body
-
-    return build(trie)
-
-
-def _split_top(pattern: str) -> list[str]:
-    """Split a regex alternation at its top level (not inside parentheses)."""
-    out, depth, cur = [], 0, []
-    for ch in pattern:
-        if ch == "(":
-            depth += 1
-        elif ch == ")":
-            depth -= 1
-        if ch == "|" and depth == 0:
-            out.append("".join(cur))
-            cur = []
-        else:
-            cur.append(ch)
-    out.append("".join(cur))
-    return out
-
-
-def _inflect(word: str) -> str:
-    if word in _IRREGULAR:
-        return f"(?:{_IRREGULAR[word]})"
-    if not word.isalpha() or word in _NOT_VERBS:
-        return word
-    if word.endswith("e"):
-        return f"{word[:-1]}(?:e|es|ed|ing)"
-    if word.endswith("y") and word[-2:-1] not in "aeiou":
-        return f"{word[:-1]}(?:y|ies|ied|ying)"
-    return f"{word}(?:s|es|ed|ing)?"
-
-
-def _inflect_all(verbs: str) -> str:
-    """Verb phrases with a leading "am" dropped (the subject's auxiliaries cover it) and the
-    first word inflected (love -> loves, loved, loving)."""
-    out = []
-    for alt in _split_top(verbs):
-        alt = alt.strip()
-        if alt == "am":
-            out.append("am|be|been")
-            continue
-        if alt.startswith("am ") and len(alt) > 3:
-            alt = alt[3:]
-        first, _, rest = alt.partition(" ")
-        out.append(_inflect(first) + (" " + rest if rest else ""))
-    return "|".join(dict.fromkeys(out))
-
-
-class _Compiled(NamedTuple):
-    left: re.Pattern[str] | None
-    right: re.Pattern[str] | None
-    loose: re.Pattern[str] | None  # subject + verb anywhere before (rules with a right context)
-    coord: re.Pattern[str] | None  # subject + verb + a first conjunct ("I have 2 kids and a dog")
-    skip: frozenset[str]
-    has_subject: bool
-
-
-class _Parsed(NamedTuple):
-    facts: tuple[Fact, ...]
-    act: str
-
-
-_CONJ_TAIL = re.compile(r"\s*(?:,\s*(?:and|or)?|\band|\bor|&)\s+(?:(?:a|an|the|my|some|one|two|"
-                        r"three|four|five|\d+)\s+)*$")
-_NONE_HINT = re.compile(r"\b(?:no|not|never|without|zero|only|fearless|nothing|perfect|healthy|"
-                        r"fit|bus|childless)\b")
-_NUMBER_HINT = re.compile(rf"\d|\b(?:a|an|{_NUM_WORD_RE})\b")
-_CUE_SPAN = 90
-"""How many characters before a value mention the free-text rules look at for its cue."""
-_HANDED = re.compile(r"-handed\b")
-_HEDGE = re.compile(
-    r"^(?:i (?:really |do |just )?(?:think|guess|bet|believe|hope|know|suppose|agree|feel like|"
-    r"can tell|can imagine|understand|see|mean)|i am (?:sure|glad|happy|certain|afraid)|"
-    r"i would say|i have heard|i heard)(?: that)?,? (?=(?:i|you|it|they|he|she|we|that|this|"
-    r"there|your|my)\b)"
-)
-_YES = re.compile(r"^(?:yes|yeah|yep|sure|oh|well|so|ha|hmm),\s+")
-_LEAD = re.compile(
-    r"^(?:(?:yes|yeah|yep|yup|no|nope|nah|oh|well|so|actually|honestly|ha|haha|hmm|um|wow|"
-    r"sure|ok|okay|right|true|of course|definitely|also|and|but|plus|anyway|again|"
-    r"like i said|as i mentioned|like i told you|i will be honest|to be honest|at the moment|"
-    r"these days|lately|now|currently|right now|personally|me too|same here|same|not much|"
-    r"not really|no problem|not bad|no worries|not at all|no way|not yet|not quite|of course not)"
-    r"[\s,!.]+)+"
-)
-_CLAUSE_SPLIT = re.compile(  # the lookahead makes it fail fast inside words
-    r"(?=[;,\s])(?:\s*;\s*|,?\s+(?:(?:but|because|although|though|while|since|whereas"
-    r"|except)\s+|(?:so|then)\s+(?=i\b)|and\s+(?=(?:i|my)\b)|-\s+)|,\s+(?=(?:i|my)\b))"
-)
-_LIST_GAP = re.compile(
-    r"^\s*(?:,\s*(?:and|or)?|and|or|&)\s+(?:(?:a|an|the|my|two|three|four|five|one|some|"
-    r"\d+)\s+)?$"
-)
-_NONE_RELATIONS = frozenset({"have_pet", "have_children", "have_sibling", "attend_school",
-                             "play_instrument", "own_vehicle", "fear", "health_condition"})
-_NO_ANY = r"(?:no|not (?:have|own|got|keep)(?: any| a single)?|never (?:had|owned|have had|" \
-          r"have owned)(?: any| a)?|without(?: any)?|have zero|zero)"
-_NONE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("have_pet", re.compile(rf"\b{_NO_ANY}\s+(?:pets?|animals?)\b|\bnot an animal person\b"
-                            r"|\bnever owned a pet\b|\bno pets\b")),
-    ("have_children", re.compile(rf"\b{_NO_ANY}\s+(?:kids|children|child)\b"
-                                 r"|\bnot (?:a )?(?:parent|mom|dad|mother|father)\b(?! of)"
-                                 r"|\bchildless\b|\bno kids\b")),
-    ("have_sibling", re.compile(rf"\bonly child\b|\b{_NO_ANY}\s+(?:siblings|brothers or sisters"
-                                r"|brothers and sisters)\b|\bno siblings\b")),
-    ("attend_school", re.compile(r"\bnot (?:in|at|going to|go to|attending) school\b"
-                                 r"|\bnot a student\b|\bschool is not part of my life\b"
-                                 r"|\bdo not go to school\b|\bout of school\b")),
-    ("play_instrument", re.compile(r"\bnot play (?:any |an )?(?:musical )?instruments?\b"
-                                   r"|\bcan not play (?:a |an |any )(?:musical )?instrument\b"
-                                   r"|\bnever learned (?:an |any |a )?(?:musical )?instrument\b"
-                                   r"|\bnever learned to play anything\b|\bnot musical\b"
-                                   r"|\bno instruments\b")),
-    ("own_vehicle", re.compile(r"\b(?:not|never) (?:own|have|had|owned) (?:a|any) (?:car|vehicle"
-                               r"|wheels)\b|\bno (?:car|vehicle)\b|\btake the bus everywhere\b"
-                               r"|\bnot have any wheels\b|\bget around by bus\b")),
-    ("fear", re.compile(r"\bnot (?:afraid|scared) of anything\b|\bnothing (?:really )?scares me\b"
-                        r"|\bfearless\b|\bno fears\b|\bnot (?:really )?have any fears\b")),
-    ("health_condition", re.compile(r"\bperfect health\b|\bno health (?:problems|issues)\b"
-                                    r"|\bnot have any health (?:problems|issues)\b"
-                                    r"|\bhealthy as can be\b|\bas fit as a fiddle\b")),
-)
-_AGE_RE = re.compile(
-    rf"\b(?:i (?:(?P<neg>am not|will not be|am no longer) |am |am only |am just |am almost |"
-    rf"am nearly |am now |(?:just |recently |only )?turned |will be |will turn |am turning )"
-    rf"|my age is )(?P<n>{_NUM_RE})"
-    r"(?:[- ]years?[- ]old|[- ]years?|[- ]yrs?(?: old)?)?"
-    r"(?=\s*(?:[,.!;?]|$|and\b|but\b|so\b|now\b|this\b|next\b|actually\b|believe\b"
-    r"|already\b|soon\b|today\b|in\b|too\b|myself\b|though\b|tomorrow\b|last\b"
-    r"|yesterday\b))"
-    rf"|\bi am (?:(?P<neg2>not) )?an? (?P<n2>{_NUM_RE})[- ](?:years?|yr)[- ]old\b"
-)
-_KIDS_RE = re.compile(
-    rf"\b(?:i (?P<neg>(?:do|did) not |have not )?(?:have|have got|got|am raising|raise|raised)"
-    rf"|i am (?P<neg2>not )?(?:a |the )?(?:proud )?(?:parent|mom|dad|mother|father|mum) of|"
-    rf"being a (?:parent|mom|dad|mother|father) of|i am a (?:parent|mom|dad) to)"
-    rf"\s+(?P<n>a|an|{_NUM_RE})\s+(?:(?:little|young|grown|wonderful|beautiful|amazing|"
-    rf"great|lovely|adult)\s+)?(?:kids?|children|child)\b"
-)
-_SIB = r"(?P<w{i}>brothers?|sisters?)"
-_SIBLINGS_RE = re.compile(
-    rf"\bi (?P<neg>(?:do|did) not |have not )?(?:have|have got|got|grew up with|grow up with)\s+"
-    rf"(?:(?:just|only)\s+)?(?P<n1>a|an|{_NUM_RE})\s+(?:(?:older|younger|big|little|twin)\s+)?"
-    + _SIB.format(i=1)
-    + rf"(?:\s+and\s+(?P<n2>a|an|{_NUM_RE})\s+(?:(?:older|younger|big|little|twin)\s+)?"
-    + _SIB.format(i=2)
-    + r")?(?!\s+(?:in law|in-law))"
-)
-
-
-def _sibling_value(counts: dict[str, int]) -> str:
-    if not counts:
-        return ""
-    b, s = counts.get("brother", 0), counts.get("sister", 0)
-    if b == 1 and s == 1:
-        return "a brother and a sister"
-    if b and not s and b < len(_COUNT_WORDS):
-        return f"{_COUNT_WORDS[b]} brother{'s' if b > 1 else ''}"
-    if s and not b and s < len(_COUNT_WORDS):
-        return f"{_COUNT_WORDS[s]} sister{'s' if s > 1 else ''}"
-    return ""
-
-
-# ---------------------------------------------------------------------------------------------
-# Judging real text: clause analysis
-# ---------------------------------------------------------------------------------------------
-
-def _words(text: str) -> list[str]:
-    return text.split()
-
-
-_STOP = frozenset(_words("""
-a an the and or but so to of in on at for with from by about as into over after before than
-then too very really just also even still only ever again i me my mine myself we us our ours
-you your yours yourself he him his she her hers they them their it its this that these those
-there here what which who whom whose when where why how am is are was were be been being do
-does did done doing have has had having will would can could should shall may might must
-oh wow yes yeah yep yup nope ok okay well hey hi hello haha lol um hmm cool nice great awesome
-amazing good fun sure thanks thank please sorry glad thing things stuff something anything
-everything lot lots kind sort way bit some any all every each much many more most other
-another own same such s t d ll ve re m let lets us gonna wanna gotta right now today totally
-definitely absolutely probably maybe perhaps actually honestly literally pretty quite rather
-sound sounds like that's it's isn't interesting cool wonderful fantastic lovely true since
-while though although because if whether either both one ones someone somebody anyone
-everyone tell say said ask asked mean means guess suppose sound seem seems used
-"""))
-# low-information words: they count a little towards overlap, never alone
-_GENERIC = {
-    "like": 0.3, "hate": 0.3, "go": 0.3, "get": 0.3, "make": 0.3, "take": 0.3, "come": 0.3,
-    "see": 0.3, "look": 0.3, "want": 0.3, "know": 0.3, "think": 0.3, "feel": 0.3, "try": 0.3,
-    "need": 0.3, "use": 0.3, "spend": 0.3, "time": 0.3, "day": 0.3, "year": 0.3, "week": 0.3,
-    "month": 0.3, "people": 0.3, "person": 0.3, "friend": 0.4, "life": 0.3, "work": 0.4,
-    "live": 0.4, "home": 0.4, "family": 0.5, "play": 0.4, "watch": 0.4, "listen": 0.3,
-    "eat": 0.4, "drink": 0.5, "food": 0.4, "music": 0.5, "read": 0.5, "book": 0.5,
-    "movie": 0.5, "always": 0.2, "usually": 0.2, "often": 0.2, "sometimes": 0.2, "new": 0.3,
-    "old": 0.3, "big": 0.3, "little": 0.3, "small": 0.3, "school": 0.5, "place": 0.3,
-    "enjoy": 0.3, "start": 0.3, "keep": 0.3, "help": 0.3, "love": 0.3, "favorite": 0.3,
-    "well": 0.2, "lot": 0.2, "first": 0.3, "last": 0.3, "next": 0.3, "best": 0.3,
-    "part": 0.3, "whole": 0.3, "name": 0.4, "called": 0.3, "happy": 0.3, "busy": 0.3,
-    "hard": 0.3, "easy": 0.3, "long": 0.3, "high": 0.4, "lately": 0.2, "recently": 0.2,
-    "pet": 0.5, "child": 0.6, "sibling": 0.5, "meat": 0.6, "alcohol": 0.6, "grow": 0.3,
-    "up": 0.2, "out": 0.2, "back": 0.2, "away": 0.2, "around": 0.2, "together": 0.3,
-    "house": 0.5, "city": 0.5, "town": 0.5, "job": 0.4, "money": 0.5,
-    "young": 0.4, "bad": 0.3, "better": 0.3, "free": 0.3, "weekend": 0.4, "night": 0.4,
-    "morning": 0.4, "kind": 0.2, "type": 0.2, "fan": 0.3, "remember": 0.3, "imagine": 0.3,
-    "believe": 0.3, "understand": 0.3, "agree": 0.3, "hear": 0.3, "heard": 0.3, "meet": 0.3,
-    "met": 0.3, "wait": 0.3, "learn": 0.3, "check": 0.3, "idea": 0.3,
-    "unsure": 0.0, "eager": 0.0, "unskilled": 0.3, "glad": 0.2, "excited": 0.3, "sure": 0.0,
-    "different": 0.3, "special": 0.3, "real": 0.3, "able": 0.2, "everyday": 0.3,
-}
-_SYNONYMS = {
-    "kid": "child", "kids": "child", "children": "child", "son": "child", "sons": "child",
-    "daughter": "child", "daughters": "child", "mom": "mother", "mum": "mother",
-    "mommy": "mother", "mama": "mother", "moms": "mother", "dad": "father", "daddy": "father",
-    "papa": "father", "dads": "father", "film": "movie", "films": "movie", "flick": "movie",
-    "flicks": "movie", "afraid": "fear", "scared": "fear", "terrified": "fear",
-    "frightened": "fear", "phobia": "fear", "fears": "fear", "scare": "fear", "scares": "fear",
-    "job": "work", "jobs": "work", "career": "work", "employed": "work", "working": "work",
-    "worked": "work", "works": "work", "vehicle": "car", "cars": "car", "auto": "car",
-    "puppy": "dog", "puppies": "dog", "doggy": "dog", "dogs": "dog", "kitten": "cat",
-    "kittens": "cat", "kitty": "cat", "cats": "cat", "broke": "break", "broken": "break",
-    "breaking": "break", "bicycle": "bike", "biking": "bike", "cycling": "bike",
-    "bikes": "bike", "television": "tv", "photography": "photo", "photographer": "photo",
-    "photos": "photo", "pictures": "photo", "chef": "cook", "cooking": "cook",
-    "ran": "run", "running": "run", "runner": "run", "swimming": "swim", "swimmer": "swim",
-    "travelling": "travel", "traveling": "travel", "traveler": "travel", "travels": "travel",
-    "favourite": "favorite", "favorites": "favorite", "favourites": "favorite",
-    "loved": "love", "loving": "love", "loves": "love", "adore": "love", "passion": "love",
-    "liked": "like", "likes": "like", "enjoying": "enjoy", "enjoyed": "enjoy",
-    "enjoys": "enjoy", "hated": "hate", "hates": "hate", "dislike": "hate",
-    "detest": "hate", "loathe": "hate", "despise": "hate", "colour": "color",
-    "colours": "color", "colors": "color", "women": "woman", "men": "man", "guys": "man",
-    "guy": "man", "gal": "woman", "lady": "woman", "ladies": "woman", "male": "man",
-    "female": "woman", "hubby": "husband", "wed": "married", "marry": "married",
-    "married": "married", "wedding": "married", "divorce": "divorced", "bro": "brother",
-    "sis": "sister", "grandkids": "grandchild", "grandchildren": "grandchild",
-    "grandkid": "grandchild", "fishing": "fish", "fished": "fish", "skydive": "skydiving",
-    "sky": "sky", "storey": "story", "stories": "story", "storeys": "story", "drove": "drive",
-    "driving": "drive", "driver": "drive", "sang": "sing", "singer": "sing", "singing": "sing",
-    "wrote": "write", "writer": "write", "writing": "write", "taught": "teach",
-    "teacher": "teach", "teaching": "teach", "bought": "buy", "went": "go", "gone": "go",
-    "going": "go", "ate": "eat", "eaten": "eat", "eating": "eat", "drank": "drink",
-    "drinking": "drink", "got": "get", "gotten": "get", "made": "make", "took": "take",
-    "saw": "see", "seen": "see", "knew": "know", "thought": "think", "felt": "feel",
-    "spent": "spend", "grew": "grow", "grown": "grow", "lived": "live", "living": "live",
-    "lives": "live", "plays": "play", "played": "play", "playing": "play", "player": "play",
-    "players": "play", "watched": "watch", "watching": "watch", "reading": "read",
-    "reader": "read", "books": "book", "novel": "book", "novels": "book", "sports": "sport",
-    "games": "game", "gaming": "game", "gamer": "game", "hiking": "hike", "hikes": "hike",
-    "hiker": "hike", "hiked": "hike", "dancing": "dance", "dancer": "dance", "danced": "dance",
-    "painting": "paint", "painter": "paint", "paintings": "paint", "baking": "bake",
-    "baker": "bake", "gardening": "garden", "gardener": "garden", "knitting": "knit",
-    "sewing": "sew", "farming": "farm", "farmer": "farm", "farms": "farm", "vegans": "vegan",
-    "vegetarians": "vegetarian", "olives": "olive", "horses": "horse", "cows": "cow",
-    "studying": "study", "studied": "study", "studies": "study", "student": "study",
-    "students": "study", "retirement": "retired", "retire": "retired", "retiring": "retired",
-    "volunteering": "volunteer", "volunteered": "volunteer", "volunteers": "volunteer",
-    "nurses": "nurse", "nursing": "nursing", "musician": "music", "musical": "music",
-    "church": "church", "christian": "christian", "christianity": "christian",
-}
-_HYPERNYMS = {
-    "alcohol": ("wine", "beer", "vodka", "whiskey", "whisky", "liquor", "booze", "cocktail",
-                "cocktails", "tequila", "rum", "gin", "champagne", "alcoholic", "beers",
-                "wines", "bourbon", "margarita", "margaritas", "drunk"),
-    "pet": ("dog", "cat", "fish", "goldfish", "horse", "cow", "lab", "labrador", "retriever",
-            "poodle", "beagle", "terrier", "shepherd", "bulldog", "husky", "chihuahua",
-            "hamster", "parrot", "turtle", "tortoise", "snake", "rabbit", "bunny", "lizard",
-            "pig", "goat", "pony", "ferret", "gecko", "iguana", "bird", "parakeet", "mutt"),
-    "meat": ("steak", "bacon", "burger", "burgers", "cheeseburger", "cheeseburgers",
-             "hamburger", "hamburgers", "beef", "pork", "ham", "sausage", "sausages", "ribs",
-             "brisket", "meatballs", "bbq", "barbecue", "chicken", "turkey", "lamb", "veal",
-             "hotdogs", "pepperoni", "salami", "jerky"),
-}
-_HYPER_OF = {w: h for h, words in _HYPERNYMS.items() for w in words}
-_WORD_RE = re.compile(r"[a-z]+(?:-[a-z]+)*|\d+")
-_NEG_TRIGGERS = frozenset({"not", "never", "no", "zero", "nothing", "nobody", "none",
-                           "neither", "nor", "without", "hardly", "barely", "hate", "dislike",
-                           "detest", "loathe", "despise", "hated", "hates", "quit", "stopped"})
-# words after these are "not so" for the speaker (-1): "I've always wanted to ski"
-_ASPIRATION = re.compile(
-    r"\b(?:(?:have )?always wanted|have wanted|wanted to|wish i|dream of|dreamed of|dreaming of|"
-    r"have yet to|not yet|could never|(?:want|wanted|would love|would like|need|have|going)"
-    r" to (?:learn|try)|should try|might try|(?:want|wanted|would love|would like) to go to)\b"
-)
-# words after these are neither asserted nor denied (0): "I'd love to go", "if I had a dog"
-_IRREALIS = re.compile(
-    r"\b(?:(?:would|could|should|might)(?! not| never)|maybe|perhaps|if|hope|hoping|hopefully|"
-    r"someday|some day|"
-    r"one day|plan to|planning|planned|thinking about|thinking of|want to|wants to|will have to|"
-    r"next time|unsure|eager|unskilled|studying to|in school to|training to|to be an?|"
-    r"to become|looking forward|going to|will be|whether|wonder|imagine|imagined|pretend|"
-    r"dreamt|dream|dreams|goal)\b"
-)
-_RELATIVE = re.compile(r"\b(?:who|which|whom|whose)\b")
-_NEUTRALIZE = re.compile(
-    r"\b(?:not sure|can not wait|can not (?:even )?(?:believe|imagine)|no problem|not only|"
-    r"never mind|no matter|not bad|not (?:very |that |really |so |too )?good at|no worries|"
-    r"not a problem|no doubt|not much of an?|no idea|(?:have )?(?:never|not) met)\b"
-)
-_NEUTRAL_WORD = {"not sure": "unsure", "can not wait": "eager", "not only": "also"}
-_PLACEHOLDER = re.compile(r"\[[^\]]*\]|\((?:user|name)[^)]*\)|\buser [12]\b")
-
-
-@lru_cache(maxsize=1 << 15)
-def _lemma(word: str) -> str:
-    """A crude lemma: synonyms first, then suffixes, so "loved", "loving" and "love" meet,
-    and so do "movie" and "movies", "hobby" and "hobbies"."""
-    w = _SYNONYMS.get(word, word)
-    if len(w) > 4 and w.endswith("ies"):
-        w = w[:-3] + "i"
-    elif len(w) > 4 and w.endswith(("sses", "shes", "ches", "xes")):
-        w = w[:-2]
-    elif len(w) > 3 and w.endswith("s") and not w.endswith(("ss", "us", "is")):
-        w = w[:-1]
-    if len(w) > 5 and w.endswith("ing"):
-        w = w[:-3]
-    elif (len(w) > 4 and w.endswith("ed")) or (len(w) > 5 and w.endswith("er")):
-        w = w[:-2]
-    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "lsaeiou":
-        w = w[:-1]
-    if len(w) > 3 and w.endswith("e"):
-        w = w[:-1]
-    if len(w) > 2 and w.endswith("y"):
-        w = w[:-1] + "i"
-    return w
-
-
-_STOP_LEMMAS = _STOP | {_lemma(w) for w in _STOP}
-_GENERIC_LEMMAS = {**{_lemma(w): v for w, v in _GENERIC.items()}, **_GENERIC}
-
-_US_STATES = frozenset(_words("""
-alabama alaska arizona arkansas california colorado connecticut delaware
-florida georgia hawaii idaho illinois indiana iowa kansas kentucky louisiana maine maryland
-massachusetts michigan minnesota mississippi missouri montana nebraska nevada ohio oklahoma
-oregon pennsylvania tennessee texas utah vermont virginia washington wisconsin wyoming
-""")) | {"new hampshire", "new jersey", "new mexico", "new york", "north carolina",
-                "north dakota", "rhode island", "south carolina", "south dakota",
-                "west virginia"}
-_COUNTRIES = frozenset(_words("""
-canada mexico usa america england britain uk scotland ireland wales
-france germany spain italy portugal greece sweden norway denmark finland iceland poland russia
-ukraine netherlands holland belgium switzerland austria hungary romania turkey egypt israel
-india china japan korea vietnam thailand philippines indonesia malaysia australia zealand brazil
-argentina chile peru colombia venezuela cuba jamaica nigeria kenya ghana ethiopia somalia
-morocco pakistan iran iraq afghanistan
-""")) | {"united states", "the united states", "the us", "the usa", "the uk",
-                "united kingdom", "new zealand", "south africa", "south korea", "puerto rico"}
-_URBAN = frozenset({"city", "big city", "the city", "a city", "a big city", "downtown",
-                    "an apartment in the city", "the suburbs", "suburbs", "a suburb"})
-_RURAL = frozenset({"the country", "country", "countryside", "the countryside", "a small town",
-                    "small town", "a town", "a village", "village", "a farm", "farm",
-                    "the middle of nowhere", "rural", "a rural area", "rural area",
-                    "a rural farming community", "rural farming community",
-                    "a farming community", "the woods", "the mountains"})
-_PLACE_RE = re.compile(
-    r"\bi (?:currently |now |still |actually |also )?(?:live|am living|reside)"
-    r" (?:in|is|is in|on|near|at|out in) (?P<p>[a-z][a-z .'-]*?)"
-    r"(?=\s+(?:with|and|but|for|since|now|where|which|so|because|in|near|close|these|right"
-    r"|by|area|region|myself|alone|too|as)\b|[,.!?;]|$)"
-)
-_AGE_ANY = re.compile(
-    rf"\b(?:i am|i just turned|i turned|i recently turned|i will be|i will turn|my age is|"
-    rf"i am turning)(?: only| just| almost| nearly| now| about)? (?:a |an )?(?P<n>{_NUM_RE})"
-    r"(?:\s*(?:-|\s)?\s*(?:years?|yrs?)(?:\s*-?\s*old)?)?"
-    r"(?=\s*(?:[,.!;?]|$|and\b|but\b|so\b|now\b|this\b|next\b|actually\b|believe\b|already\b"
-    r"|soon\b|today\b|in\b|too\b|myself\b|though\b|tomorrow\b|yesterday\b|last\b|who\b"
-    r"|woman\b|man\b|girl\b|boy\b|guy\b|lady\b|female\b|male\b|mom\b|dad\b|mother\b"
-    r"|father\b|student\b|grandma\b|grandpa\b|kid\b|and\b|with\b|years\b))"
-)
-_DECADE = re.compile(
-    r"\bi am in my (?:(?:early|mid|late) )?(?P<d>teens|twenties|thirties|forties|fifties|"
-    r"sixties|seventies|eighties|nineties|\d0s)\b"
-)
-_DECADES = {"teens": 13, "twenties": 20, "thirties": 30, "forties": 40, "fifties": 50,
-            "sixties": 60, "seventies": 70, "eighties": 80, "nineties": 90}
-_COUNT_RE = re.compile(rf"\b(?P<n>{_NUM_RE}|a couple of|a pair of)\s+(?:-\s*)?(?P<w>[a-z]+)")
-_COUNT_SKIP = frozenset({"year", "time", "day", "week", "month", "hour", "minute", "o",
-                         "of", "or", "and", "to", "more", "less", "thing", "way", "point",
-                         "percent", "am", "pm", "a", "the", "in", "at", "on", "for", "i",
-                         "my", "is", "are", "was", "were", "but", "so", "who", "that"})
-
-# Mutually exclusive attributes of a speaker, read from first-person clauses.
-_SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
-    (slot, value, re.compile(pattern)) for slot, value, pattern in (
-        ("gender", "male", r"\bi am (?:a |an )?(?:\d+ year old |[a-z]+ year old )?(?:single |"
-                           r"stay-at-home |stay at home |proud |young |old |retired |"
-                           r"widowed |divorced )?(?:male|man|guy|boy|dude|gentleman|father|"
-                           r"dad|husband|grandfather|grandpa|widower|boyfriend|son|brother)\b"
-                           r"(?! (?:of|to) (?:a|an|my|the))|\bi am (?:a )?(?:dad|father) of\b"),
-        ("gender", "female", r"\bi am (?:a |an )?(?:\d+ year old |[a-z]+ year old )?(?:single |"
-                             r"stay-at-home |stay at home |proud |young |old |retired |"
-                             r"working |widowed |divorced )?(?:female|woman|girl|lady|mother|"
-                             r"mom|mum|wife|grandmother|grandma|housewife|widow|girlfriend|"
-                             r"daughter|sister|waitress|actress)\b(?! (?:of|to) (?:a|an|my|the))"
-                             r"|\bi am (?:a )?(?:mom|mother) of\b|\bi am pregnant\b"),
-        ("marital", "single", r"\bi am (?:still |currently |happily |very |totally )?single\b"
-                              r"|\bi (?:have )?never (?:been )?married\b|\bi am not married\b"),
-        ("marital", "never_rel", r"\bi (?:have )?never had a (?:steady |serious |real |long )?"
-                                 r"(?:relationship|girlfriend|boyfriend)\b"),
-        ("marital", "married", r"\bi am (?:happily |newly |recently |also )?married\b"
-                               r"|\bmy (?:wife|husband|hubby|spouse)\b|\bwe have been married\b"
-                               r"|\bi have (?:a )?(?:wife|husband)\b|\bi married\b"
-                               r"|\bi got married\b"),
-        ("marital", "engaged", r"\bi am (?:recently |newly )?engaged\b|\bmy (?:fiance|fiancee)\b"
-                               r"|\bi am getting married\b"),
-        ("pets", "none", r"\bi (?:do not|did not|never) (?:have|had|own|owned) (?:any )?pets?\b"
-                         r"|\bno pets\b|\bi have (?:never )?(?:had )?no pets\b"
-                         r"|\bi (?:do not|never) (?:have|had) (?:any )?animals\b"),
-        ("pets", "some", r"\bmy (?:pet|pets|dog|dogs|cat|cats|fish|horse|horses|cow|lab|puppy|"
-                         r"kitten|bird|parrot|hamster|turtle|snake|rabbit|bunny|pony)\b"
-                         r"|\b(?:i|and|also|but) (?:have|own|adopted|rescued|got)(?: just)? "
-                         r"(?:a|an|one|two|three|"
-                         r"four|five|\d+|some|several|many|lots of)? ?(?:[a-z]+ )?(?:pets?|dogs?|"
-                         r"cats?|fish|horses?|cows?|lab|puppy|puppies|kittens?|birds?|parrots?|"
-                         r"hamsters?|turtles?|snakes?|rabbits?|bunny|bunnies|pony|ponies|"
-                         r"retrievers?|shepherds?|goldfish)\b|\bpets name\b"),
-        ("kids", "none", r"\bi (?:do not|did not|never) (?:have|had) (?:any )?(?:kids|children"
-                         r"|a child|a kid)\b|\bno (?:kids|children)\b|\bi am not a (?:parent|mom|"
-                         r"dad|mother|father)\b|\bi am childless\b"),
-        ("kids", "some", r"\bmy (?:kids|children|son|sons|daughter|daughters|child|"
-                         r"grandchildren|grandkids)\b|\b(?:i|and|also) have (?:a|one|two|"
-                         r"three|four|"
-                         r"five|six|seven|eight|\d+) ?(?:[a-z]+ )?(?:kids|children|sons?|"
-                         r"daughters?|child)\b|\bi am a (?:mom|mother|dad|father|parent)\b"
-                         r"|\bstay-at-home (?:mom|dad|mother|father)\b|\bi am (?:a )?(?:mom|dad|"
-                         r"mother|father|parent) (?:of|to)\b|\bi have (?:a )?children\b"),
-        ("siblings", "none", r"\bi am an only child\b|\bi (?:do not|never) (?:have|had) (?:any )?"
-                             r"(?:siblings|brothers or sisters)\b|\bno siblings\b"),
-        ("siblings", "some", r"\bi have (?:a|an|one|two|three|four|five|\d+) (?:older |younger |"
-                             r"big |little |twin )?(?:brothers?|sisters?|siblings)\b"
-                             r"|\bmy (?:older |younger |big |little |twin )?(?:brother|sister|"
-                             r"brothers|sisters|siblings)\b|\bi have siblings\b"),
-        ("diet", "veg", r"\bi am (?:a |an )?(?:strict |lifelong )?(?:vegan|vegetarian)\b"
-                        r"|\bi (?:do not|never|can not|will not) eat (?:any )?(?:meat|animal"
-                        r" products|animals)\b|\bi (?:gave up|quit|stopped eating) meat\b"),
-        ("diet", "meat", r"\bi am (?:an )?omnivore\b|\bi (?:love|like|enjoy|eat|adore|crave) "
-                         r"(?:eating |to eat )?(?:a good |some |my )?(?:steak|bacon|burgers?|"
-                         r"cheeseburgers?|hamburgers?|beef|pork|ribs|brisket|meat|bbq|barbecue|"
-                         r"hot dogs|sausages?|chicken wings)\b|\b(?:steak|bacon|burgers?|"
-                         r"cheeseburgers?|hamburgers?|beef|pork|ribs|brisket|meat|bbq) (?:is|are)"
-                         r" my favou?rite\b|\bmy favou?rite (?:food|meal|dish|thing to eat) (?:is|"
-                         r"are) (?:a )?(?:steak|bacon|burgers?|cheeseburgers?|hamburgers?|beef|"
-                         r"pork|ribs|brisket|meat|bbq|fried chicken)\b"),
-        ("religion", "atheist", r"\bi (?:do not|no longer|never) believe in (?:god|religion)\b"
-                                r"|\bi am (?:an )?(?:atheist|agnostic)\b|\bi am not religious\b"),
-        ("religion", "believer", r"\bi am (?:a |an )?(?:devout |practicing |born again )?"
-                                 r"(?:christian|catholic|baptist|methodist|mormon|muslim|"
-                                 r"religious|believer|pastor|priest|nun|minister)\b"
-                                 r"|\bi (?:go|went) to church\b|\bi believe in god\b"
-                                 r"|\bi pray\b|\bmy faith\b|\bmy relationship with god\b"),
-        ("alcohol", "none", r"\bi (?:do not|never|can not) drink(?: alcohol| any alcohol| booze)?"
-                            r"(?! (?:coffee|tea|soda|milk|water|juice|pop|energy))\b"
-                            r"|\bi am (?:sober|a teetotaler)\b|\bi (?:quit|stopped|gave up) "
-                            r"drinking\b|\bi do not (?:drink|touch) alcohol\b"),
-        ("alcohol", "some", r"\bi (?:love|like|enjoy|drink|had|have) (?:to )?(?:drink |drinking )?"
-                            r"(?:a )?(?:glass of |bottle of |some |a little )?(?:wine|beer|beers|"
-                            r"vodka|whiskey|whisky|cocktails?|tequila|margaritas?|champagne|"
-                            r"alcohol|booze|bourbon|scotch)\b|\bmy favou?rite drink is (?:wine|"
-                            r"beer|vodka|whiskey|whisky|a cocktail|tequila)\b"),
-        ("stage", "child", r"\bi am in (?:the )?(?:first|second|third|fourth|fifth|sixth|seventh|"
-                           r"eighth|1st|2nd|3rd|4th|5th|6th|7th|8th) grade\b|\bi am in "
-                           r"(?:elementary|middle|primary|grade) school\b|\bi am in "
-                           r"kindergarten\b|\bi am (?:a )?(?:\d+ year old )?(?:little )?(?:kid|"
-                           r"child)\b"),
-        ("stage", "high_school", r"\bi am (?:still |currently |a senior |a junior |now )?in high "
-                                 r"school\b|\bi am a high school (?:student|senior|junior|"
-                                 r"freshman|sophomore)\b|\bi go to high school\b"),
-        ("stage", "college", r"\bi am (?:currently |still |now )?(?:in|at|attending) (?:college|"
-                             r"university|grad school|graduate school|law school|med school|"
-                             r"medical school)\b|\bi am (?:a |an )?(?:college|university|grad|"
-                             r"graduate|phd|undergrad|undergraduate) student\b|\bi am "
-                             r"(?:a |an )?[a-z]+ major\b|\bi go to (?:college|university)\b"),
-        ("stage", "retired", r"\bi am (?:now |happily |finally |also )?retired\b|\bi (?:just |"
-                             r"recently )?retired\b|\bi have been retired\b|\bin retirement\b"),
-        ("stage", "home", r"\bi am (?:a )?stay-at-home (?:mom|dad|mother|father|parent)\b"
-                          r"|\bi am a stay at home (?:mom|dad|mother|father|parent)\b"
-                          r"|\bi am a (?:homemaker|housewife|househusband)\b"),
-        ("stage", "working", r"\bi (?:currently |also |still )?work (?:full-time |fulltime |full "
-                             r"time )?(?:as|at|for|in) (?!home\b|school\b)|\bi am employed\b"
-                             r"|\bmy job (?:is|as)\b|\bi am a (?:nurse|teacher|lawyer|doctor|"
-                             r"engineer|accountant|mechanic|electrician|plumber|carpenter|"
-                             r"firefighter|dentist|pilot|chef|librarian|farmer|manager|"
-                             r"salesman|cashier|waiter|waitress|bartender|professor|"
-                             r"police officer|cop|programmer|developer|designer|secretary|"
-                             r"receptionist|janitor|truck driver|mail carrier|"
-                             r"software engineer|architect|scientist|surgeon|veterinarian|"
-                             r"pharmacist|therapist|counselor|social worker|paramedic|"
-                             r"soldier|marine|banker|writer|journalist|photographer)\b"
-                             r"|\bi work fulltime\b|\bi work full-time\b"),
-    )
-)
-_SLOT_CLASH: dict[str, frozenset[frozenset[str]]] = {
-    "gender": frozenset({frozenset({"male", "female"})}),
-    "marital": frozenset({frozenset({"single", "married"}), frozenset({"single", "engaged"}),
-                          frozenset({"never_rel", "married"}),
-                          frozenset({"never_rel", "engaged"})}),
-    "pets": frozenset({frozenset({"none", "some"})}),
-    "kids": frozenset({frozenset({"none", "some"})}),
-    "siblings": frozenset({frozenset({"none", "some"})}),
-    "diet": frozenset({frozenset({"veg", "meat"})}),
-    "religion": frozenset({frozenset({"atheist", "believer"})}),
-    "alcohol": frozenset({frozenset({"none", "some"})}),
-    "stage": frozenset({frozenset(p) for p in (
-        ("child", "high_school"), ("child", "college"), ("child", "retired"),
-        ("child", "home"), ("child", "working"), ("high_school", "college"),
-        ("high_school", "retired"), ("high_school", "working"), ("college", "retired"),
-        ("retired", "working"), ("home", "working"), ("high_school", "home"),
-        ("college", "home"))}),
-}
 
 
 class _Clause(NamedTuple):
@@ -1027,75 +61,123 @@ class _Clause(NamedTuple):
     first_person: bool
     about_you: bool
     other: str | None  # the clause is about someone else: "my sister is ...", "she is ..."
+    jobs: frozenset[tuple[str, str]]  # (whose, occupation group); "(retired)" for a retiree
+
+
+def _jobs(clause: str) -> frozenset[tuple[str, str]]:
+    """The one occupation a clause gives the speaker or a relative ("I am a professional
+    wrestler", "my dad's a plumber"); none when the clause allows a second, past or future job
+    ("my second job", "I used to be", "I want to be")."""
+    out = set()
+    for m in lexicon.JOB_RE.finditer(clause):
+        pre = clause[: m.start("job")]
+        who = m.group("who").removeprefix("my ")
+        who = lexicon.JOB_WHO.get(who, who)
+        if re.search(r"\bretired\b", pre):
+            out.add((who, "(retired)"))
+        elif not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(pre):
+            out.add((who, lexicon.OCCUPATION[m.group("job")]))
+    if not lexicon.SIDE_JOB.search(clause):
+        for m in lexicon.WORKPLACE_RE.finditer(clause):  # "I work at a bank", "from home"
+            place = m.group("place").strip()
+            if place and place not in lexicon.WORK_FIELDS and len(place.split()) <= 3:
+                out.add(("i", "@" + place))
+        for m in lexicon.GRADE_TAUGHT.finditer(clause):  # "I teach third grade"
+            out.add(("i", "teacher:" + (m.group("grade") or m.group("grade2")
+                                        or m.group("grade3"))))
+    return frozenset(out)
+
+
+def _jobs_clash(a: str, b: str) -> bool:
+    """Whether one person cannot hold both (occupation groups, ``@workplace`` or
+    ``teacher:grade`` values of :func:`_jobs`)."""
+    if a == b:
+        return False
+    if a.startswith("teacher:") or b.startswith("teacher:"):
+        if a.startswith("teacher:") and b.startswith("teacher:"):
+            return True  # "I teach first grade" / "I'm a kindergarten teacher"
+        other = b if a.startswith("teacher:") else a
+        return other not in ("teacher", "@school")
+    if a.startswith("@") or b.startswith("@"):
+        if a.startswith("@") and b.startswith("@"):
+            return True  # two workplaces: "at a nursing home" / "in a shipyard" / "from home"
+        place, job = (a, b) if a.startswith("@") else (b, a)
+        allowed = lexicon.WORKPLACE_JOBS.get(place[1:])
+        if allowed is None:  # a place we know nothing of fits any occupation
+            return False
+        return bool(allowed) and job not in allowed and job != "(retired)"
+    return True
 
 
 def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
     weights: dict[str, float] = {}
     polarity: dict[str, int] = {}
-    clause = _NEUTRALIZE.sub(lambda m: _NEUTRAL_WORD.get(m.group(0), "unsure"), clause)
+    clause = lexicon.NEUTRALIZE.sub(lambda m: lexicon.NEUTRAL_WORD.get(m.group(0), "unsure"),
+                                    clause)
     # polarity events: (position, state) with -1 = denied, 0 = unreal, None = reset to 0
-    events = sorted([(m.end(), -1) for m in _ASPIRATION.finditer(clause)]
-                    + [(m.start(), 0) for m in _IRREALIS.finditer(clause)]
-                    + [(m.start(), 2) for m in _RELATIVE.finditer(clause)])
+    events = sorted([(m.end(), -1) for m in lexicon.ASPIRATION.finditer(clause)]
+                    + [(m.start(), 0) for m in lexicon.IRREALIS.finditer(clause)]
+                    + [(m.start(), 2) for m in lexicon.RELATIVE.finditer(clause)])
     state, k = 1, 0
-    for m in _WORD_RE.finditer(clause):
+    for m in lexicon.WORD_RE.finditer(clause):
         w = m.group(0)
         while k < len(events) and events[k][0] <= m.start():
             kind = events[k][1]
             k += 1
             if kind == 2:
                 state = 0  # a relative clause: "I don't know people who dance"
-            elif state == 1:
-                state = kind
-        if w in _NEG_TRIGGERS:
+            elif state == 1 or (state == 0 and kind == -1):
+                state = kind  # "I'm not sure I'd be brave enough to ride": denied
+        if w in lexicon.NEG_TRIGGERS:
             if state == 1:
                 state = -1
             continue
-        if w in _STOP or w.isdigit() or w in _NUMBER_WORDS or w in _TENS:
+        if w in lexicon.STOP or w.isdigit() or w in lexicon.NUMBER_WORDS or w in lexicon.TENS:
             continue
-        lemma = _lemma(w)
-        if lemma in _STOP_LEMMAS or len(lemma) < 2:
+        lemma = lexicon.lemma(w)
+        if lemma in lexicon.STOP_LEMMAS or len(lemma) < 2:
             continue
         pol = state
-        hyper = _HYPER_OF.get(w)
-        for t in (lemma, _lemma(hyper) if hyper else None):
+        hyper = lexicon.HYPER_OF.get(w)
+        for t in (lemma, lexicon.lemma(hyper) if hyper else None):
             if t is None:
                 continue
-            wt = _GENERIC_LEMMAS.get(t, 1.0)
+            wt = lexicon.GENERIC_LEMMAS.get(t, 1.0)
             if t not in weights:
                 polarity[t] = pol
             weights[t] = max(weights.get(t, 0.0), wt)
     numbers: list[tuple[int, str]] = []
-    for m in _COUNT_RE.finditer(clause):
+    for m in lexicon.COUNT_RE.finditer(clause):
         raw = m.group("n")
-        n = 2 if raw in ("a couple of", "a pair of") else _number(raw)
+        n = 2 if raw in ("a couple of", "a pair of") else lexicon.parse_number(raw)
         word = m.group("w")
-        if n is None or word in _COUNT_SKIP or word in _STOP or _lemma(word) in _COUNT_SKIP:
+        if (n is None or word in lexicon.COUNT_SKIP or word in lexicon.STOP
+                or lexicon.lemma(word) in lexicon.COUNT_SKIP):
             continue
-        numbers.append((n, _lemma(word)))
+        numbers.append((n, lexicon.lemma(word)))
     age: tuple[int, int] | None = None
-    m = _AGE_ANY.search(clause)
+    m = lexicon.AGE_ANY.search(clause)
     if m is not None:
-        n = _number(m.group("n"))
+        n = lexicon.parse_number(m.group("n"))
         if n is not None and 0 < n <= 120:
             age = (n, n)
     else:
-        d = _DECADE.search(clause)
+        d = lexicon.DECADE.search(clause)
         if d is not None:
             word = d.group("d")
-            lo = _DECADES.get(word) or int(word[:-1])
+            lo = lexicon.DECADES.get(word) or int(word[:-1])
             age = (lo, lo + 6) if word == "teens" else (lo, lo + 9)
     place = None
-    p = _PLACE_RE.search(clause)
+    p = lexicon.PLACE_RE.search(clause)
     if p is not None:
         place = p.group("p").strip()
-    slots = frozenset((slot, value) for slot, value, rx in _SLOTS if rx.search(clause))
-    first = bool(_FIRST_PERSON.search(clause))
+    slots = frozenset((slot, value) for slot, value, rx in lexicon.SLOTS if rx.search(clause))
+    first = bool(lexicon.FIRST_PERSON.search(clause))
     about_you = not first and bool(re.search(r"\b(?:you|your|yours)\b", clause))
-    o = _OTHER.match(clause)
+    o = lexicon.OTHER.match(clause)
     other = (o.group("who") or "they") if o else None
     return _Clause(clause, weights, polarity, tuple(numbers), age, place, slots, facts, first,
-                   about_you, other)
+                   about_you, other, _jobs(clause))
 
 
 def _entail_score(cover_line: float, cover_ref: float) -> float:
@@ -1104,31 +186,22 @@ def _entail_score(cover_line: float, cover_ref: float) -> float:
     return 0.5 * (cover_ref + cover_line)
 
 
-_KIN = (r"mother|mom|mum|father|dad|parents?|sisters?|brothers?|wife|husband|sons?|"
-        r"daughters?|kids?|children|friends?|best friend|family|grand(?:ma|pa|mother|father|"
-        r"parents)|aunt|uncle|cousins?|boyfriend|girlfriend|neighbou?rs?|boss|dog|cat|pets?")
-_OTHER = re.compile(rf"^(?:(?:my|our) (?:[a-z]+ )?(?P<who>{_KIN})\b(?! and i\b)|(?:he|she|they)\b)")
-_TASTES = frozenset({"favorite_color", "favorite_sport", "favorite_season", "favorite_book_genre",
-                     "favorite_movie_genre", "favorite_subject"})
-_DWELLING = re.compile(r"\b(?:house|home|apartment|condo|trailer|dorm|building|neighborhood|"
-                       r"area|street|room|basement|cabin|mansion|place|storey|story|cloud)\b")
-
-
 def _place_kind(place: str) -> tuple[str, str]:
-    p = place.removeprefix("the ") if place.removeprefix("the ") in _COUNTRIES else place
-    if place in _URBAN:
+    p = place.removeprefix("the ") if place.removeprefix("the ") in lexicon.COUNTRIES else place
+    if place in lexicon.URBAN:
         return "settlement", "urban"
-    if place in _RURAL or re.search(r"\b(?:small town|rural|farm|countryside|village)\b", place):
+    if place in lexicon.RURAL or re.search(r"\b(?:small town|rural|farm|countryside|village)\b",
+                                           place):
         return "settlement", "rural"
     if re.search(r"\b(?:big city|the city|a city)\b", place):
         return "settlement", "urban"
-    if place in _US_STATES:
+    if place in lexicon.US_STATES:
         return "state", place
-    if p in _COUNTRIES:
+    if p in lexicon.COUNTRIES:
         if p in ("usa", "america", "united states", "us"):
             return "country", "united states"
         return "country", p
-    if _DWELLING.search(place) or place.startswith(("a ", "an ", "the ", "my ")):
+    if lexicon.DWELLING.search(place) or place.startswith(("a ", "an ", "the ", "my ")):
         return "other", place
     if len(place.split()) <= 2:
         return "name", place
@@ -1145,168 +218,24 @@ def _place_clash(a: str, b: str) -> bool:
 
 
 # ---------------------------------------------------------------------------------------------
-# Partner moves from text (real logs)
-# ---------------------------------------------------------------------------------------------
-
-# a claim that the other speaker is a machine: the noun must end the phrase ("are you a bot?",
-# "is an AI writing your answers?"), so "are you a computer programmer?" is not meta
-_AI_NOUN = (r"(?:ai|a\.i\.|bot|robot|chatbot|chat bot|machine|computer|language model"
-            r"|artificial intelligence|virtual assistant|ai assistant)s?"
-            r"(?=(?:\s+(?:right now|now|here|really|actually|honestly|at all|or something))?"
-            r"\s*(?:[?.!,;]|$|or\b|and\b|answering\b|writing\b|typing\b|pretending\b"
-            r"|program\b|assistants?\b|model\b|system\b))")
-_META = re.compile(
-    rf"\b(?:are you|am i (?:talking|chatting|speaking) (?:to|with)|is this|is that|is it"
-    rf"|you (?:sound|seem|type|talk|write)(?: a bit| kind of| just| so| really)? like"
-    rf"|feels? like (?:talking|chatting) (?:to|with)|talking to|is an?)\b[^.!?]{{0,60}}?"
-    rf"\b{_AI_NOUN}"
-    r"|\bare you (?:even |actually |really )?(?:a |an )?(?:real (?:person|human|client|student)"
-    r"|real|human(?: being)?|actual person|person)(?=\s*(?:[?.!,]|$|or\b))"
-    r"|\bsounds? (?:so |a bit |kind of |very |really )?(?:scripted|robotic|automated)\b"
-    r"|\bautomated (?:\w+ )?(?:bot|system|replies|reply|responses?|answers?)\b"
-)
-_EMOTIONAL = re.compile(
-    r"\bi (?:am|feel|felt|was|have been|have been feeling|keep feeling)\s+"
-    r"(?:(?:so|really|very|pretty|a bit|a little|kind of|kinda|just|quite|super|extremely|too"
-    r"|feeling|still|always|completely|totally)\s+)*"
-    r"(?:sad|lonely|alone|depressed|stressed(?: out)?|anxious|scared(?! of)|afraid(?! of)"
-    r"|frightened|worried|overwhelmed|upset|heartbroken|hopeless|miserable|exhausted"
-    r"|burn(?:ed|t) out|hurt|devastated|crushed|lost|stupid|worthless|frustrated|grieving"
-    r"|broken|numb|unhappy)\b"
-    r"|\b(?:lonely|loneliness|depressed|depression|anxiety|overwhelmed|heartbroken|hopeless"
-    r"|miserable|grief|grieving|funeral|miscarriage|divorce|divorced|broke up|breakup"
-    r"|break up|dumped|laid off|got fired|passed away|died|crushed me|breaks my heart"
-    r"|cry|crying|cried|tears|feeling down|feel down|worried|stressed)\b"
-    r"|\b(?:lost|losing) (?:my (?:job|mom|dad|mother|father|husband|wife|partner|son|daughter"
-    r"|brother|sister|friend|best friend|grandma|grandpa|grandmother|grandfather|dog|cat|pet"
-    r"|home|house)|someone)\b"
-    r"|\bmiss (?:him|her|them|my)\b|\bnobody (?:really )?(?:listens|cares|understands)\b"
-    r"|\bcan (?:barely|not) (?:sleep|cope|go on)\b|\bcarrying a lot\b"
-    r"|\b(?:going through|having|had|have had) (?:such )?an? (?:really )?(?:hard|tough|rough"
-    r"|difficult) time\b|\b(?:hard|tough|rough|bad|terrible) (?:day|week|month|year)\b"
-    r"|\bi (?:worry|have been worrying|am worrying)\b"
-    r"|\bfeel (?:exactly )?(?:like this|this way)\b"
-)
-_ABOUT_YOU = re.compile(r"\b(?:you|your|yours|yourself)\b|^(?:any|got any) ")
-_ECHO = re.compile(
-    r"^(?:and |so |but |well |oh )?(?:what|how) about (?:you|yourself|yours)\b|^and (?:you|yours)\b"
-    r"|^(?:you|yourself|yours)\W*$|^what is yours\b|^(?:do|are|have|did|can|were) you\W*$"
-)
-_QUESTION_LIKE = re.compile(r"^(?:tell me (?:more )?about your|i (?:was )?wonder(?:ing)? (?:if|"
-                            r"what|where|how|whether))\b")
-_PREFIX_CUT = re.compile(r"^[^,:]*[,:]\s+(?:(?:and|but|so|oh|well|anyway)\s+)?")
-# Looser question cues, tried in order (more specific relations first) on the expanded,
-# lower-cased question sentence about "you".
-_QUESTION_CUES: tuple[tuple[str, str], ...] = (
-    ("career_goal", r"\bwant to (?:be|do|become)\b[^?]*\b(?:someday|grow up|future|after "
-                    r"(?:school|college|graduation|you graduate))|\bdream (?:job|career)\b"
-                    r"|\bcareer goals?\b|\bdo with your life\b|\bwhen you grow up\b"
-                    r"|\bfuture career\b"),
-    ("dislike_food", r"\b(?:foods?|anything|something|dish|dishes)\b[^?]*\b(?:you )?"
-                     r"(?:do not like|dislike|hate|can not stand|will not eat|would not eat"
-                     r"|do not eat|refuse to eat)\b|\bfoods? (?:do you|you) (?:hate|dislike)\b"
-                     r"|\bleast favou?rite food\b"),
-    ("diet", r"\bdiet(?:ary|s)?\b|\bvegetarian\b|\bvegan\b|\beat meat\b"),
-    ("has_profession", r"\bdo for (?:a )?(?:living|work|money)\b|\bmake a living\b"
-                       r"|\byour (?:job|work|occupation|profession|line of work|career|day job)\b"
-                       r"|\bwhat (?:kind of |sort of |type of )?(?:work|job)\b"
-                       r"|\bwhere do you work\b|\bwhat do you do\s*$|\bdo you (?:work|have a job)\b"
-                       r"|\bare you (?:working|employed)\b|\bwork as\b|\bfor a living\b"),
-    ("has_age", r"\bhow old\b|\byour age\b|\bwhat age\b"),
-    ("have_sibling", r"\bsiblings?\b|\bbrothers?\b|\bsisters?\b|\bonly child\b"),
-    ("have_children", r"\bkids\b|\bchildren\b|\bchild\b|\bare you a (?:parent|mom|dad|mother"
-                      r"|father)\b|\bsons?\b|\bdaughters?\b"),
-    ("have_pet", r"\bpets?\b|\banimals?\b|\banimal person\b|\bdogs?\b|\bcats?\b|\bpupp(?:y|ies)"
-                 r"\b|\bkittens?\b"),
-    ("born_in", r"\bwhere (?:are|were) you (?:originally )?(?:born|from)\b|\boriginally from\b"
-                r"|\bwhere did you grow up\b|\bhometown\b|\bborn\b"),
-    ("live_in", r"\bwhere do you (?:live|stay)\b|\bwhere are you (?:based|located|living)\b"
-                r"|\bwhat (?:city|town|state|country|part of \w+)\b|\blive in\b|\bcall home\b"
-                r"|\bwhere is home\b|\bwhere you live\b"),
-    ("marital_status", r"\bmarried\b|\bsingle\b|\bseeing anyone\b|\brelationship\b"
-                       r"|\bboyfriend\b|\bgirlfriend\b|\bhusband\b|\bwife\b|\bdating\b"
-                       r"|\bspecial someone\b|\bsignificant other\b|\bspouse\b"),
-    ("hair_color", r"\bhair\b"),
-    ("eye_color", r"\beyes?\b(?! on)"),
-    ("favorite_color", r"\bcolou?rs?\b"),
-    ("favorite_subject", r"\bsubjects?\b|\bfavou?rite class\b|\bclass in school\b"),
-    ("attend_school", r"\bschool\b|\bstudent\b|\bcollege\b|\buniversity\b|\bstudying\b"
-                      r"|\bmajor(?:ing)?\b|\bwhat grade\b"),
-    ("play_instrument", r"\binstruments?\b|\bmusical\b|\bplay (?:the |an? |any )?(?:guitar|piano"
-                        r"|violin|drums|cello|flute|saxophone|trumpet|ukulele|bass|harp|banjo)\b"),
-    ("like_music", r"\bmusic\b|\blisten(?:ing)? to\b|\bbands?\b|\bsongs?\b|\bsingers?\b"
-                   r"|\bmusicians?\b|\bconcerts?\b"),
-    ("like_drink", r"\bdrinks?\b|\bdrinking\b|\bbeverages?\b|\bcoffee\b|\btea\b"),
-    ("like_food", r"\bfoods?\b|\bto eat\b|\beat(?:ing)?\b|\bfavou?rite (?:meal|dish|snack"
-                  r"|dessert|cuisine|restaurant)\b|\bcuisine\b"),
-    ("favorite_sport", r"\bsports?\b|\bteams?\b|\bathletes?\b"),
-    ("favorite_season", r"\bseasons?\b|\btime of (?:the )?year\b"),
-    ("favorite_book_genre", r"\bbooks?\b|\bread\b|\breading\b|\bnovels?\b|\bauthors?\b"),
-    ("favorite_movie_genre", r"\bmovies?\b|\bfilms?\b|\bflicks\b|\bcinema\b"),
-    ("own_vehicle", r"\bdrive\b|\bcars?\b|\bvehicles?\b|\bget around\b|\bwheels\b|\btruck\b"
-                    r"|\bmotorcycle\b"),
-    ("height", r"\bhow tall\b|\bare you (?:tall|short)\b|\bheight\b"),
-    ("dominant_hand", r"\bhanded\b|\bwhich hand\b|\bdominant hand\b"),
-    ("speak_language", r"\blanguages?\b|\bspeak\b|\bbilingual\b|\bfluent\b"),
-    ("fear", r"\bafraid\b|\bscared\b|\bfears?\b|\bscares? you\b|\bphobias?\b|\bfrighten"),
-    ("sleep_schedule", r"\bmorning person\b|\bnight (?:owl|person)\b|\bearly bird\b"
-                       r"|\bget up early\b|\bwake up\b|\bstay up late\b|\bsleep\b"
-                       r"|\bgo to bed\b"),
-    ("health_condition", r"\bhealth\b|\bhealthy\b|\bmedical\b|\billness\b|\bsick\b"
-                         r"|\ballergi"),
-    ("stress_source", r"\bstress|\bworr(?:y|ied|ying)\b|\bkeeps you up at night\b"
-                      r"|\bweighing on you\b|\bbothering you\b|\bon your mind\b"),
-    ("personality", r"\boutgoing\b|\bpersonality\b|\bpeople person\b|\bintrovert|\bextrovert"
-                    r"|\bshy\b|\baround (?:lots of |a lot of )?people\b"),
-    ("has_hobby", r"\bfor fun\b|\bhobb(?:y|ies)\b|\bfree time\b|\bspare time\b"
-                  r"|\bspend your (?:weekends|time|days)\b|\b(?:like|love) to do\b"
-                  r"|\benjoy doing\b|\bfavou?rite (?:things? to do|activity|activities|pastime)"
-                  r"\b|\binterests?\b|\bpassions?\b|\bare you into\b|\bdo in your\b"),
-)
-_PERSON_SWAP = {"you are": "i am", "i am": "you are", "you": "i", "your": "my", "yours": "mine",
-                "yourself": "myself", "i": "you", "my": "your", "mine": "yours",
-                "myself": "yourself", "me": "you"}
-_SWAP_RE = re.compile(r"\b(?:you are|i am|yourself|yours|your|you|myself|mine|my|me|i)\b")
-_INVERTED = re.compile(r"\b(are|were|have|do|does|did|can|could|will|would)( not)? i\b")
-_UNINVERT = {"are": "am", "were": "was", "do": "", "does": "", "did": ""}
-
-
-def _second_to_first(sentence: str) -> str:
-    """A question about "you" as a statement by its addressee ("do you have a dog" -> "i have a
-    dog", "are you married" -> "i am married"), for the first-person fact reader."""
-    s = _SWAP_RE.sub(lambda m: _PERSON_SWAP[m.group(0)], sentence)
-
-    def uninvert(m: re.Match[str]) -> str:
-        aux = _UNINVERT.get(m.group(1), m.group(1))
-        neg = " do not" if m.group(2) and not aux else (" not" if m.group(2) else "")
-        return f"i{(' ' + aux) if aux else ''}{neg}"
-
-    return _SPACES.sub(" ", _INVERTED.sub(uninvert, s)).strip()
-
-
-# ---------------------------------------------------------------------------------------------
 # The judge
 # ---------------------------------------------------------------------------------------------
 
 
 class LexicalJudge:
-    """Reads facts and dialogue acts from text; judges lines against free-text personas.
+    """Judges lines against free-text personas with rules (module docs).
 
-    ``parse`` is exact on the world's own lines (same facts, up to form, as the generator's) and
-    reads looser first-person text with the same vocabulary; ``judge`` implements the
-    :class:`~persona_gym.judges.base.TextJudge` interface on arbitrary text.
+    ``reader`` is the :class:`~persona_gym.judges.reader.TextReader` it reads world facts with;
+    :meth:`parse` and :meth:`parse_move` are the reader's, kept for callers that used the judge
+    as a reader before the two were split.
     """
 
     name = "lexical"
 
     def __init__(self, ontology: Ontology | None = None) -> None:
-        self.ontology = load_ontology() if ontology is None else ontology
-        self._build_templates()
-        self._build_free_text()
-        self._parse_cached = lru_cache(maxsize=1 << 16)(self._parse_uncached)
+        self.reader = TextReader(ontology)
+        self.ontology = self.reader.ontology
         self._clauses_cached = lru_cache(maxsize=1 << 14)(self._clauses_uncached)
-        self._build_questions()
-        self._move_cached = lru_cache(maxsize=1 << 16)(self._move_uncached)
 
     def __getstate__(self) -> dict[str, Ontology]:
         """Pickle only the ontology (an env holding a judge stays picklable); caches rebuild."""
@@ -1315,452 +244,13 @@ class LexicalJudge:
     def __setstate__(self, state: dict[str, Ontology]) -> None:
         self.__init__(state["ontology"])  # type: ignore[misc]
 
-    # -- construction -----------------------------------------------------------------------
-
-    def _build_templates(self) -> None:
-        """Index every world template by its skeleton (the sentence with the value cut out)."""
-        o = self.ontology
-        # skeleton -> [(relation, negated, kind)], for "{v}" and for "{a}" placeholders
-        self._skel_v: dict[str, list[tuple[str, bool, str]]] = {}
-        self._skel_a: dict[str, list[tuple[str, bool, str]]] = {}
-        self._none_sentences: dict[str, tuple[str, str]] = {}
-        self._values: dict[str, dict[str, str]] = {}  # relation -> surface -> canonical
-        surfaces: set[str] = set()
-        for rel in o.relations.values():
-            vmap = {v.lower(): v for v in rel.values}
-            self._values[rel.name] = vmap
-            surfaces.update(vmap)
-            for kind, templates, negated in (("persona", rel.persona, False),
-                                             ("answer", rel.answer, False),
-                                             ("negated", rel.negated, True)):
-                for t in templates:
-                    key = _key(_expand(t))
-                    index = self._skel_a if "{a}" in key else self._skel_v
-                    skel = key.replace("{a}", "{v}")
-                    index.setdefault(skel, []).append((rel.name, negated, kind))
-            for kind, templates in (("persona", rel.persona_none), ("answer", rel.answer_none)):
-                for t in templates:
-                    self._none_sentences[_key(_expand(t))] = (rel.name, kind)
-        self._value_re = re.compile(r"(?<![\w-])" + _trie_regex(surfaces) + r"(?!\w)")
-        # the phrase tables around statements
-        self._whole: dict[str, tuple[tuple[Fact, ...], str]] = {}
-        for text in EVASIVE_LINES:
-            self._whole[_key(_expand(text))] = ((), "evade")
-        for text in ENGAGING_LINES:
-            self._whole[_key(_expand(text))] = ((), "engage")
-        self._assistant: list[tuple[re.Pattern[str], str]] = []
-        for ctx, lines in ASSISTANT_LINES.items():
-            for text in lines:
-                parts = [re.escape(p) for p in _key(_expand(text)).split("{n}")]
-                self._assistant.append(
-                    (re.compile("^" + r".+?".join(parts) + "$"), ASSISTANT_ACTS[ctx])
-                )
-        self._prefixes: list[tuple[str, str | None]] = []
-        for kind, lines in OPEN_LINES.items():
-            self._prefixes += [(_expand(t), SOCIAL_ACTS[kind]) for t in lines]
-        self._prefixes += [(_expand(t), None) for t in (
-            *CORRECTION_LINES, *AGAIN_PREFIXES, *CONFIRM_LINES, *REPAIR_LINES,
-            *filter(None, HEDGES), *ASIDE_CONNECTORS)]
-        self._prefixes.sort(key=lambda p: len(p[0]), reverse=True)
-        # connectors that open a later sentence of a line ("Oh, and I have a dog.")
-        self._connectors = sorted({_key(_expand(c)) for c in ASIDE_CONNECTORS}, key=len,
-                                  reverse=True)
-        self._suffixes = sorted((_expand(t) for t in CLOSE_LINES if t), key=len, reverse=True)
-
-    def _build_free_text(self) -> None:
-        """Surface forms (plurals, synonyms) and compiled per-relation rules for free text."""
-        o = self.ontology
-        self._free_values: dict[str, dict[str, str]] = {}
-        surfaces: set[str] = set()
-        for rel in o.relations.values():
-            if rel.name in ("has_age", "have_children", "have_sibling"):
-                continue
-            vmap: dict[str, str] = {}
-            for v in rel.values:
-                low = v.lower()
-                vmap[low] = v
-                if not low.endswith("s") or rel.name in ("have_pet", "own_vehicle"):
-                    vmap.setdefault(_plural(low), v)
-            for surface, canonical in _EXTRA_SURFACES.get(rel.name, {}).items():
-                if canonical in rel.values:
-                    vmap.setdefault(surface, canonical)
-            self._free_values[rel.name] = vmap
-            surfaces.update(vmap)
-        self._surface_relations: dict[str, tuple[str, ...]] = {
-            surface: tuple(r for r, vmap in self._free_values.items() if surface in vmap)
-            for surface in surfaces
-        }
-        self._free_re = re.compile(r"(?<![\w-])" + _trie_regex(surfaces) + r"(?!\w)")
-        self._rules: dict[str, list[_Compiled]] = {}
-        for name, rules in _RULES.items():
-            compiled = []
-            for r in rules:
-                verbs = _inflect_all(r.verbs) if r.verbs is not None else None
-                if verbs is not None:
-                    left: re.Pattern[str] | None = re.compile(
-                        _SUBJ + r"(?P<verb>" + verbs + r")\s+" + _FILL + "$"
-                    )
-                elif r.left is not None:
-                    left = re.compile(r"\b(?P<verb>" + r.left + r")\s+" + _FILL + "$")
-                else:
-                    left = None
-                right = re.compile(r.right) if r.right is not None else None
-                loose = coord = None
-                if verbs is not None and r.right is not None:
-                    loose = re.compile(_SUBJ + r"(?P<verb>" + verbs + r")\b")
-                elif verbs is not None:
-                    coord = re.compile(_SUBJ + r"(?P<verb>" + verbs + r")\s+(?:[\w'-]+[,\s]+){0,5}"
-                                       r"[\w'-]+$")
-                compiled.append(_Compiled(left, right, loose, coord, r.skip, verbs is not None))
-            self._rules[name] = compiled
-        self._vocab_ages = {int(v): v for v in o["has_age"].values}
-        self._kids = {v.split()[0]: v for v in o["have_children"].values}
-        self._siblings = set(o["have_sibling"].values)
-
-    # -- parse ------------------------------------------------------------------------------
-
     def parse(self, text: str) -> Line:
-        """The facts ``text`` asserts (world vocabulary) and its dialogue act, as a ``Line``.
-
-        ``kind`` is ``"free_text"``. Negated facts come as ``Fact(r, v, negated=True)``;
-        "not any" statements as ``Fact(r, "none")``; an assistant-voice claim as
-        :data:`persona_gym.world.AI`. The act is one of :data:`persona_gym.replies.ACTS`.
-        """
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a string, got {type(text).__name__}")
-        parsed = self._parse_cached(text)
-        return Line(text, parsed.facts, parsed.act, "free_text")
-
-    # -- partner moves (real logs) ------------------------------------------------------------
-
-    def _build_questions(self) -> None:
-        """Index the world's question templates and compile the looser question cues."""
-        self._questions: dict[str, str] = {}
-        for rel in self.ontology.relations.values():
-            for t in rel.question:
-                self._questions.setdefault(_key(_expand(t)), rel.name)
-        self._cues = tuple((rel, re.compile(p)) for rel, p in _QUESTION_CUES
-                           if rel in self.ontology.relations)
+        """:meth:`TextReader.parse <persona_gym.judges.reader.TextReader.parse>`."""
+        return self.reader.parse(text)
 
     def parse_move(self, text: str) -> Move:
-        """The partner move a line of real text makes, for scoring the reply to it.
-
-        * ``Move("meta", text)``: the line asks or suggests that the other speaker is a machine
-          ("Are you a bot?", "Am I talking to an AI?", "Are you a real person?");
-        * ``Move("ask", text, relation)``: a question about a relation of the world, found from
-          the last question sentence backwards by (1) the ontology's question templates, also
-          after a lead-in ("Remind me, what's your job?"), (2) a value the question names
-          ("Do you have a dog?" is read as "I have a dog": ``have_pet``), (3) looser cue words
-          ("What do you do for work?", "Any pets?"), or (4) for "What about you?" / "And
-          you?", the relation of the speaker's own statement just before it ("I'm a nurse.
-          What about you?");
-        * ``Move("emotional", text)``: an emotional disclosure or emotional talk ("I've been so
-          lonely", "I lost my job", "my dog died");
-        * ``Move("open", text)`` otherwise (remarks, greetings, questions about things the
-          world has no relation for); the empty line is ``Move("open", "")``.
-
-        ``open`` comes only from logs: any reply that is not evasive or a recitation addresses
-        it (:data:`persona_gym.replies.RELEVANT_ACTS`).
-        """
-        if not isinstance(text, str):
-            raise TypeError(f"text must be a string, got {type(text).__name__}")
-        kind, relation = self._move_cached(text)
-        return Move(kind, text, relation)
-
-    def _move_uncached(self, text: str) -> tuple[str, str | None]:
-        s = _PLACEHOLDER.sub(" ", _expand(text)).strip()
-        if not s:
-            return "open", None
-        sentences = [x for x in _SENTENCE_SPLIT.split(s) if x.strip(" .!?")]
-        if any(_META.search(x) for x in sentences):
-            return "meta", None
-        for i in range(len(sentences) - 1, -1, -1):
-            sentence = sentences[i]
-            key = _key(sentence).strip(" ,;:\"'*")
-            if not (sentence.rstrip().endswith("?") or _QUESTION_LIKE.match(key)):
-                continue
-            rel = self._question_relation(key)
-            if rel is None and _ECHO.search(_PREFIX_CUT.sub("", key) if "," in key else key):
-                rel = self._echo_relation(sentences[:i])
-            if rel is not None:
-                return "ask", rel
-        if _EMOTIONAL.search(s):
-            return "emotional", None
-        return "open", None
-
-    def _question_relation(self, key: str, exact: bool = True) -> str | None:
-        """The relation a question sentence (an expanded key) asks about, or None."""
-        if exact:
-            cand = key
-            while True:
-                rel = self._questions.get(cand)
-                if rel is not None:
-                    return rel
-                cut = _PREFIX_CUT.sub("", cand, count=1)
-                if cut == cand:
-                    break
-                cand = cut
-        if not _ABOUT_YOU.search(key):
-            return None
-        for fact in self._free(_second_to_first(key)):
-            if fact.relation in self.ontology.relations:
-                return fact.relation
-        for rel, pattern in self._cues:
-            if pattern.search(key):
-                return rel
-        return None
-
-    def _echo_relation(self, before: Sequence[str]) -> str | None:
-        """For "What about you?": the relation of the speaker's last statement before it."""
-        for sentence in reversed(before):
-            for fact in self.parse(sentence).facts:
-                if fact.relation in self.ontology.relations:
-                    return fact.relation
-        return None
-
-    def _parse_uncached(self, text: str) -> _Parsed:
-        line = _REPEAT_SUFFIX.sub("", _expand(text))
-        whole = self._whole.get(_key(line))
-        if whole is not None:
-            return _Parsed(*whole)
-        key = _key(line)
-        for pattern, act in self._assistant:
-            if pattern.match(key):
-                return _Parsed((AI,), act)
-        # strip the world's openers, corrections, "Like I said," prefixes and closers
-        act: str | None = None
-        changed = True
-        while changed:
-            changed = False
-            for prefix, prefix_act in self._prefixes:
-                if line == prefix or line.startswith(prefix + " "):
-                    line = line[len(prefix):].lstrip()
-                    act = act or prefix_act
-                    changed = True
-                    break
-        for suffix in self._suffixes:
-            if line.endswith(" " + suffix) or line == suffix:
-                line = line[: -len(suffix)].rstrip()
-                act = act or "engage"
-                break
-        facts: list[Fact] = []
-        all_persona = True
-        any_template = False
-        ai = False
-        for sentence in _SENTENCE_SPLIT.split(line) if line else ():
-            k = _key(sentence)
-            for connector in self._connectors:
-                if k.startswith(connector + " "):
-                    k = k[len(connector) + 1:]
-                    break
-            if not k:
-                continue
-            found = self._template(k)
-            if found is None and _YES.match(k):
-                found = self._template(_YES.sub("", k))
-            if found is not None:
-                got, kind = found
-                any_template = True
-                all_persona = all_persona and kind == "persona"
-                facts.extend(got)
-                continue
-            all_persona = False
-            if sentence.rstrip().endswith("?"):
-                continue
-            if _AI_CLAIM.search(sentence) and not _NOT_AI.search(sentence):
-                ai = True
-                continue
-            facts.extend(self._free(k))
-        if ai:
-            return _Parsed((AI,), self._assistant_act(text))
-        unique = tuple(dict.fromkeys(facts))
-        if act is None:
-            # "recite": every sentence is a persona-profile sentence, written out as profiles
-            # are ("I am a nurse. I have a dog."), not conversationally ("I'm a nurse.")
-            recite = any_template and all_persona and "'" not in text.translate(_QUOTES)
-            act = self._free_act(_expand(text), unique, recite)
-        return _Parsed(unique, act)
-
-    def _template(self, k: str) -> tuple[list[Fact], str] | None:
-        """Exact match of one sentence key against the world's templates."""
-        none = self._none_sentences.get(k)
-        if none is not None:
-            return [Fact(none[0], NONE)], none[1]
-        for m in self._value_re.finditer(k):
-            pre, post = k[: m.start()], k[m.end():]
-            surface = m.group(0)
-            hits = [(h, False) for h in self._skel_v.get(pre + "{v}" + post, ())]
-            for art in ("a ", "an "):
-                if pre.endswith(art) and (len(pre) == len(art) or pre[-len(art) - 1] == " "):
-                    skel = pre[: -len(art)] + "{v}" + post
-                    hits += [(h, True) for h in self._skel_a.get(skel, ())]
-            for (rel, negated, kind), _ in hits:
-                value = self._values[rel].get(surface)
-                if value is not None:
-                    return [Fact(rel, value, negated)], kind
-        return None
-
-    # -- free text (tier 2) -----------------------------------------------------------------
-
-    def _free(self, sentence: str) -> list[Fact]:
-        facts: list[Fact] = []
-        for clause in _CLAUSE_SPLIT.split(sentence):
-            clause = _LEAD.sub("", clause.strip(" ,.!;:"))
-            if not clause or not _FIRST_PERSON.search(clause):
-                continue
-            facts.extend(self._free_clause(clause))
-        return facts
-
-    def _free_clause(self, clause: str) -> list[Fact]:
-        """Facts of one first-person clause of free text (tier 2)."""
-        facts: list[Fact] = []
-        modal = _MODAL_SKIP.search(clause)
-        # "none" statements
-        if _NONE_HINT.search(clause):
-            for rel, pattern in _NONE_PATTERNS:
-                if pattern.search(clause):
-                    facts.append(Fact(rel, NONE))
-        # ages, children and siblings (counts)
-        if not modal and _NUMBER_HINT.search(clause):
-            facts.extend(self._ages(clause))
-            facts.extend(self._family(clause))
-        # values of the closed vocabulary with a first-person cue
-        last_rel: str | None = None
-        last_end = -1
-        last_neg = False
-        for m in self._free_re.finditer(clause):
-            surface = m.group(0)
-            pre, post = clause[: m.start()], clause[m.end():]
-            if post.startswith("-") and not _HANDED.match(post):
-                last_rel = None
-                continue
-            found: tuple[str, bool] | None = None
-            if (last_rel is not None and _LIST_GAP.match(clause[last_end: m.start()])
-                    and surface in self._free_values.get(last_rel, {})):
-                found = (last_rel, last_neg)
-            if found is None:
-                found = self._match_rules(surface, pre, post)
-            if found is None:
-                continue
-            rel, negated = found
-            value = self._free_values[rel][surface]
-            if rel in _NONE_RELATIONS and any(f.relation == rel and f.value == NONE
-                                              for f in facts):
-                continue
-            if not negated and modal and rel not in _ASPIRATION_OK:
-                if rel == "has_profession" and _CAREER.search(pre):
-                    goal = self._free_values["career_goal"].get(surface)
-                    if goal is not None:
-                        facts.append(Fact("career_goal", goal))
-                last_rel = None
-                continue
-            facts.append(Fact(rel, value, negated))
-            last_rel, last_end, last_neg = rel, m.end(), negated
-        return facts
-
-    def _match_rules(self, surface: str, pre: str, post: str) -> tuple[str, bool] | None:
-        """The relation a value mention belongs to (and whether it is denied), from its cue."""
-        if len(pre) > _CUE_SPAN:  # cues sit right before the value
-            pre = pre[pre.find(" ", len(pre) - _CUE_SPAN) + 1:]
-        for rel in self._surface_relations.get(surface, ()):
-            vmap = self._free_values[rel]
-            for left, right, loose, coord, skip, has_subject in self._rules.get(rel, ()):
-                if vmap[surface].lower() in skip:
-                    continue
-                negated = False
-                if left is not None:
-                    m = left.search(pre)
-                    fill = ""
-                    if m is None and loose is not None:
-                        m = loose.search(pre)
-                    elif m is None and coord is not None:
-                        tail = _CONJ_TAIL.search(pre)
-                        if tail is not None and tail.start() > 0:
-                            m = coord.search(pre[: tail.start()])
-                    elif m is not None:
-                        fill = m.group("fill") or ""
-                    if m is None:
-                        continue
-                    aux = m.groupdict().get("aux") or ""
-                    verb = _NEG_EXEMPT.sub("", m.group("verb"))
-                    negated = bool(_NEG_WORDS.search(aux) or _NEG_WORDS.search(fill)
-                                   or _NEG_WORDS.search(verb))
-                    if not has_subject and _NEG_WORDS.search(pre[: m.start()]):
-                        negated = True
-                elif not _FIRST_PERSON.search(pre):
-                    continue
-                else:
-                    negated = bool(_NEG_WORDS.search(pre))
-                if right is not None and not right.match(post):
-                    continue
-                return rel, negated
-        return None
-
-    def _ages(self, clause: str) -> list[Fact]:
-        out: list[Fact] = []
-        for m in _AGE_RE.finditer(clause):
-            n = _number(m.group("n") or m.group("n2"))
-            if n is None or n not in self._vocab_ages:
-                continue
-            negated = bool(m.group("neg") or m.group("neg2"))
-            out.append(Fact("has_age", self._vocab_ages[n], negated))
-        return out
-
-    def _family(self, clause: str) -> list[Fact]:
-        """Counts of children ("I have three kids") and sibling sets ("I have two sisters")."""
-        out: list[Fact] = []
-        for m in _KIDS_RE.finditer(clause):
-            n = m.group("n")
-            count = 1 if n in ("a", "an", "one", "1") else _number(n)
-            if count is None or not 1 <= count <= 8:
-                continue
-            value = self._kids[_COUNT_WORDS[count]]
-            out.append(Fact("have_children", value, bool(m.group("neg") or m.group("neg2"))))
-        for m in _SIBLINGS_RE.finditer(clause):
-            counts = {"brother": 0, "sister": 0}
-            for n, who in ((m.group("n1"), m.group("w1")), (m.group("n2"), m.group("w2"))):
-                if not who:
-                    continue
-                c = 1 if n in ("a", "an", "one", "1") else _number(n)
-                if c is None:
-                    counts = {}
-                    break
-                counts[who.rstrip("s")] += c
-            value = _sibling_value(counts)
-            if value in self._siblings:
-                out.append(Fact("have_sibling", value, bool(m.group("neg"))))
-        return out
-
-    # -- acts -------------------------------------------------------------------------------
-
-    @staticmethod
-    def _assistant_act(text: str) -> str:
-        """The act of an assistant-voice line: admitting, consoling, chatting or answering."""
-        s = _expand(text)
-        if _AI_ADMIT.match(s) and not _AI_LACKS.search(s):
-            return "admit_ai"
-        if _AI_EMPATHY.search(s):
-            return "empathize"
-        if _AI_ENGAGE.search(s):
-            return "engage"
-        return "answer"
-
-    @staticmethod
-    def _free_act(s: str, facts: tuple[Fact, ...], recite: bool) -> str:
-        if _NOT_AI.search(s) or re.search(r"\b(?:nope|no),? (?:i am|just) (?:a )?(?:real |"
-                                          r"human|person)", s):
-            return "deny_ai"
-        if _EMPATHY.search(s):
-            return "empathize"
-        if _ENGAGE.search(s):
-            return "engage"
-        if not facts and _EVADE.search(s):
-            return "evade"
-        if facts:
-            return "recite" if recite else "answer"
-        if s.rstrip().endswith("?"):
-            return "engage"
-        return "answer"
+        """:meth:`TextReader.parse_move <persona_gym.judges.reader.TextReader.parse_move>`."""
+        return self.reader.parse_move(text)
 
     # -- judge ------------------------------------------------------------------------------
 
@@ -1778,7 +268,7 @@ class LexicalJudge:
         validate_item(persona, history, line)
         best_c: tuple[float, str | None, str | None] = (0.0, None, None)
         best_e: tuple[float, str | None, str | None] = (0.0, None, None)
-        if AI in self.parse(line).facts:
+        if AI in self.reader.parse(line).facts:
             best_c = (0.95, "persona", None)
         mine = [c for c in self._clauses(line) if not c.about_you]
         if mine:
@@ -1813,6 +303,25 @@ class LexicalJudge:
         """:meth:`judge` for each ``(persona, history, line)``."""
         return [self.judge(p, h, x) for p, h, x in items]
 
+    def strengths(self, line: str, reference: str, against: str = "persona"
+                  ) -> tuple[float, float, float]:
+        """The rule strengths of ``line`` against one reference, as :meth:`judge` weighs each
+        persona sentence (``against="persona"``) or earlier line (``"history"``): (hard
+        contradiction from facts, attributes, ages, places and counts; soft contradiction from
+        polarity; entailment), each in [0, 1]. Features of the learned judge's head."""
+        if against not in ("persona", "history"):
+            raise ValueError(f"against must be 'persona' or 'history', got {against!r}")
+        mine = [c for c in self._clauses(line) if not c.about_you]
+        refs = self._clauses(reference)
+        if against == "history":
+            refs = tuple(c for c in refs if not c.about_you)
+        hard = soft = ent = 0.0
+        for r in refs:
+            for c in mine:
+                h, so, en = self._compare(c, r, against == "persona")
+                hard, soft, ent = max(hard, h), max(soft, so), max(ent, en)
+        return hard, soft, ent
+
     CONTRADICTION_THRESHOLD = 0.6
     """A contradiction rule at least this strong makes the verdict ``contradiction``."""
     ENTAILMENT_THRESHOLD = 0.6
@@ -1826,20 +335,21 @@ class LexicalJudge:
     def _clauses_uncached(self, text: str) -> tuple[_Clause, ...]:
         """The statement clauses of ``text`` (questions dropped)."""
         out: list[_Clause] = []
-        for sentence in _SENTENCE_SPLIT.split(_PLACEHOLDER.sub(" ", _expand(text))):
+        plain = lexicon.PLACEHOLDER.sub(" ", lexicon.expand(text))
+        for sentence in lexicon.SENTENCE_SPLIT.split(plain):
             if sentence.rstrip().endswith("?"):
                 continue
-            key = _key(sentence)
-            template = self._template(key) if key else None
-            for i, clause in enumerate(_CLAUSE_SPLIT.split(key)):
-                clause = _HEDGE.sub("", _LEAD.sub("", clause.strip(" ,.!;:\"'()")))
+            key = lexicon.sentence_key(sentence)
+            template = self.reader.template_facts(key) if key else None
+            for i, clause in enumerate(lexicon.CLAUSE_SPLIT.split(key)):
+                clause = lexicon.HEDGE.sub("", lexicon.LEAD.sub("", clause.strip(" ,.!;:\"'()")))
                 if not clause:
                     continue
                 facts: list[Fact] = []
                 if template is not None and i == 0:
                     facts = template[0]
-                elif _FIRST_PERSON.search(clause):
-                    facts = self._free_clause(clause)
+                elif lexicon.FIRST_PERSON.search(clause):
+                    facts = self.reader.clause_facts(clause)
                 out.append(_analyze_clause(clause, tuple(facts)))
         return tuple(out)
 
@@ -1851,17 +361,30 @@ class LexicalJudge:
         o = self.ontology
         for f in a.facts:
             for g in b.facts:
-                if (f.relation in _TASTES and f.relation == g.relation and f.value != g.value
+                if (f.relation in lexicon.TASTES and f.relation == g.relation and f.value != g.value
                         and not ("favorite" in a.text and "favorite" in b.text)):
                     continue  # "I like comedies" does not deny "my favorite genre is horror"
                 if o.contradicts(f, g):
                     hard = max(hard, 0.9)
                 elif f == g:
                     e = max(e, 0.8)
+        for who, job in a.jobs:  # one occupation each: "I'm a teller" / "I'm a school teacher"
+            for who2, job2 in b.jobs:
+                if who != who2:
+                    continue
+                if _jobs_clash(job, job2):
+                    hard = max(hard, 0.85)
+                elif job == job2 and not job.startswith("@"):
+                    e = max(e, 0.8)  # "I'm a kindergarten teacher" / "I work as a teacher"
+        child = ("stage", "child")  # a third grader has no spouse and no children
+        for x, y in ((a.slots, b.slots), (b.slots, a.slots)):
+            if child in x and ({("marital", "married"), ("marital", "engaged"),
+                                ("kids", "some")} & y):
+                hard = max(hard, 0.85)
         if a.slots and b.slots:
             for slot, v in a.slots:
                 for slot2, v2 in b.slots:
-                    if slot == slot2 and frozenset((v, v2)) in _SLOT_CLASH[slot]:
+                    if slot == slot2 and frozenset((v, v2)) in lexicon.SLOT_CLASH[slot]:
                         hard = max(hard, 0.85)
         if a.age is not None and b.age is not None:
             if a.age[1] < b.age[0] or b.age[1] < a.age[0]:

@@ -1,0 +1,74 @@
+"""Write the judge check sets (hand-labelled, from held-out Synthetic-Persona-Chat personas) as
+JSONL items for ``persona-gym judge FILE --eval``.
+
+The labels live in ``bench/data/judge_check_labels.jsonl`` as references into the SPC
+validation CSV (conversation id, speaker, turn), never as text: SPC is CC-BY 4.0 (Jandaghi et
+al., 2023) and stays in ../shared/data. Two sets, built like
+../shared/data/persona-consistency/dev.jsonl (a speaker's persona and earlier lines, and a line:
+the speaker's own, the partner's reaction to the persona, or a line paired with the persona of
+another conversation's speaker), labelled by hand for issue 13 from persona *families* (persona
+sentences that co-occur in a persona set, linked transitively) that the learned judge's head is
+never trained on:
+
+* ``check`` (240 items, 80 per label, halves A and B): the development set of the judge work
+  (rules and the head's threshold were chosen on it);
+* ``check2`` (120 items, 40 per label): a fresh held-out set from 9 other families, labelled
+  before the final head was trained and used only for the final figures.
+
+Run::
+
+    python bench/judge_check_sets.py --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv \
+        --out /tmp/judge-check
+    persona-gym judge /tmp/judge-check/check2.jsonl --eval --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+LABELS_FILE = Path(__file__).parent / "data" / "judge_check_labels.jsonl"
+
+
+def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
+    """The check sets' items by set name (``check``, ``check2``)."""
+    from persona_gym.logs import read_spc_csv
+
+    convs = {c.id.rsplit("/", 1)[1]: c for c in read_spc_csv(spc)}
+    out: dict[str, list[dict]] = {}
+    for raw in labels.read_text("utf-8").splitlines():
+        ref = json.loads(raw)
+
+        def conv(key: str) -> object:
+            return convs[key.rsplit("/", 1)[1]]
+
+        persona = list(conv(ref["persona"]["conv"]).personas[ref["persona"]["speaker"]])
+        line_conv = conv(ref["line"]["conv"])
+        line = line_conv.turns[ref["line"]["turn"]][1]
+        history: list[str] = []
+        if ref["history"]:
+            h = ref["history"]
+            history = [t for s, t in conv(h["conv"]).turns[: h["before_turn"]]
+                       if s == h["speaker"]]
+        out.setdefault(ref["set"], []).append({
+            "id": ref["id"], "persona": persona, "history": history, "line": line,
+            "label": ref["label"], "half": ref["half"], "source": ref["source"]})
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spc", type=Path, required=True,
+                        help="Synthetic-Persona-Chat_valid.csv (../shared/data/spc/)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for the JSONL files")
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    for name, items in build(args.spc).items():
+        path = args.out / f"{name}.jsonl"
+        path.write_text("".join(json.dumps(it) + "\n" for it in items), "utf-8")
+        print(f"{path}: {len(items)} items")
+
+
+if __name__ == "__main__":
+    main()
