@@ -20,22 +20,9 @@ import sys
 import tempfile
 import time
 
+from dataset_build import cartpole_steps_per_s  # bench/ is this script's folder
+
 TARGET_S = 300.0
-
-
-def cartpole_steps_per_s(seconds: float = 2.0) -> float:
-    import gymnasium as gym
-
-    env = gym.make("CartPole-v1")
-    env.reset(seed=0)
-    env.action_space.seed(0)
-    n, start = 0, time.perf_counter()
-    while time.perf_counter() - start < seconds:
-        for _ in range(1000):
-            if any(env.step(env.action_space.sample())[2:4]):
-                env.reset()
-        n += 1000
-    return n / (time.perf_counter() - start)
 
 
 def main() -> None:

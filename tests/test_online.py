@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import gymnasium as gym
 import numpy as np
 import pytest
 import torch
+from test_networks import _observations  # tests/ is on sys.path (pytest's rootdir insertion)
 
 from persona_gym.artifacts import OnnxPolicy
 from persona_gym.networks import Layout
@@ -21,19 +21,6 @@ ENV = "persona_gym/OpenChat-v1"
 @pytest.fixture(autouse=True)
 def quiet(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("WANDB_SILENT", "true")
-
-
-def _observations(n: int = 12) -> np.ndarray:
-    env = gym.make(ENV)
-    obs, _ = env.reset(seed=5)
-    out = [obs]
-    while len(out) < n:
-        obs, _, term, trunc, _ = env.step(env.action_space.sample())
-        out.append(obs)
-        if term or trunc:
-            obs, _ = env.reset()
-    env.close()
-    return np.stack(out)
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
@@ -65,7 +52,7 @@ def test_online_heads_read_the_scores_and_the_export_acts_alike(algo: str,
     k = ext.k
     assert torch.equal(head.weight[:, :k], torch.eye(k))
     assert torch.count_nonzero(head.weight[:, k:]) == 0 and not head.weight.requires_grad
-    obs = _observations()
+    obs = _observations(ENV, 12)
     layout = Layout.of_env(ENV)
     perm = np.random.default_rng(0).permutation(k)
     moved = obs.copy()
