@@ -522,3 +522,17 @@ def test_text_env_reads_a_short_answer_as_the_answer_to_its_move() -> None:
         pytest.fail("no seed opens with a question on a relation the persona fixes")
     _, reward, _, _, info = env.step(f"{held[0].capitalize()}, for sure.")
     assert info["scores"]["qa"] == 1 and reward == pytest.approx(1.0)
+
+
+def test_a_value_read_for_another_relation_is_not_also_the_answer() -> None:
+    """"A phobia of dogs" to "Any animals?" states a fear; it is not a dog of one's own (found
+    by the parrot reciting "I have a fear of dogs" on CounselingText-v1: a false contradiction)."""
+    from persona_gym.dialogue import Move
+    from persona_gym.judges.reader import TextReader
+    from persona_gym.world import load_ontology
+
+    reader = TextReader(load_ontology())
+    move = Move("probe", "Let's come back to this: do you have any animals?", "have_pet")
+    line = reader.parse("Hmm, I've got a real phobia of dogs. Plus, I have three sisters.", move)
+    assert {f.relation for f in line.facts} == {"fear", "have_sibling"}
+    assert reader.parse("Two dogs, both rescues.", move).facts  # a plain answer still reads

@@ -457,7 +457,9 @@ class TextReader:
         if any(p.match(lexicon.sentence_key(s)) for p in self._evasive):
             return parsed  # the world's dodges ("Let's not get into hands right now.")
         found: list[Fact] = []
-        elsewhere = {f.value.lower() for f in parsed.facts if f.relation not in topic}
+        # a value already read for another relation is not also this answer ("a real phobia of
+        # dogs" to "Any animals?" is a fear, not a dog); singular and plural count as one
+        elsewhere = {_singular(f.value) for f in parsed.facts if f.relation not in topic}
         for i, sentence in enumerate(sentences):
             if sentence.rstrip().endswith("?"):
                 # "A pickup truck, what else on a farm?": the part before the question
@@ -477,7 +479,7 @@ class TextReader:
                 if i == 0 and j == 0:  # "Yes, ..." / "No, ..." opens the answer
                     clause = lexicon.CONFIRM_LEAD.sub("", clause).strip(" ,.!;:")
                 found.extend(f for f in self._answer_clause(lexicon.LEAD.sub("", clause), r, topic)
-                             if f.value.lower() not in elsewhere)
+                             if _singular(f.value) not in elsewhere)
         none_ok = NONE in self.ontology[r].all_values
         if not found and none_ok:
             for pattern in (dict(lexicon.NONE_PATTERNS).get(r), lexicon.ANSWER_NONE.get(r)):
@@ -764,3 +766,9 @@ class TextReader:
         if s.rstrip().endswith("?"):
             return "engage"
         return "answer"
+
+
+def _singular(value: str) -> str:
+    """A value's comparison key: lower case, a plural ``s`` dropped ("dogs" ~ "dog")."""
+    v = value.lower()
+    return v[:-1] if v.endswith("s") and not v.endswith("ss") else v
