@@ -869,6 +869,9 @@ def fact_reader(env_id: str) -> Any:
     return policy
 
 
+V1_ONLY = ("rule:fact_reader",)
+"""Policies that read v1's fact blocks (skipped on v0 ids, whose observations have none)."""
+
 ALL_NAMES = (*REFERENCE, *ORACLES, *SINGLE_RULES, "h:three_rule", "rule:fact_reader",
              "learn:candidatewise",
              "learn:flat")
@@ -921,8 +924,8 @@ def build_suite(env_id: str, args: argparse.Namespace, patterns: list[str] | Non
         log(f"  {short(env_id)}: counting fixed phrases over {args.calib_turns} train turns")
         fixed, meta["three_rule"] = calibrate_fixed(env_id, args.calib_turns, args.fixed_freq)
         suite.append(ThreeRule(enc, fixed))
-    if selected("rule:fact_reader", patterns) and env_id.endswith(("-v1", "-v2")):
-        suite.append(fact_reader(env_id))  # v0 observations have no fact blocks
+    if selected("rule:fact_reader", patterns) and getattr(env_encoder(env_id), "facts", None):
+        suite.append(fact_reader(env_id))  # V1_ONLY: v0 observations have no fact blocks
     if not args.no_train and (selected("learn:candidatewise", patterns)
                               or selected("learn:flat", patterns)):
         log(f"  {short(env_id)}: collecting {args.train_turns} train-persona expert turns and "
