@@ -289,9 +289,11 @@ def plot(rows: list[dict[str, Any]], cells: Sequence[dict], behaviour: dict[str,
     tiers = list(spec.tiers)
     fig, axes = plt.subplots(1, len(tiers), figsize=(6 * len(tiers), 4.6), squeeze=False)
     handles: dict[str, Any] = {}
+    algos = sorted({r["algo"] for r in rows})
+    colors = {a: f"C{i % 10}" for i, a in enumerate(algos)}  # one colour per learner everywhere
     for ax, tier in zip(axes[0], tiers, strict=True):
         sizes = sorted({r["size"] for r in rows if r["tier"] == tier})
-        for algo in sorted({r["algo"] for r in rows}):
+        for algo in algos:
             rs = sorted((r for r in rows if r["tier"] == tier and r["algo"] == algo),
                         key=lambda r: r["size"])
             if not rs:
@@ -299,7 +301,7 @@ def plot(rows: list[dict[str, Any]], cells: Sequence[dict], behaviour: dict[str,
             x = [r["size"] for r in rs]
             style = ":" if algo.upper() in ("PPO", "DQN") or algo.endswith("-flat") else "-"
             (line,) = ax.plot(x, [r["normalized_score"] for r in rs], marker="o",
-                              linestyle=style, label=algo)
+                              linestyle=style, label=algo, color=colors[algo])
             if max(r["seeds"] for r in rs) > 1:
                 ax.fill_between(x, [r["ci_low"] for r in rs], [r["ci_high"] for r in rs],
                                 alpha=0.18, color=line.get_color())
