@@ -223,6 +223,11 @@ def train_online(args: OnlineArgs) -> dict[str, Any]:
     env = make_vec_env(args.env, n_envs=args.n_envs, seed=args.seed,
                        env_kwargs={"render_mode": None})
     model = make_model(args.algo, env, args.env, args.hidden, args.seed, args.network)
+    from stable_baselines3.common.logger import configure
+
+    # SB3's own log (episode returns, losses) as CSV in the run folder; left alone, SB3 makes a
+    # folder under the system's temp directory for every run
+    model.set_logger(configure(str(logdir / "sb3"), ["csv"]))
     config = {"run": name, "algo": label, "args": dataclasses.asdict(args),
               "env_steps": args.steps, "versions": versions()}
     (logdir / "config.json").write_text(json.dumps(config, indent=2))

@@ -35,6 +35,7 @@ def test_online_run_trains_exports_and_evaluates(algo: str, tmp_path: Path) -> N
     assert summary["normalized_score"] == results["normalized_score"]
     assert json.loads((run / "config.json").read_text())["env_steps"] == 80
     assert list((run / "wandb").glob("offline-run-*/run-*.wandb"))
+    assert (run / "sb3" / "progress.csv").is_file()  # SB3's log stays in the run folder
 
 
 @pytest.mark.parametrize("algo", ["ppo", "dqn"])
@@ -44,6 +45,9 @@ def test_online_heads_read_the_scores_and_the_export_acts_alike(algo: str,
 
     env = make_vec_env(ENV, n_envs=2, seed=0, env_kwargs={"render_mode": None})
     model = make_model(algo, env, ENV, hidden=32, seed=0, network="candidatewise")
+    from stable_baselines3.common.logger import configure
+
+    model.set_logger(configure(str(tmp_path / "sb3"), ["csv"]))  # not a folder in /tmp
     model.learn(total_timesteps=600 if algo == "dqn" else 512)
     env.close()
     ext = features_of(model)
