@@ -46,11 +46,12 @@ def main() -> None:
             algo.build_with_dataset(mdp)
             tie_heads(algo.impl)
             start = time.perf_counter()
-            algo.fit(mdp, n_steps=args.steps, n_steps_per_epoch=1000, show_progress=False,
+            per_epoch = min(1000, args.steps)  # d3rlpy trains n_steps // per_epoch epochs
+            algo.fit(mdp, n_steps=args.steps, n_steps_per_epoch=per_epoch, show_progress=False,
                      logger_adapter=d3rlpy.logging.NoopAdapterFactory())
             direct.append((time.perf_counter() - start) / args.steps)
             targs = parse_args(bc.Args, [
-                "--env", ENV, "--steps", str(args.steps), "--steps-per-epoch", "1000",
+                "--env", ENV, "--steps", str(args.steps), "--steps-per-epoch", str(per_epoch),
                 "--eval-episodes", "0", "--select-episodes", "0", "--wandb", "offline",
                 "--device", "cpu:0",
                 "--out", os.path.join(root, f"runs{r}")])
