@@ -257,7 +257,17 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument("--ignore-disk-check", action="store_true",
                    help="build even when the size estimate exceeds the free disk")
     b.add_argument("--workers", type=int, default=None,
-                   help="generation processes (default: one per core; 1 = in-process)")
+                   help="generation processes (default: one per core; 1 = in-process); with "
+                   "--ray: the CPUs of the local Ray it starts (default: this machine's cores), "
+                   "or on a cluster the bound on chunks in flight (2 x workers; default: the "
+                   "cluster's CPUs)")
+    b.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="generate the chunks of episodes as Ray tasks (needs pip install "
+                   "\"persona-gym[ray]\"); they stream back and this process writes them in "
+                   "order: the dataset is the same as without --ray. Without ADDRESS: start a "
+                   "local Ray for this build. ADDRESS: auto (the cluster `ray start --head` "
+                   "started here, or $RAY_ADDRESS), HOST:PORT of a cluster's head, or "
+                   "ray://HOST:10001 (Ray Client). docs/scale.md")
     b.add_argument("--json", action="store_true",
                    help="print {dataset_id, episodes, seconds} as one JSON object")
     lst = dsub.add_parser(
@@ -577,7 +587,8 @@ def cmd_datasets(args: argparse.Namespace) -> int:
                 ds_id = D.build_dataset(args.env, args.tier, args.episodes, args.seed,
                                         force=args.force, progress=bar.update,
                                         workers=args.workers,
-                                        ignore_disk_check=args.ignore_disk_check)
+                                        ignore_disk_check=args.ignore_disk_check,
+                                        ray_address=args.ray)
             seconds = time.perf_counter() - start
             if args.json:
                 print(json.dumps({"dataset_id": ds_id, "episodes": args.episodes,
@@ -620,7 +631,7 @@ def cmd_datasets(args: argparse.Namespace) -> int:
                 print(f"wrote {result['dataset_id']}: {result['episodes']} episodes, "
                       f"{result['transitions']} transitions "
                       f"({result['sanitized']} characters or lines sanitized)")
-    except (D.DatasetError, ValueError, FileNotFoundError) as exc:
+    except (D.DatasetError, ValueError, FileNotFoundError, ImportError, ConnectionError) as exc:
         return fail(str(exc))
     except D.BuildInterrupted as exc:
         print(f"persona-gym datasets: {exc}", file=sys.stderr)

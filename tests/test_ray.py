@@ -1,0 +1,223 @@
+"""Dataset generation on Ray (persona_gym.distributed), against the
+single-machine path it must reproduce. A local Ray with 2 CPUs, started by the tests
+themselves: no external service."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from persona_gym import datasets as D
+from persona_gym.cli import main
+
+ray = pytest.importorskip("ray", reason='needs the extra: pip install "persona-gym[ray]"')
+
+ENV = "persona_gym/OpenChat-v1"
+posix_only = pytest.mark.skipif(sys.platform != "linux", reason="signals, process groups and "
+                                "/proc as on Linux")
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "minari"
+    monkeypatch.setenv("MINARI_DATASETS_PATH", str(root))
+    monkeypatch.setenv("WANDB_SILENT", "true")
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    return root
+
+
+@pytest.fixture(scope="module")
+def ray_cluster() -> Iterator[None]:
+    """One local Ray with 2 CPUs for the tests that share it, stopped at the end. Its workers
+    start with the environment of the first test; the code under test must pass on what a
+    task needs (MINARI_DATASETS_PATH), as it must on a real cluster."""
+    ray.init(address="local", num_cpus=2, include_dashboard=False)
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+# -- comparing datasets ------------------------------------------------------------------------
+
+
+def _same_hdf5(a: h5py.Group, b: h5py.Group, where: str = "") -> None:
+    """Every group, dataset and attribute of ``a`` equals ``b``'s, in the same order, dtypes
+    and shapes included (NaN equals NaN)."""
+    assert list(a.keys()) == list(b.keys()), where
+    assert dict(a.attrs) == dict(b.attrs), where
+    for key in a:
+        path = f"{where}/{key}"
+        if isinstance(a[key], h5py.Group):
+            assert isinstance(b[key], h5py.Group), path
+            _same_hdf5(a[key], b[key], path)
+            continue
+        x, y = a[key][()], b[key][()]
+        assert (x.dtype, x.shape) == (y.dtype, y.shape), path
+        if x.dtype.kind == "f":
+            assert np.array_equal(x, y, equal_nan=True), path
+        else:
+            assert np.array_equal(x, y), path
+        assert dict(a[key].attrs) == dict(b[key].attrs), path
+
+
+def _same_dataset(first: Path, second: Path) -> None:
+    """Two builds of one id hold the same data: the HDF5 file field by field, episode order
+    included, and the same metadata."""
+    with h5py.File(first / "data" / "main_data.hdf5") as a, \
+            h5py.File(second / "data" / "main_data.hdf5") as b:
+        assert len(a) > 1
+        _same_hdf5(a, b)
+    meta = [json.loads((p / "data" / "metadata.json").read_text()) for p in (first, second)]
+    assert meta[0] == meta[1]
+
+
+def _set_aside(ds_id: str) -> Path:
+    """Move a built dataset out of the way (so the same id can be built again)."""
+    path = D.datasets_root() / ds_id
+    aside = D.datasets_root() / "aside" / path.name
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    path.rename(aside)
+    return aside
+
+
+# -- without Ray ---------------------------------------------------------------------------------
+
+
+def test_ray_is_only_imported_when_asked_for() -> None:
+    code = ("import sys; import persona_gym.cli, persona_gym.datasets, persona_gym.scaling, "
+            "persona_gym.distributed; print('ray' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_without_ray_the_commands_name_the_install(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    code = main(["datasets", "build", "--env", ENV, "--tier", "drift", "--episodes", "2",
+                 "--ray"])
+    assert code == 2
+    assert 'pip install "persona-gym[ray]"' in capsys.readouterr().err
+    assert not D.list_datasets()
+
+
+@pytest.mark.parametrize(("address", "words"), [
+    ("127.0.0.1:1", "nothing answers at 127.0.0.1:1"),  # ray.init would retry for minutes
+    ("headnode", "Ray address 'headnode' is not HOST:PORT"),
+])
+def test_a_bad_address_fails_at_once(address: str, words: str,
+                                     capsys: pytest.CaptureFixture) -> None:
+    start = time.monotonic()
+    code = main(["datasets", "build", "--env", ENV, "--tier", "drift", "--episodes", "2",
+                 "--ray", address])
+    assert code == 2 and words in capsys.readouterr().err
+    assert time.monotonic() - start < 10 and not ray.is_initialized()
+    assert not D.list_datasets()
+
+
+# -- the command line, with its own local Ray --------------------------------------------------
+
+
+def _cli(*args: str, root: Path) -> subprocess.Popen:
+    """``persona-gym ARGS`` in its own process group, as from a terminal."""
+    env = {**os.environ, "MINARI_DATASETS_PATH": str(root)}
+    return subprocess.Popen([sys.executable, "-m", "persona_gym.cli", *args], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _group_gone(pgid: int, within: float = 10.0) -> bool:
+    """Has every process of the group exited (Ray's own processes included)?"""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    os.killpg(pgid, signal.SIGKILL)
+    return False
+
+
+@posix_only
+def test_cli_build_on_a_local_ray_writes_the_plain_build(isolated: Path) -> None:
+    """`datasets build --ray --workers 2` starts a local Ray with 2 CPUs, writes the same
+    dataset as the plain in-process build, and leaves no Ray process behind."""
+    plain = D.build_dataset(ENV, "mixed", 30, seed=7, workers=1)
+    aside = _set_aside(plain)
+    proc = _cli("datasets", "build", "--env", ENV, "--tier", "mixed", "--episodes", "30",
+                "--seed", "7", "--ray", "--workers", "2", "--json", root=isolated)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    assert json.loads(out.strip().splitlines()[-1])["dataset_id"] == plain
+    assert _group_gone(proc.pid), "Ray processes outlived the build"
+    _same_dataset(aside, D.datasets_root() / plain)
+    assert D.verify_dataset(plain) is None
+
+
+@posix_only
+def test_ctrl_c_stops_a_ray_build(isolated: Path) -> None:
+    """SIGINT to the whole process group (a terminal's Ctrl-C) stops a build on a local Ray as
+    it stops a plain one: exit 130, one line, no staging, no Ray process left."""
+    proc = _cli("datasets", "build", "--env", ENV, "--tier", "mixed", "--episodes",
+                str(10**9), "--ignore-disk-check", "--ray", "--workers", "2", root=isolated)
+    deadline = time.monotonic() + 90
+    while not list((isolated / D.STAGING_DIR).glob("*/**/main_data.hdf5")):
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline, "the build wrote nothing in 90 s"
+        time.sleep(0.05)
+    time.sleep(1.0)
+    os.killpg(proc.pid, signal.SIGINT)
+    try:
+        _, err = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        raise AssertionError("the build did not stop within 30 s of SIGINT") from None
+    assert proc.returncode == 130, err
+    assert err.strip().splitlines()[-1] == (
+        "persona-gym datasets: interrupted by SIGINT; the partial build was removed and "
+        "nothing was written"), err
+    assert _group_gone(proc.pid), "Ray processes outlived the build"
+    assert not (isolated / D.STAGING_DIR).exists()
+    assert not D.list_datasets()
+
+
+# -- on a shared local Ray ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("env_id", "workers"), [(ENV, 1), ("persona_gym/OpenChatText-v1", 2)])
+def test_ray_build_equals_the_plain_build(ray_cluster: None, env_id: str, workers: int) -> None:
+    """Every field of every episode, episode order included, with small chunks (so later
+    chunks often finish before earlier ones) and any number of workers."""
+    plain = D.build_dataset(env_id, "mixed", 21, seed=5, workers=2, chunk_episodes=4)
+    aside = _set_aside(plain)
+    on_ray = D.build_dataset(env_id, "mixed", 21, seed=5, workers=workers, chunk_episodes=3,
+                             ray_address="local")
+    assert on_ray == plain
+    _same_dataset(aside, D.datasets_root() / plain)
+    assert ray.is_initialized()  # a session the caller opened is left open
+
+
+def test_chunks_come_back_in_task_order_when_they_finish_out_of_it(ray_cluster: None) -> None:
+    """The first chunk is 16 episodes, the next ones 1 each: they finish first, and still
+    come back after it, in order."""
+    from persona_gym import distributed
+
+    bounds = [(0, 16), *((i, i + 1) for i in range(16, 24))]
+    tasks = ((ENV, "mixed", 100, a, b) for a, b in bounds)
+    chunks = list(distributed.ordered_map(D._generate_chunk, tasks, workers=2))
+    assert [[ep["seed"] for ep in chunk] for chunk in chunks] == [
+        list(range(100 + a, 100 + b)) for a, b in bounds]
+    with pytest.raises(ValueError, match="workers must be >= 1"):
+        next(distributed.ordered_map(D._generate_chunk, iter([]), workers=0))
