@@ -351,7 +351,8 @@ def build_parser() -> argparse.ArgumentParser:
         "scale", help="the scaling study: score vs dataset size per algorithm",
         description="Train baselines on growing prefixes of each tier's dataset, evaluate them "
         "with the official protocol and write table.md, table.csv, scaling.png and by_turn.png "
-        "into --out. Finished cells are kept: re-running resumes.",
+        "into --out. Finished cells are kept: re-running resumes. --ray runs the cells as "
+        "Ray tasks, on this machine's cores or a cluster (docs/scale.md).",
     )
     p.add_argument("--env", type=_env_id, default="persona_gym/OpenChat-v1",
                    help="environment id (discrete or continuous variant)")
@@ -387,6 +388,23 @@ def build_parser() -> argparse.ArgumentParser:
                    "policies with --env, --eval-episodes and --eval-seeds if not cached")
     p.add_argument("--out", default="scaling", help="output folder (default scaling/)")
     p.add_argument("--json", action="store_true", help="print the aggregate rows as JSON")
+    p.add_argument("--ray", nargs="?", const="local", default=None, metavar="ADDRESS",
+                   help="run each missing cell as a Ray task (needs pip install "
+                   "\"persona-gym[ray]\"); the datasets are built on Ray too. Without ADDRESS: "
+                   "start a local Ray with this machine's cores. ADDRESS: auto (the cluster `ray "
+                   "start --head` started here, or $RAY_ADDRESS), HOST:PORT, or "
+                   "ray://HOST:10001. $MINARI_DATASETS_PATH must be on a filesystem every node "
+                   "sees (and --out should be, to keep the run folders together). A failed "
+                   "cell is reported and retried (--retries); the others go on, and the "
+                   "tables are made from the finished cells. docs/scale.md")
+    p.add_argument("--cpus-per-run", type=float, default=1.0,
+                   help="with --ray: CPUs each cell declares (default 1; its torch threads)")
+    p.add_argument("--gpus-per-run", type=float, default=0.0,
+                   help="with --ray: GPUs each cell declares (default 0; 0.5 puts two cells on "
+                   "a GPU). --device auto then trains on the cell's GPU when it has one, else "
+                   "on the CPU")
+    p.add_argument("--retries", type=int, default=2,
+                   help="with --ray: times a failed cell is submitted again (default 2)")
 
     p = sub.add_parser(
         "demo", help="the README's main job: reference policies, then a quick offline-RL run",
@@ -733,22 +751,41 @@ def cmd_scale(args: argparse.Namespace) -> int:
 
     quiet_d3rlpy()
     try:
+        if args.ray is None and (args.cpus_per_run != 1.0 or args.gpus_per_run != 0.0
+                                 or args.retries != 2):
+            raise ValueError("--cpus-per-run, --gpus-per-run and --retries apply to --ray; "
+                             "add --ray (docs/scale.md)")
+        if args.cpus_per_run < 0 or args.gpus_per_run < 0 or args.retries < 0:
+            raise ValueError("--cpus-per-run, --gpus-per-run and --retries must be >= 0")
         spec = _scale_spec(args)
         if args.report_only:
-            result = report(spec, args.out)
+            if args.ray is not None:
+                raise ValueError("--report-only trains nothing; drop --ray")
+            result = {**report(spec, args.out), "failed": []}
         else:
             result = run_study(spec, args.out,
-                               progress=lambda cell: print(f"cell: {cell}", file=sys.stderr))
-    except (ValueError, FileExistsError) as exc:
+                               progress=lambda cell: print(f"cell: {cell}", file=sys.stderr),
+                               ray_address=args.ray, cpus_per_run=args.cpus_per_run,
+                               gpus_per_run=args.gpus_per_run, retries=args.retries)
+    except (ValueError, FileExistsError, ImportError, ConnectionError) as exc:
         print(f"persona-gym scale: error: {exc}", file=sys.stderr)
         return 2
     if args.json:
         print(json.dumps(result["rows"]))
-    else:
+    elif result["rows"]:
         from pathlib import Path
 
         print((Path(args.out) / "table.md").read_text())
         print(f"tables and plots in {args.out}/ (table.md, table.csv, scaling.png, by_turn.png)")
+    if result["failed"]:
+        for cell in result["failed"]:
+            print(f"persona-gym scale: cell {cell['tier']} size={cell['size']} {cell['algo']} "
+                  f"seed={cell['seed']} failed {cell['attempts']} times: {cell['error']}",
+                  file=sys.stderr)
+        print(f"persona-gym scale: {len(result['failed'])} cell(s) failed; the tables hold the "
+              "finished ones. Run the same command again to retry them (finished cells are "
+              "kept)", file=sys.stderr)
+        return 1
     return 0
 
 

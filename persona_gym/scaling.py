@@ -14,6 +14,10 @@ Outputs in ``{out}``: ``table.md`` and ``table.csv`` (mean normalized score over
 95% bootstrap CI over seeds), ``scaling.png`` (score vs size per algorithm, CI bands, the
 behaviour policy dashed) and ``by_turn.png`` (l2l and qa by turn index for the best policy
 against the behaviour policy: does offline RL remove late-conversation drift?).
+
+On Ray (``run_study(..., ray_address=...)``, ``persona-gym scale --ray``; docs/scale.md) each
+missing cell is a Ray task running :func:`run_cell` with the resources it declares, so a cell's
+file is the same wherever it ran; failed cells are retried and reported, not fatal.
 """
 
 from __future__ import annotations
@@ -110,13 +114,19 @@ def _mean_lists(lists: list[list[float | None]]) -> list[float | None]:
     return out
 
 
+def cell_path(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: Path) -> Path:
+    """Where a cell's result is stored: ``{out}/cells/{tier}__{size}__{label}__{seed}.json``."""
+    from persona_gym.training import algo_label
+
+    return out / "cells" / f"{tier}__{size}__{algo_label(algo, spec.network)}__{seed}.json"
+
+
 def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: Path) -> dict:
     """Train and evaluate one cell (or read it when it is already done)."""
     from persona_gym.evaluation import env_entry
-    from persona_gym.training import algo_label, train
+    from persona_gym.training import train
 
-    label = algo_label(algo, spec.network)
-    path = out / "cells" / f"{tier}__{size}__{label}__{seed}.json"
+    path = cell_path(spec, tier, size, algo, seed, out)
     if path.exists():
         return json.loads(path.read_text())
     if algo in ONLINE:
@@ -174,35 +184,74 @@ def _write_cell(path: Path, cell: dict[str, Any]) -> None:
     tmp.replace(path)
 
 
-def ensure_datasets(spec: StudySpec) -> None:
-    """Build each tier's dataset at the largest size (rebuild when an existing one is smaller)."""
+def ensure_datasets(spec: StudySpec, ray_address: str | None = None) -> None:
+    """Build each tier's dataset at the largest size (rebuild when an existing one is smaller),
+    on Ray when ``ray_address`` is given (the same data either way)."""
     from persona_gym import datasets as D
 
     for tier in spec.tiers:
         ds_id = D.dataset_id(spec.env, tier)
         if ds_id in D.list_datasets() and D.load(ds_id).total_episodes >= max(spec.sizes):
             continue
-        D.build_dataset(spec.env, tier, max(spec.sizes), force=True)
+        D.build_dataset(spec.env, tier, max(spec.sizes), force=True, ray_address=ray_address)
+
+
+Cell = tuple[str, int, str, int]
+"""A cell's key: (tier, size, algorithm, seed)."""
+
+
+def _cells(spec: StudySpec) -> list[Cell]:
+    return [(tier, size, algo, seed) for tier in spec.tiers for size in spec.sizes
+            for algo in spec.algos for seed in spec.seeds]
+
+
+def _describe(cell: Cell) -> str:
+    tier, size, algo, seed = cell
+    return f"{tier} size={size} {algo} seed={seed}"
 
 
 def run_study(spec: StudySpec, out: str | Path,
-              progress: Callable[[str], None] | None = None) -> dict[str, Any]:
-    """Run every missing cell, then write the tables and plots; returns the aggregate rows."""
+              progress: Callable[[str], None] | None = None, *,
+              ray_address: str | None = None, cpus_per_run: float = 1.0,
+              gpus_per_run: float = 0.0, retries: int = 2) -> dict[str, Any]:
+    """Run every missing cell, then write the tables and plots; returns the aggregate rows
+    (``rows``), the behaviour scores, ``out`` and the cells that ``failed``.
+
+    Without ``ray_address`` the cells run one after another in this process and the first
+    failure stops the study. With it (``pip install "persona-gym[ray]"``; ``"local"`` starts a
+    local Ray with this machine's cores, any other address connects to a cluster) each missing
+    cell is a Ray task declaring ``cpus_per_run`` CPUs and ``gpus_per_run`` GPUs (``device``
+    ``auto`` then means ``cuda:0`` of its GPU when it has one, else the CPU), written by
+    :func:`run_cell` as in-process; a failed cell is reported through ``progress`` and
+    submitted again up to ``retries`` times, and one that keeps failing is listed in
+    ``failed`` (``{tier, size, algo, seed, error, attempts}``) while the others carry on. The
+    tables and plots are made from the finished cells once every cell has ended; run the
+    study again to retry the failed ones (finished cells are kept). docs/scale.md."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     (out / "spec.json").write_text(json.dumps(spec.__dict__, indent=2))
     for algo in spec.algos:
         _baseline(algo)  # fail early on a typo
-    ensure_datasets(spec)
-    cells = []
-    for tier in spec.tiers:
-        for size in spec.sizes:
-            for algo in spec.algos:
-                for seed in spec.seeds:
-                    if progress:
-                        progress(f"{tier} size={size} {algo} seed={seed}")
-                    cells.append(run_cell(spec, tier, size, algo, seed, out))
-    return _outputs(spec, cells, out)
+    failed: list[dict[str, Any]] = []
+    if ray_address is None:
+        ensure_datasets(spec)
+        cells = []
+        for cell in _cells(spec):
+            if progress:
+                progress(_describe(cell))
+            cells.append(run_cell(spec, *cell, out))
+    else:
+        from persona_gym import distributed
+
+        with distributed.session(ray_address):
+            distributed.check_fits(cpus_per_run, gpus_per_run,
+                                   can_grow=ray_address != distributed.LOCAL, say=progress)
+            ensure_datasets(spec, ray_address)
+            cells, failed = _run_on_ray(spec, out.resolve(), progress, cpus=cpus_per_run,
+                                        gpus=gpus_per_run, retries=retries)
+    if not cells:  # every cell failed: nothing to tabulate
+        return {"rows": [], "behaviour": {}, "out": str(out), "failed": failed}
+    return {**_outputs(spec, cells, out), "failed": failed}
 
 
 def report(spec: StudySpec, out: str | Path) -> dict[str, Any]:
@@ -223,6 +272,79 @@ def _outputs(spec: StudySpec, cells: list[dict], out: Path) -> dict[str, Any]:
     write_tables(rows, out)
     plot(rows, cells, behaviour, spec, out)
     return {"rows": rows, "behaviour": behaviour, "out": str(out)}
+
+
+def _cell_task(spec: StudySpec, tier: str, size: int, algo: str, seed: int,
+               out: str) -> dict[str, Any]:
+    """One cell in a Ray worker: :func:`run_cell`, after checking that this node sees the
+    tier's dataset (a node that does not would otherwise build its own copy)."""
+    from persona_gym import datasets as D
+    from persona_gym.distributed import node_name
+    from persona_gym.training import quiet_d3rlpy
+
+    quiet_d3rlpy()  # its per-epoch lines are in the run folder (metrics.jsonl)
+    ds_id = D.dataset_id(spec.env, tier)
+    if ds_id not in D.list_datasets():
+        raise D.DatasetError(
+            f"node {node_name()} sees no dataset {ds_id} under {D.datasets_root()}; put "
+            "MINARI_DATASETS_PATH on a filesystem every node sees (docs/scale.md)")
+    return run_cell(spec, tier, size, algo, seed, Path(out))
+
+
+def _run_on_ray(spec: StudySpec, out: Path, progress: Callable[[str], None] | None, *,
+                cpus: float, gpus: float, retries: int
+                ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The cells of ``spec`` (finished ones read from ``out``, the others as Ray tasks), in
+    the study's order, and the ones that failed every attempt."""
+    import os
+
+    from persona_gym.distributed import Outcome, run_all
+
+    say = progress or (lambda _line: None)
+    keys = _cells(spec)
+    todo = [k for k in keys if not cell_path(spec, *k, out).exists()]
+    task_spec = spec
+    if spec.device == "auto":  # use only what the task declared
+        task_spec = dataclasses.replace(spec, device="cuda:0" if gpus > 0 else "cpu:0")
+    env = {}
+    if os.environ.get("MINARI_DATASETS_PATH"):
+        env["MINARI_DATASETS_PATH"] = str(Path(os.environ["MINARI_DATASETS_PATH"]).resolve())
+    say(f"{len(todo)} of {len(keys)} cells to run on Ray ({cpus:g} CPU, {gpus:g} GPU each; "
+        f"up to {retries} retries)")
+
+    def on_event(event: str, outcome: Outcome) -> None:
+        cell = tuple(outcome.args[1:5])
+        if event == "done":
+            say(f"done {_describe(cell)}")
+        elif event == "retry":
+            say(f"failed {_describe(cell)} (attempt {outcome.attempts} of {retries + 1}), "
+                f"retrying: {outcome.error}")
+        else:
+            say(f"FAILED {_describe(cell)} after {outcome.attempts} attempts: "
+                f"{outcome.error}")
+
+    outcomes = run_all(_cell_task, [(task_spec, *k, str(out)) for k in todo], cpus=cpus,
+                       gpus=gpus, retries=retries, env=env, report=on_event)
+    results: dict[Cell, dict[str, Any]] = {}
+    failed = []
+    for outcome in outcomes:
+        key = tuple(outcome.args[1:5])
+        if outcome.error is None:
+            path = cell_path(spec, *key, out)
+            if not path.exists():  # the node wrote it on a disk this machine does not see
+                _write_cell(path, outcome.result)
+            results[key] = outcome.result
+        else:
+            tier, size, algo, seed = key
+            failed.append({"tier": tier, "size": size, "algo": algo, "seed": seed,
+                           "error": outcome.error, "attempts": outcome.attempts})
+    cells = []
+    for key in keys:
+        if key in results:
+            cells.append(results[key])
+        elif key not in todo:
+            cells.append(run_cell(spec, *key, out))  # finished before: read from its file
+    return cells, failed
 
 
 def aggregate(cells: Sequence[dict], behaviour: dict[str, dict]) -> list[dict[str, Any]]:

@@ -1,5 +1,5 @@
-"""Dataset generation on Ray (persona_gym.distributed), against the
-single-machine path it must reproduce. A local Ray with 2 CPUs, started by the tests
+"""Dataset generation and the scaling study on Ray (persona_gym.distributed), against the
+single-machine paths they must reproduce. A local Ray with 2 CPUs, started by the tests
 themselves: no external service."""
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import h5py
 import numpy as np
@@ -19,6 +20,7 @@ import pytest
 
 from persona_gym import datasets as D
 from persona_gym.cli import main
+from persona_gym.scaling import StudySpec, run_study
 
 ray = pytest.importorskip("ray", reason='needs the extra: pip install "persona-gym[ray]"')
 
@@ -103,10 +105,15 @@ def test_ray_is_only_imported_when_asked_for() -> None:
 
 
 def test_without_ray_the_commands_name_the_install(
-        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture) -> None:
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
     code = main(["datasets", "build", "--env", ENV, "--tier", "drift", "--episodes", "2",
                  "--ray"])
+    assert code == 2
+    assert 'pip install "persona-gym[ray]"' in capsys.readouterr().err
+    code = main(["scale", "--tiers", "drift", "--sizes", "2", "--algos", "bc", "--seeds", "1",
+                 "--steps", "1", "--eval-episodes", "1", "--wandb", "disabled", "--ray",
+                 "--out", str(tmp_path / "study")])
     assert code == 2
     assert 'pip install "persona-gym[ray]"' in capsys.readouterr().err
     assert not D.list_datasets()
@@ -124,6 +131,12 @@ def test_a_bad_address_fails_at_once(address: str, words: str,
     assert code == 2 and words in capsys.readouterr().err
     assert time.monotonic() - start < 10 and not ray.is_initialized()
     assert not D.list_datasets()
+
+
+def test_ray_options_of_scale_need_ray(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    assert main(["scale", "--gpus-per-run", "1", "--out", str(tmp_path / "s")]) == 2
+    assert "apply to --ray" in capsys.readouterr().err
+    assert not (tmp_path / "s").exists()
 
 
 # -- the command line, with its own local Ray --------------------------------------------------
@@ -221,3 +234,78 @@ def test_chunks_come_back_in_task_order_when_they_finish_out_of_it(ray_cluster: 
         list(range(100 + a, 100 + b)) for a, b in bounds]
     with pytest.raises(ValueError, match="workers must be >= 1"):
         next(distributed.ordered_map(D._generate_chunk, iter([]), workers=0))
+
+
+def test_a_cell_no_node_can_run_is_refused_before_anything_runs(
+        ray_cluster: None, capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
+    """On a Ray that cannot grow, a cell asking for a GPU it has not would wait forever."""
+    code = main(["scale", "--tiers", "drift", "--sizes", "2", "--algos", "bc", "--seeds", "1",
+                 "--steps", "1", "--eval-episodes", "1", "--wandb", "disabled", "--ray",
+                 "--gpus-per-run", "1", "--out", str(tmp_path / "study")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "no Ray node has 1 CPU and 1 GPU for one task (nodes: 2 CPU 0 GPU)" in err
+    assert not D.list_datasets() and not (tmp_path / "study" / "cells").exists()
+
+
+def _cells(out: Path) -> dict[str, dict[str, Any]]:
+    """The study's cell files, without the one field a rerun changes (wall-clock seconds)."""
+    cells = {}
+    for path in sorted((out / "cells").glob("*.json")):
+        cell = json.loads(path.read_text())
+        assert cell.pop("train_seconds") > 0
+        cells[path.name] = cell
+    return cells
+
+
+def test_study_on_ray_retries_reports_and_equals_the_local_study(ray_cluster: None,
+                                                                 tmp_path: Path) -> None:
+    """Two cells through Ray: one fails once and is retried, the other fails every attempt
+    without stopping the study; the rerun runs only the missing cell; the cells then equal a
+    single-process study's, field for field.
+
+    Equal is exact here because it was measured so: the same tiny cell trained twice in one
+    process, and once with torch.set_num_threads(1) (a Ray task's 1 CPU) against 2, gave
+    byte-identical cell files but for train_seconds (d3rlpy.seed fixes torch, numpy and
+    random; evaluation is seeded by the protocol)."""
+    spec = StudySpec(env=ENV, tiers=("drift",), sizes=(6, 12), algos=("bc",), seeds=(0,),
+                     steps=4, eval_episodes=3, eval_seeds=(0,), wandb="disabled",
+                     select_episodes=2, batch_size=16)
+    out = tmp_path / "ray"
+    (out / "runs").mkdir(parents=True)
+    # a real failure: a file where a cell's run folder must go
+    for size in (6, 12):
+        (out / "runs" / f"drift__{size}").write_text("in the way")
+    lines: list[str] = []
+
+    def progress(line: str) -> None:
+        lines.append(line)
+        if line.startswith("failed drift size=12"):  # the cause goes away before the retry
+            (out / "runs" / "drift__12").unlink()
+
+    first = run_study(spec, out, progress, ray_address="local", retries=1)
+    assert [(f["size"], f["attempts"]) for f in first["failed"]] == [(6, 2)]
+    assert first["failed"][0]["error"].startswith(("FileExistsError", "NotADirectoryError"))
+    assert any(x.startswith("failed drift size=6 bc seed=0 (attempt 1 of 2), retrying")
+               for x in lines)
+    assert any(x.startswith("FAILED drift size=6 bc seed=0 after 2 attempts") for x in lines)
+    assert "done drift size=12 bc seed=0" in lines
+    assert [r["size"] for r in first["rows"]] == [12]  # the table of the finished cells
+    assert "| drift | 12 | DiscreteBC | 1 |" in (out / "table.md").read_text()
+    done = out / "cells" / "drift__12__bc__0.json"
+    stamp = done.stat().st_mtime_ns
+
+    (out / "runs" / "drift__6").unlink()
+    lines.clear()
+    second = run_study(spec, out, progress, ray_address="local", retries=1)
+    assert second["failed"] == []
+    assert lines[0].startswith("1 of 2 cells to run on Ray")
+    assert done.stat().st_mtime_ns == stamp  # the finished cell was reused, not re-run
+    for name in ("table.md", "table.csv", "scaling.png", "by_turn.png"):
+        assert (out / name).stat().st_size > 0, name
+
+    local = run_study(spec, tmp_path / "local")
+    assert local["failed"] == []
+    assert _cells(out) == _cells(tmp_path / "local")
+    assert second["rows"] == local["rows"]  # identical normalized scores, CIs, metrics
+    assert (tmp_path / "local" / "table.md").read_text() == (out / "table.md").read_text()
