@@ -277,12 +277,22 @@ def _outputs(spec: StudySpec, cells: list[dict], out: Path) -> dict[str, Any]:
 def _cell_task(spec: StudySpec, tier: str, size: int, algo: str, seed: int,
                out: str) -> dict[str, Any]:
     """One cell in a Ray worker: :func:`run_cell`, after checking that this node sees the
-    tier's dataset (a node that does not would otherwise build its own copy)."""
+    tier's dataset (a node that does not would otherwise build its own copy), with as many
+    torch threads as the task declared CPUs."""
+    import os
+
+    import torch
+
     from persona_gym import datasets as D
     from persona_gym.distributed import node_name
     from persona_gym.training import quiet_d3rlpy
 
     quiet_d3rlpy()  # its per-epoch lines are in the run folder (metrics.jsonl)
+    # Ray sets OMP_NUM_THREADS for each task, but torch reads it once per process and Ray
+    # reuses a worker for tasks of other sizes
+    threads = os.environ.get("OMP_NUM_THREADS", "")
+    if threads.isdigit() and int(threads) > 0:
+        torch.set_num_threads(int(threads))
     ds_id = D.dataset_id(spec.env, tier)
     if ds_id not in D.list_datasets():
         raise D.DatasetError(
