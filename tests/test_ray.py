@@ -180,9 +180,12 @@ def test_cli_build_on_a_local_ray_writes_the_plain_build(isolated: Path) -> None
 
 
 @posix_only
-def test_ctrl_c_stops_a_ray_build(isolated: Path) -> None:
-    """SIGINT to the whole process group (a terminal's Ctrl-C) stops a build on a local Ray as
-    it stops a plain one: exit 130, one line, no staging, no Ray process left."""
+@pytest.mark.parametrize(("signum", "to_group"), [(signal.SIGINT, True), (signal.SIGTERM, False)],
+                         ids=["ctrl-c-to-the-group", "sigterm-to-the-build"])
+def test_signals_stop_a_ray_build(isolated: Path, signum: int, to_group: bool) -> None:
+    """SIGINT to the whole process group (a terminal's Ctrl-C) or SIGTERM to the build (whose
+    handler ray.init replaces) stop a build on a local Ray as they stop a plain one: exit 130 or
+    143, one line, no staging, no Ray process left."""
     proc = _cli("datasets", "build", "--env", ENV, "--tier", "mixed", "--episodes",
                 str(10**9), "--ignore-disk-check", "--ray", "--workers", "2", root=isolated)
     deadline = time.monotonic() + 90
@@ -191,16 +194,16 @@ def test_ctrl_c_stops_a_ray_build(isolated: Path) -> None:
         assert time.monotonic() < deadline, "the build wrote nothing in 90 s"
         time.sleep(0.05)
     time.sleep(1.0)
-    os.killpg(proc.pid, signal.SIGINT)
+    (os.killpg if to_group else os.kill)(proc.pid, signum)
     try:
         _, err = proc.communicate(timeout=30)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-        raise AssertionError("the build did not stop within 30 s of SIGINT") from None
-    assert proc.returncode == 130, err
+        raise AssertionError("the build did not stop within 30 s of the signal") from None
+    assert proc.returncode == 128 + signum, err
     assert err.strip().splitlines()[-1] == (
-        "persona-gym datasets: interrupted by SIGINT; the partial build was removed and "
-        "nothing was written"), err
+        f"persona-gym datasets: interrupted by {signal.Signals(signum).name}; the partial "
+        "build was removed and nothing was written"), err
     assert _group_gone(proc.pid), "Ray processes outlived the build"
     assert not (isolated / D.STAGING_DIR).exists()
     assert not D.list_datasets()
