@@ -17,6 +17,15 @@ session alone.
 Where it stops: every node must have the same persona_gym installed (Ray sends task arguments,
 not code), and anything a task reads from disk (a study's datasets) must be on a filesystem the
 node sees; the tasks here check that and say so.
+
+Tasks left in flight (a build stopped by Ctrl-C, a writer that failed) are never passed to
+``ray.cancel``: cancelling a task while its reply arrives crashes the driver in Ray up to 2.60
+at least (``Check failed: it != submissible_tasks_.end() Tried to complete task that was not
+pending``, the race of ray-project/ray#54527; here 3 of 5 Ctrl-C tests aborted that way, 0 of 6
+without the cancel). They end with their job instead: a local Ray started by :func:`session` is
+shut down at the end of its block, and a cluster ends a driver's tasks when the driver exits.
+In a session of your own they run to their end and their results are dropped (a build's chunks
+are short; a study's cells still write their files, which the next run reuses).
 """
 
 from __future__ import annotations
@@ -203,8 +212,8 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterator[T], workers: int,
     at once is what the cluster's CPUs allow within that. ``check`` is called at least every
     0.1 s while waiting (a build's Ctrl-C check). A task that raises stops the map with its
     exception; Ray retries a task whose worker died (its default ``max_retries``), and one it
-    cannot finish raises :class:`TaskLost`. Tasks still in flight are cancelled when the
-    iterator is closed or fails."""
+    cannot finish raises :class:`TaskLost`. When the iterator is closed or fails, the tasks
+    still in flight are dropped, not cancelled (module docstring)."""
     ray = require_ray()
     if workers < 1:
         raise ValueError(f"workers must be >= 1, got {workers}")
@@ -213,30 +222,25 @@ def ordered_map(fn: Callable[[T], R], tasks: Iterator[T], workers: int,
     done: dict[int, R] = {}
     sent = wanted = 0
     more = True
-    try:
-        while True:
-            while more and sent - wanted < 2 * workers:
-                task = next(tasks, None)
-                if task is None:
-                    more = False
-                    break
-                pending[remote.remote(task)] = sent
-                sent += 1
-            if wanted in done:
-                yield done.pop(wanted)
-                wanted += 1
-                continue
-            if wanted == sent:
-                return
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.1)
-            if check is not None:
-                check()
-            for ref in ready:
-                done[pending.pop(ref)] = _get(ref)
-    finally:
-        for ref in pending:
-            with contextlib.suppress(Exception):
-                ray.cancel(ref)
+    while True:
+        while more and sent - wanted < 2 * workers:
+            task = next(tasks, None)
+            if task is None:
+                more = False
+                break
+            pending[remote.remote(task)] = sent
+            sent += 1
+        if wanted in done:
+            yield done.pop(wanted)
+            wanted += 1
+            continue
+        if wanted == sent:
+            return
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=0.1)
+        if check is not None:
+            check()
+        for ref in ready:
+            done[pending.pop(ref)] = _get(ref)
 
 
 def _with_env(env: dict[str, str], fn: Callable[..., R], *args: Any) -> R:
@@ -276,7 +280,8 @@ def run_all(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], *, cpus: flo
     stop the others. ``report(event, outcome)`` is called in the driver as tasks end, with
     ``event`` one of ``"done"``, ``"retry"`` (failed; submitted again once ``report``
     returns) and ``"failed"`` (no attempts left). ``env`` is set in the worker's
-    ``os.environ`` around each call. Ctrl-C cancels the tasks in flight."""
+    ``os.environ`` around each call. On Ctrl-C the tasks in flight are dropped, not cancelled
+    (module docstring)."""
     ray = require_ray()
     if retries < 0:
         raise ValueError(f"retries must be >= 0, got {retries}")
@@ -293,29 +298,24 @@ def run_all(fn: Callable[..., R], calls: Sequence[tuple[Any, ...]], *, cpus: flo
         attempts[i] += 1
         pending[remote.remote(env or {}, fn, *calls[i])] = i
 
-    try:
-        for i in range(len(calls)):
-            submit(i)
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            for ref in ready:
-                i = pending.pop(ref)
-                try:
-                    outcome = Outcome(calls[i], result=_get(ref), attempts=attempts[i])
-                    event = "done"
-                except Exception as exc:
-                    outcome = Outcome(calls[i], error=_describe(exc), attempts=attempts[i])
-                    event = "retry" if attempts[i] <= retries else "failed"
-                if report is not None:
-                    report(event, outcome)
-                if event == "retry":
-                    submit(i)
-                else:
-                    outcomes[i] = outcome
-    finally:
-        for ref in pending:
-            with contextlib.suppress(Exception):
-                ray.cancel(ref)
+    for i in range(len(calls)):
+        submit(i)
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        for ref in ready:
+            i = pending.pop(ref)
+            try:
+                outcome = Outcome(calls[i], result=_get(ref), attempts=attempts[i])
+                event = "done"
+            except Exception as exc:
+                outcome = Outcome(calls[i], error=_describe(exc), attempts=attempts[i])
+                event = "retry" if attempts[i] <= retries else "failed"
+            if report is not None:
+                report(event, outcome)
+            if event == "retry":
+                submit(i)
+            else:
+                outcomes[i] = outcome
     return [o for o in outcomes if o is not None]
 
 
