@@ -17,6 +17,7 @@ from typing import Any
 import h5py
 import numpy as np
 import pytest
+import torch
 
 from persona_gym import datasets as D
 from persona_gym.cli import main
@@ -267,10 +268,12 @@ def test_study_on_ray_retries_reports_and_equals_the_local_study(ray_cluster: No
     without stopping the study; the rerun runs only the missing cell; the cells then equal a
     single-process study's, field for field.
 
-    Equal is exact here because it was measured so: the same tiny cell trained twice in one
-    process, and once with torch.set_num_threads(1) (a Ray task's 1 CPU) against 2, gave
-    byte-identical cell files but for train_seconds (d3rlpy.seed fixes torch, numpy and
-    random; evaluation is seeded by the protocol)."""
+    Equal is exact because it was measured so: a tiny cell trained again with the same number
+    of torch threads gives a byte-identical cell file but for train_seconds (d3rlpy.seed fixes
+    torch, numpy and random; evaluation is seeded by the protocol). The number of threads can
+    change the result (a tiny PPO cell: 9.264 with 2 threads, 9.142 with 1, each every time),
+    so both sides train with 2: the Ray cells declare 2 CPUs, the in-process study gets
+    torch.set_num_threads(2)."""
     spec = StudySpec(env=ENV, tiers=("drift",), sizes=(6, 12), algos=("bc",), seeds=(0,),
                      steps=4, eval_episodes=3, eval_seeds=(0,), wandb="disabled",
                      select_episodes=2, batch_size=16)
@@ -286,7 +289,7 @@ def test_study_on_ray_retries_reports_and_equals_the_local_study(ray_cluster: No
         if line.startswith("failed drift size=12"):  # the cause goes away before the retry
             (out / "runs" / "drift__12").unlink()
 
-    first = run_study(spec, out, progress, ray_address="local", retries=1)
+    first = run_study(spec, out, progress, ray_address="local", cpus_per_run=2, retries=1)
     assert [(f["size"], f["attempts"]) for f in first["failed"]] == [(6, 2)]
     assert first["failed"][0]["error"].startswith(("FileExistsError", "NotADirectoryError"))
     assert any(x.startswith("failed drift size=6 bc seed=0 (attempt 1 of 2), retrying")
@@ -300,14 +303,19 @@ def test_study_on_ray_retries_reports_and_equals_the_local_study(ray_cluster: No
 
     (out / "runs" / "drift__6").unlink()
     lines.clear()
-    second = run_study(spec, out, progress, ray_address="local", retries=1)
+    second = run_study(spec, out, progress, ray_address="local", cpus_per_run=2, retries=1)
     assert second["failed"] == []
-    assert lines[0].startswith("1 of 2 cells to run on Ray")
+    assert lines[0].startswith("1 of 2 cells to run on Ray (2 CPU, 0 GPU each")
     assert done.stat().st_mtime_ns == stamp  # the finished cell was reused, not re-run
     for name in ("table.md", "table.csv", "scaling.png", "by_turn.png"):
         assert (out / name).stat().st_size > 0, name
 
-    local = run_study(spec, tmp_path / "local")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        local = run_study(spec, tmp_path / "local")
+    finally:
+        torch.set_num_threads(threads)
     assert local["failed"] == []
     assert _cells(out) == _cells(tmp_path / "local")
     assert second["rows"] == local["rows"]  # identical normalized scores, CIs, metrics
