@@ -137,6 +137,8 @@ def test_a_bad_address_fails_at_once(address: str, words: str,
 def test_ray_options_of_scale_need_ray(capsys: pytest.CaptureFixture, tmp_path: Path) -> None:
     assert main(["scale", "--gpus-per-run", "1", "--out", str(tmp_path / "s")]) == 2
     assert "apply to --ray" in capsys.readouterr().err
+    assert main(["scale", "--report-only", "--ray", "--out", str(tmp_path / "s")]) == 2
+    assert "--report-only trains nothing; drop --ray" in capsys.readouterr().err
     assert not (tmp_path / "s").exists()
 
 
