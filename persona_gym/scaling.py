@@ -121,16 +121,55 @@ def cell_path(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: 
     return out / "cells" / f"{tier}__{size}__{algo_label(algo, spec.network)}__{seed}.json"
 
 
+def budget(spec: StudySpec, algo: str) -> dict[str, Any]:
+    """What a cell of ``algo`` was trained and evaluated with, stored in the cell: a finished
+    cell is reused only by a study that asks for the same (online learners' env steps follow
+    from the dataset, so they record only the env and the protocol)."""
+    protocol = {"env": spec.env, "eval_episodes": spec.eval_episodes,
+                "eval_seeds": list(spec.eval_seeds)}
+    if algo in ONLINE:
+        return protocol
+    return {**protocol, "steps": spec.steps, "batch_size": spec.batch_size,
+            "select_episodes": spec.select_episodes}
+
+
+def read_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int,
+              out: Path) -> dict | None:
+    """The finished cell's result, or None when it has not run. Raises ``ValueError`` naming
+    the difference and the fix when it was made with another budget than ``spec``'s (a study
+    with ``--steps 10000`` must not silently reuse cells trained for 3,000 updates)."""
+    path = cell_path(spec, tier, size, algo, seed, out)
+    if not path.exists():
+        return None
+    cell = json.loads(path.read_text())
+    want = budget(spec, algo)
+    have = cell.get("budget")
+    if have is None:
+        raise ValueError(
+            f"{path} records no budget (it predates budget recording), so it cannot be "
+            f"checked against this study's; add \"budget\": {json.dumps(want)} to it if that "
+            "is how it was made, or delete it to run it again")
+    diff = [f"{k} {have.get(k)!r} there, {v!r} here" for k, v in want.items()
+            if have.get(k) != v]
+    if diff:
+        raise ValueError(
+            f"{path} was made with another budget ({'; '.join(diff)}); write this study to "
+            "another --out, or delete the cell to run it again with these settings")
+    return cell
+
+
 def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: Path) -> dict:
-    """Train and evaluate one cell (or read it when it is already done)."""
+    """Train and evaluate one cell (or read it when it is already done, see
+    :func:`read_cell`)."""
     from persona_gym.evaluation import env_entry
     from persona_gym.training import train
 
+    done = read_cell(spec, tier, size, algo, seed, out)
+    if done is not None:
+        return done
     path = cell_path(spec, tier, size, algo, seed, out)
-    if path.exists():
-        return json.loads(path.read_text())
     if algo in ONLINE:
-        cell = _online_cell(spec, tier, size, algo, seed, out)
+        cell = {**_online_cell(spec, tier, size, algo, seed, out), "budget": budget(spec, algo)}
         _write_cell(path, cell)
         return cell
 
@@ -152,7 +191,7 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
             "selected": summary.get("selected"),
             "metrics": {m: v["mean"] for m, v in results["metrics"].items()},
             "by_turn": results["by_turn"], "train_seconds": summary["train_seconds"],
-            "run": summary["run"]}
+            "run": summary["run"], "budget": budget(spec, algo)}
     _write_cell(path, cell)
     return cell
 
@@ -228,10 +267,12 @@ def run_study(spec: StudySpec, out: str | Path,
     tables and plots are made from the finished cells once every cell has ended; run the
     study again to retry the failed ones (finished cells are kept). docs/scale.md."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "spec.json").write_text(json.dumps(spec.__dict__, indent=2))
     for algo in spec.algos:
         _baseline(algo)  # fail early on a typo
+    for cell in _cells(spec):  # a finished cell of another budget stops the study at once
+        read_cell(spec, *cell, out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "spec.json").write_text(json.dumps(spec.__dict__, indent=2))
     failed: list[dict[str, Any]] = []
     if ray_address is None:
         ensure_datasets(spec)
@@ -259,9 +300,15 @@ def report(spec: StudySpec, out: str | Path) -> dict[str, Any]:
     share a folder: other sizes per tier, flat and online learners); nothing is trained. The
     behaviour policies are evaluated with ``spec``'s protocol settings when not cached."""
     out = Path(out)
-    cells = [json.loads(p.read_text()) for p in sorted((out / "cells").glob("*.json"))]
-    if not cells:
+    paths = sorted((out / "cells").glob("*.json"))
+    if not paths:
         raise ValueError(f"no finished cells in {out / 'cells'}; run the study first")
+    cells = [json.loads(p.read_text()) for p in paths]
+    for path, cell in zip(paths, cells, strict=True):
+        if "budget" not in cell:
+            raise ValueError(f"{path} records no budget (it predates budget recording), so "
+                             "its row cannot say how it was trained; add its \"budget\" "
+                             "(see persona_gym.scaling.budget) or delete it")
     tiers = tuple(sorted({c["tier"] for c in cells}))
     return _outputs(dataclasses.replace(spec, tiers=tiers), cells, out)
 
@@ -358,19 +405,23 @@ def _run_on_ray(spec: StudySpec, out: Path, progress: Callable[[str], None] | No
 
 
 def aggregate(cells: Sequence[dict], behaviour: dict[str, dict]) -> list[dict[str, Any]]:
-    """One row per (tier, size, algo): mean over seeds and a 95% bootstrap CI over seeds."""
-    groups: dict[tuple[str, int, str], list[dict]] = {}
+    """One row per (tier, size, algo, updates): mean over seeds and a 95% bootstrap CI over
+    seeds. Cells of one learner trained for different numbers of updates (studies sharing a
+    folder) are separate rows; ``updates`` is None for online learners."""
+    groups: dict[tuple[str, int, str, int], list[dict]] = {}
     for c in cells:
-        groups.setdefault((c["tier"], c["size"], c["algo"]), []).append(c)
+        updates = c["budget"].get("steps", -1)  # -1: online, sorts first
+        groups.setdefault((c["tier"], c["size"], c["algo"], updates), []).append(c)
     rows = []
-    for (tier, size, algo), group in sorted(groups.items()):
+    for (tier, size, algo, updates), group in sorted(groups.items()):
         scores = np.array([c["normalized_score"] for c in group])
         lo, hi = bootstrap_ci(scores)
         picked = [c["selected"]["normalized_score"] for c in group
                   if (c.get("selected") or {}).get("normalized_score") is not None]
         sel_lo, sel_hi = bootstrap_ci(np.array(picked)) if picked else (None, None)
         rows.append({
-            "tier": tier, "size": size, "algo": algo, "seeds": len(group),
+            "tier": tier, "size": size, "algo": algo,
+            "updates": None if updates == -1 else updates, "seeds": len(group),
             "normalized_score": float(scores.mean()), "ci_low": lo, "ci_high": hi,
             "selected_score": float(np.mean(picked)) if picked else None,
             "selected_ci_low": sel_lo, "selected_ci_high": sel_hi,
@@ -389,16 +440,17 @@ def write_tables(rows: list[dict[str, Any]], out: Path) -> None:
         writer = csv.DictWriter(fh, fieldnames=keys)
         writer.writeheader()
         writer.writerows(rows)
-    lines = ["| tier | episodes | algorithm | seeds | final policy | 95% CI | selected on valid "
-             "| 95% CI | p2l | l2l | qa | capability | behaviour |",
-             "|---|---:|---|---:|---:|---|---:|---|---:|---:|---:|---:|---:|"]
+    lines = ["| tier | episodes | algorithm | updates | seeds | final policy | 95% CI "
+             "| selected on valid | 95% CI | p2l | l2l | qa | capability | behaviour |",
+             "|---|---:|---|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|"]
     for r in rows:
         sel, ci = "–", "–"
         if r["selected_score"] is not None:
             sel = f"{r['selected_score']:.1f}"
             ci = f"[{r['selected_ci_low']:.1f}, {r['selected_ci_high']:.1f}]"
         lines.append(
-            f"| {r['tier']} | {r['size']} | {r['algo']} | {r['seeds']} | "
+            f"| {r['tier']} | {r['size']} | {r['algo']} | "
+            f"{'online' if r['updates'] is None else format(r['updates'], ',')} | {r['seeds']} | "
             f"{r['normalized_score']:.1f} | [{r['ci_low']:.1f}, {r['ci_high']:.1f}] | {sel} | "
             f"{ci} | {r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | "
             f"{'–' if r['capability'] is None else format(r['capability'], '.3f')} | "
@@ -421,17 +473,18 @@ def plot(rows: list[dict[str, Any]], cells: Sequence[dict], behaviour: dict[str,
     tiers = list(spec.tiers)
     fig, axes = plt.subplots(1, len(tiers), figsize=(6 * len(tiers), 4.6), squeeze=False)
     handles: dict[str, Any] = {}
-    algos = sorted({r["algo"] for r in rows})
+    label = _series(rows)
+    algos = sorted(set(label.values()))
     colors = {a: f"C{i % 10}" for i, a in enumerate(algos)}  # one colour per learner everywhere
     for ax, tier in zip(axes[0], tiers, strict=True):
         sizes = sorted({r["size"] for r in rows if r["tier"] == tier})
         for algo in algos:
-            rs = sorted((r for r in rows if r["tier"] == tier and r["algo"] == algo),
+            rs = sorted((r for r in rows if r["tier"] == tier and label[id(r)] == algo),
                         key=lambda r: r["size"])
             if not rs:
                 continue
             x = [r["size"] for r in rs]
-            style = ":" if algo.upper() in ("PPO", "DQN") or algo.endswith("-flat") else "-"
+            style = ":" if rs[0]["updates"] is None or rs[0]["algo"].endswith("-flat") else "-"
             (line,) = ax.plot(x, [r["normalized_score"] for r in rs], marker="o",
                               linestyle=style, label=algo, color=colors[algo])
             if max(r["seeds"] for r in rs) > 1:
@@ -478,6 +531,16 @@ def plot(rows: list[dict[str, Any]], cells: Sequence[dict], behaviour: dict[str,
     fig.tight_layout()
     fig.savefig(out / "by_turn.png", dpi=120)
     plt.close(fig)
+
+
+def _series(rows: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """Each row's line in the plot (by ``id``): the learner, with its number of updates when
+    the folder holds the learner at several."""
+    budgets: dict[str, set] = {}
+    for r in rows:
+        budgets.setdefault(r["algo"], set()).add(r["updates"])
+    return {id(r): r["algo"] if len(budgets[r["algo"]]) == 1 else
+            f"{r['algo']} ({r['updates']:,} updates)" for r in rows}
 
 
 def _nan(values: list[float | None]) -> list[float]:

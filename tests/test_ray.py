@@ -299,7 +299,7 @@ def test_study_on_ray_retries_reports_and_equals_the_local_study(ray_cluster: No
     assert any(x.startswith("FAILED drift size=6 bc seed=0 after 2 attempts") for x in lines)
     assert "done drift size=12 bc seed=0" in lines
     assert [r["size"] for r in first["rows"]] == [12]  # the table of the finished cells
-    assert "| drift | 12 | DiscreteBC | 1 |" in (out / "table.md").read_text()
+    assert "| drift | 12 | DiscreteBC | 4 | 1 |" in (out / "table.md").read_text()
     done = out / "cells" / "drift__12__bc__0.json"
     stamp = done.stat().st_mtime_ns
 

@@ -139,7 +139,7 @@ def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> No
     assert [(r["size"], r["seeds"]) for r in result["rows"]] == [(6, 2), (12, 2)]
     for name in ("table.md", "table.csv", "scaling.png", "by_turn.png"):
         assert (out / name).stat().st_size > 0, name
-    assert "| drift | 12 | DiscreteBC | 2 |" in (out / "table.md").read_text()
+    assert "| drift | 12 | DiscreteBC | 4 | 2 |" in (out / "table.md").read_text()
     cells = sorted((out / "cells").glob("*.json"))
     assert len(cells) == 4
     stamps = [c.stat().st_mtime_ns for c in cells]
@@ -154,9 +154,21 @@ def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> No
     both = report(spec, out)
     assert [(r["size"], r["seeds"]) for r in both["rows"]] == [(6, 2), (12, 2), (18, 1)]
     assert sorted(c.stat().st_mtime_ns for c in (out / "cells").glob("*.json")) == stamps
-    assert "| drift | 18 | DiscreteBC | 1 |" in (out / "table.md").read_text()
+    assert "| drift | 18 | DiscreteBC | 4 | 1 |" in (out / "table.md").read_text()
     with pytest.raises(ValueError, match="no finished cells"):
         report(spec, tmp_path / "empty")
+    # a finished cell is reused only by a study with its budget: more updates must not be
+    # answered with the cells trained for fewer, and nothing runs before the refusal
+    cell = json.loads(cells[0].read_text())
+    assert cell["budget"] == {"env": spec.env, "eval_episodes": 3, "eval_seeds": [0],
+                              "steps": 4, "batch_size": spec.batch_size, "select_episodes": 50}
+    with pytest.raises(ValueError, match=r"steps 4 there, 5 here.*another --out"):
+        run_study(dataclasses.replace(spec, steps=5, sizes=(6, 24)), out)
+    assert not (out / "cells" / "drift__24__bc__0.json").exists()
+    del cell["budget"]
+    cells[0].write_text(json.dumps(cell))
+    with pytest.raises(ValueError, match="records no budget"):
+        run_study(spec, out)
 
 
 def test_checkpoint_selection_uses_valid_personas_and_reports_both(tmp_path: Path) -> None:
@@ -222,4 +234,4 @@ def test_study_puts_online_learners_at_matched_budgets_beside_offline_ones(
     logged = sum(len(e.actions) for e in ds.iterate_episodes(range(4)))
     assert online["env_steps"] == logged == D.prefix_transitions(ds.spec.dataset_id, 4)
     table = (tmp_path / "study" / "table.md").read_text()
-    assert "| mixed | 4 | PPO | 1 |" in table and "selected on valid" in table
+    assert "| mixed | 4 | PPO | online | 1 |" in table and "selected on valid" in table
