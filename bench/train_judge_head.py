@@ -5,8 +5,8 @@ Data (no hand labels, nothing from the dev set):
 
 * **SPC training conversations**: every conversation of the SPC validation CSV whose speakers'
   persona sentences all lie in *training families* (persona sentences that share a persona set,
-  linked transitively; the families of bench/judge_check_sets.py's ``check`` and ``check2`` sets
-  are held out), minus conversations that contain a line of
+  linked transitively; the families of bench/judge_check_sets.py's ``check``, ``check2`` and
+  ``check3`` sets are held out), minus conversations that contain a line of
   ../shared/data/persona-consistency/dev.jsonl (``--dev`` is read only to exclude those).
   Pairs (a statement sentence of a line, a persona sentence) get weak labels:
   contradiction where the rule judge finds one; entailment for a speaker's own line the rules
@@ -48,7 +48,7 @@ from pathlib import Path
 
 import numpy as np
 
-CHECK_SALT, CHECK2_SALT = "fam", "fam2"
+CHECK_SALT, CHECK2_SALT, CHECK3_SALT = "fam", "fam2", "fam3"
 
 
 def _h(text: str) -> int:
@@ -60,10 +60,13 @@ def _norm(text: str) -> str:
 
 
 def family_split(family: str) -> str:
-    """``check`` (1 in 4 families), ``check2`` (1 in 9 of the rest) or ``train``."""
+    """``check`` (1 in 4 families), ``check2`` (1 in 9 of the rest), ``check3`` (1 in 6 of the
+    rest) or ``train``."""
     if _h(CHECK_SALT + family) % 4 == 0:
         return "check"
-    return "check2" if _h(CHECK2_SALT + family) % 9 == 0 else "train"
+    if _h(CHECK2_SALT + family) % 9 == 0:
+        return "check2"
+    return "check3" if _h(CHECK3_SALT + family) % 6 == 0 else "train"
 
 
 def families(convs: list) -> dict[str, str]:
