@@ -14,7 +14,7 @@ never trained on:
   (rules and the head's threshold were chosen on it);
 * ``check2`` (120 items, 40 per label): a fresh held-out set from 9 other families, labelled
   before the final head was trained and used only for the final figures;
-* ``check3`` (150 items: 50 contradictions, 52 entailments, 48 neutral; 80 own lines, 44
+* ``check3`` (150 items: 50 contradictions, 52 entailments, 48 neutral; 60 own lines, 44
   partner lines, 46 lines of other conversations): a third held-out set from 10 further
   families (``family_split`` of bench/train_judge_head.py), labelled and committed before any
   judge was run on it, and measured once, at the end of the second round of judge work.
