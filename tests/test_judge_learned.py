@@ -118,6 +118,21 @@ def test_questions_and_greetings_are_neutral(fake: LearnedJudge) -> None:
         assert (v.label, v.against, v.evidence) == ("neutral", None, None), line
 
 
+def test_head_entails_only_through_a_shared_content_word() -> None:
+    """A head that calls every pair an entailment still needs a content word both sides
+    assert: a content-free line or a neighbouring topic is no restatement."""
+    d = 2 * 384 + len(LEXICAL_FEATURES)
+    always = Head({"mean": np.zeros(d), "scale": np.ones(d), "W1": np.zeros((d, 1)),
+                   "b1": np.zeros(1), "W2": np.zeros((1, 3)), "b2": np.array([0.0, 10.0, 0.0]),
+                   "contradiction": 2.0, "entailment": 0.9})
+    judge = LearnedJudge(head=always, encoder=fake_encoder)
+    assert judge.judge(["I like to swim."], ["Me too!"], "Me too!").label == "neutral"
+    v = judge.judge(["I love spending money."], [], "I enjoy shopping for clothes.")
+    assert (v.label, v.scores["entailment"]) == ("neutral", 0.0)
+    v = judge.judge(["I love spending money."], [], "Spending money is my hobby.")
+    assert (v.label, v.evidence) == ("entailment", "I love spending money.")
+
+
 def test_judge_many_matches_judge_and_rejects_bad_input(fake: LearnedJudge) -> None:
     items = [(PERSONA, [], "I'm 13."), (PERSONA, ["I have a cat."], "Hello!")]
     assert fake.judge_many(items) == [fake.judge(*it) for it in items]
@@ -174,15 +189,16 @@ def test_dev_set_floor(real: LearnedJudge) -> None:
 def test_check_sets_floor(real: LearnedJudge) -> None:
     """The hand-labelled check sets from persona families the head never saw
     (bench/judge_check_sets.py): ``check`` was used to choose rules and the threshold,
-    ``check2`` only to measure."""
+    ``check2`` to measure and then (round 2) to choose rules from its misses, ``check3`` only
+    to measure (once, at the end of round 2: 0.799)."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         from judge_check_sets import build
     finally:
         sys.path.pop(0)
     sets = build(SPC)
-    assert {k: len(v) for k, v in sets.items()} == {"check": 240, "check2": 120}
-    floors = {"check": 0.85, "check2": 0.75}
+    assert {k: len(v) for k, v in sets.items()} == {"check": 240, "check2": 120, "check3": 150}
+    floors = {"check": 0.87, "check2": 0.83, "check3": 0.77}
     for name, items in sets.items():
         r = _report(real, items)
         c = r["per_label"]["contradiction"]

@@ -280,6 +280,35 @@ def test_judge_contradiction_with_history(lex: LexicalJudge) -> None:
     assert (v.label, v.against, v.evidence) == ("contradiction", "history", history[1])
 
 
+INEXPERIENCED = ["I watch birds every weekend.", "My favorite fruit is mango.",
+                 "I sail every summer.", "Painting is my passion.", "I teach history."]
+
+
+@pytest.mark.parametrize(("line", "evidence"), [
+    ("That's neat! I've always wanted to try birdwatching.", "I watch birds every weekend."),
+    ("Mango? I've never tried it.", "My favorite fruit is mango."),
+    ("I've always been interested in sailing, but I've never had the chance to try it.",
+     "I sail every summer."),
+    ("I used to love to paint, but I haven't done it in years.", "Painting is my passion."),
+])
+def test_judge_inexperience_contradicts_doing(lex: LexicalJudge, line: str, evidence: str
+                                              ) -> None:
+    """Never having done, or only wanting to do, what the persona does: a compound ("bird" of
+    "birdwatching"), a pronoun after an echo question ("Mango? ... tried it"), and a later
+    clause that points back ("..., but I've never had the chance to try it")."""
+    v = lex.judge(INEXPERIENCED, [], line)
+    assert (v.label, v.against, v.evidence) == ("contradiction", "persona", evidence)
+
+
+@pytest.mark.parametrize(("line", "label"), [
+    ("I've always been interested in history.", "neutral"),  # curiosity is not teaching it
+    ("Really? I've never tried it.", "neutral"),  # no noun asked back: "it" stays unresolved
+    ("I love sailing, but I've never had a bad day on the water.", "entailment"),  # own object
+])
+def test_judge_inexperience_rules_stay_narrow(lex: LexicalJudge, line: str, label: str) -> None:
+    assert lex.judge(INEXPERIENCED, [], line).label == label
+
+
 @pytest.mark.parametrize(("line", "evidence"), [
     ("That's cool. I'm partly deaf, so I can't hear the tour guide.", "I am partly deaf."),
     ("Me too! I love playing chess with my friends.", "I like to play chess."),

@@ -135,6 +135,12 @@ def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
         if w in lexicon.STOP or w.isdigit() or w in lexicon.NUMBER_WORDS or w in lexicon.TENS:
             continue
         lemma = lexicon.lemma(w)
+        for head in lexicon.COMPOUND_HEADS:  # "beekeeping" is about bees
+            if w.endswith(head) and len(w) - len(head) >= 3 and "-" not in w:
+                first = w[: -len(head)]
+                if first not in lexicon.STOP and lexicon.lemma(first) not in lexicon.STOP_LEMMAS:
+                    lemma = lexicon.lemma(first)
+                break
         if lemma in lexicon.STOP_LEMMAS or len(lemma) < 2:
             continue
         pol = state
@@ -336,21 +342,33 @@ class LexicalJudge:
         """The statement clauses of ``text`` (questions dropped)."""
         out: list[_Clause] = []
         plain = lexicon.PLACEHOLDER.sub(" ", lexicon.expand(text))
+        echo: str | None = None
         for sentence in lexicon.SENTENCE_SPLIT.split(plain):
             if sentence.rstrip().endswith("?"):
+                m = lexicon.ECHO_NP.match(sentence.strip(" .!,\"'"))
+                echo = m.group("np") if m else None
                 continue
             key = lexicon.sentence_key(sentence)
+            if echo is not None:  # "Papaya? I've never had it." -> "... never had papaya"
+                key = lexicon.ECHO_PRONOUN.sub(rf"\g<verb> {echo}", key)
+                echo = None
             template = self.reader.template_facts(key) if key else None
+            previous: str | None = None
             for i, clause in enumerate(lexicon.CLAUSE_SPLIT.split(key)):
                 clause = lexicon.HEDGE.sub("", lexicon.LEAD.sub("", clause.strip(" ,.!;:\"'()")))
                 if not clause:
                     continue
+                if previous is not None and lexicon.BACK_DENIAL.match(clause):
+                    # "I've always been interested in wrestling, but I've never had the chance
+                    # to try it": the earlier clause is what was never done
+                    out[-1] = _analyze_clause("never " + previous, ())
                 facts: list[Fact] = []
                 if template is not None and i == 0:
                     facts = template[0]
                 elif lexicon.FIRST_PERSON.search(clause):
                     facts = self.reader.clause_facts(clause)
                 out.append(_analyze_clause(clause, tuple(facts)))
+                previous = clause
         return tuple(out)
 
     def _compare(self, a: _Clause, b: _Clause, persona: bool) -> tuple[float, float, float]:

@@ -762,9 +762,11 @@ ASPIRATION = re.compile(
     r"|wish i (?:could|had|was|were|knew how to)|brave enough to|not much of an?"
     r"|not (?:a )?(?:big |huge )?fan of)\b"
 )
-# words after these are neither asserted nor denied (0): "I'd love to go", "if I had a dog"
+# words after these are neither asserted nor denied (0): "I'd love to go", "if I had a dog",
+# "I've always been interested in the military" (curiosity is not being or doing)
 IRREALIS = re.compile(
-    r"\b(?:(?:would|could|should|might)(?! not| never)|maybe|perhaps|if|hope|hoping|hopefully|"
+    r"\b(?:(?:have )?always been (?:interested in|fascinated by|curious about)|"
+    r"(?:would|could|should|might)(?! not| never)|maybe|perhaps|if|hope|hoping|hopefully|"
     r"someday|some day|"
     r"one day|plan to|planning|planned|thinking about|thinking of|want to|wants to|will have to|"
     r"next time|unsure|eager|unskilled|studying to|in school to|training to|to be an?|"
@@ -778,6 +780,28 @@ NEUTRALIZE = re.compile(
     r"not a problem|no doubt|no idea|(?:have )?(?:never|not) met)\b"
 )
 NEUTRAL_WORD = {"not sure": "unsure", "can not wait": "eager", "not only": "also"}
+# a clause that denies the clause before it by pointing back at it: "I've always been
+# interested in wrestling, but I've never had the chance to try it", "I used to love to knit,
+# but I haven't done it in a while", "..., but I'm not sure I have what it takes"
+BACK_DENIAL = re.compile(
+    r"^i (?:have |had )?(?:never|not|yet to)\b(?:\s+\w+){0,6}?\s+"
+    r"(?:it|that|them|one|the chance|the opportunity|the time)\b"
+    r"|^i am (?:not sure|unsure) (?:if |whether |that )?i (?:have|had|could|would) "
+    r"(?:what it takes|do it|be good at it)"
+)
+# a bare noun phrase asked back ("Papaya?") is what a pronoun of the next sentence refers to
+ECHO_NP = re.compile(
+    r"^(?:a |an |the )?(?!(?:what|why|how|who|where|when|which|really|seriously|you|yours|me|"
+    r"yes|yeah|no|nope|right|huh|oh|wow|ok|okay|sorry|and|so|is|are|do|did|can)\b)"
+    r"(?P<np>[a-z][a-z-]*(?: [a-z][a-z-]*)?)\s*\?$")
+ECHO_PRONOUN = re.compile(
+    r"\b(?P<verb>had|have|tried|try|eaten|eat|heard of|seen|been to|done|played|made|read)"
+    r" (?:it|that|them|one)\b")
+# single-word compounds whose first part is what they are about: "beekeeping" ~ "bee farmer",
+# "birdwatching" ~ "birds", "horseback" ~ "horse"
+COMPOUND_HEADS = ("keeping", "keeper", "watching", "watcher", "walking", "walker", "riding",
+                  "rider", "sitting", "sitter", "making", "maker", "building", "builder",
+                  "fighting", "fighter", "spotting", "training", "trainer", "back")
 PLACEHOLDER = re.compile(r"\[[^\]]*\]|\((?:user|name)[^)]*\)|\buser [12]\b")
 
 
