@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import math
 from typing import Any
 
 
@@ -144,7 +143,3 @@ def progress_bar(total: int | None, desc: str) -> Any:
     from persona_gym.progress import progress
 
     return progress(total, desc, unit="ep")
-
-
-def fmt(x: float | None, digits: int = 3) -> str:
-    return "  -  " if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"

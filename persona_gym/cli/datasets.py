@@ -6,7 +6,8 @@ import argparse
 import json
 import sys
 
-from persona_gym.cli._common import fmt, known_env_id, positive_int, progress_bar, seed_number
+from persona_gym.cli._common import known_env_id, positive_int, progress_bar, seed_number
+from persona_gym.evaluation import format_value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -145,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
                 print(f"logged behaviour: normalized score {info['normalized_score']:.1f}, "
                       f"mean return {info['return_mean']:.3f} (eval env {info['eval_env']})")
                 print("mean per-line scores: " + ", ".join(
-                    f"{k} {fmt(v)}" for k, v in info["metrics"].items()))
+                    f"{k} {format_value(v)}" for k, v in info["metrics"].items()))
         elif action == "verify":
             with progress_bar(None, f"verify {args.dataset_id}") as bar:
                 problem = D.verify_dataset(args.dataset_id, progress=bar.update)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from typing import Any
 
-from persona_gym.cli._common import fmt, known_env_id, positive_int, progress_bar, seed_number
+from persona_gym.cli._common import known_env_id, positive_int, progress_bar, seed_number
+from persona_gym.evaluation import compare_reference_policies, format_by_turn, format_value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,15 +37,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``persona-gym demo`` as parsed into ``args``; the exit code."""
-    from persona_gym.evaluation import rollout, summarize
-    from persona_gym.policies import POLICIES
-
-    results = {}
-    for name in POLICIES:
-        with progress_bar(args.episodes, f"{name} on {args.env}") as bar:
-            eps = rollout(args.env, name, args.episodes, args.seed, "test", progress=bar.update)
-        results[name] = {"policy": name, "split": "test", "seed": args.seed,
-                         **summarize(args.env, eps)}
+    results = compare_reference_policies(
+        args.env, args.episodes, args.seed,
+        bars=lambda name: progress_bar(args.episodes, f"{name} on {args.env}"))
     if not args.json:  # each table as soon as it is ready
         _print_reference_tables(args, results)
     rows = [] if args.skip_training else _demo_training(args)
@@ -82,17 +76,12 @@ def _print_reference_tables(args: argparse.Namespace, results: dict[str, Any]) -
         lo, hi = r["normalized_score_ci"]
         ci = f"[{lo:.1f}, {hi:.1f}]"
         print(f"{name:<11}{r['normalized_score']:>11.1f}{ci:>17}"
-              + "".join(f"{fmt(r['metrics'][c]['mean']):>11}" for c in cols))
+              + "".join(f"{format_value(r['metrics'][c]['mean']):>11}" for c in cols))
     print("How to read it: the parrot stays in character but answers nothing and the assistant "
           "answers out of\ncharacter; both score near or below random, so consistency pays only "
           "together with capability.")
-    drift = results["drift"]["by_turn"]
     print("\ndrift policy, consistency by turn index (it slips more as the conversation goes on)")
-    horizon = len(drift["p2l"])
-    turns = list(range(0, horizon, max(1, math.ceil(horizon / 16))))
-    print(f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns))
-    for name in ("p2l", "l2l", "qa"):
-        print(f"{name:<11}" + "".join(f"{fmt(drift[name][t], 2):>6}" for t in turns))
+    print(format_by_turn(results["drift"]["by_turn"], ("p2l", "l2l", "qa")))
     print("How to read it: the share of the drift policy's lines at each turn that keep the "
           "persona (p2l), its own\nearlier lines (l2l) and its earlier answers (qa); '-' where "
           "no line at that turn asserts anything.", flush=True)

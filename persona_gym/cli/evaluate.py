@@ -8,7 +8,6 @@ import sys
 
 from persona_gym.cli._common import (
     POLICY_HELP,
-    fmt,
     known_env_id,
     policy_spec,
     positive_int,
@@ -18,6 +17,7 @@ from persona_gym.cli._common import (
     sampling_options,
     seed_number,
 )
+from persona_gym.evaluation import format_value
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -111,7 +111,8 @@ def run(args: argparse.Namespace) -> int:
         lo, hi = results["normalized_score_ci"]
         print(f"{args.env} | {args.policy} | seeds {args.seeds} x {args.episodes} episodes: "
               f"normalized score {results['normalized_score']:.1f} [{lo:.1f}, {hi:.1f}]")
-        print("  " + ", ".join(f"{m} {fmt(v['mean'])}" for m, v in results["metrics"].items()))
+        print("  " + ", ".join(f"{m} {format_value(v['mean'])}"
+                               for m, v in results["metrics"].items()))
         print_wrapper_stats(policy)
         if report is not None:
             from persona_gym.levers.variance import format_report

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
 
 from persona_gym.cli._common import known_env_id, positive_int, progress_bar, seed_number
 
@@ -25,13 +24,10 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``persona-gym refscores`` as parsed into ``args``; the exit code."""
-    from persona_gym.evaluation import rollout
+    from persona_gym.evaluation import reference_scores
 
-    out: dict[str, Any] = {"env_id": args.env, "episodes": args.episodes, "seed": args.seed}
-    for key, policy in (("ref_min_score", "random"), ("ref_max_score", "expert")):
-        with progress_bar(args.episodes, f"{policy} on {args.env}") as bar:
-            eps = rollout(args.env, policy, args.episodes, args.seed, "test", progress=bar.update)
-        out[key] = round(float(sum(e.metrics["return"] for e in eps) / len(eps)), 4)
+    out = reference_scores(args.env, args.episodes, args.seed,
+                           bars=lambda name: progress_bar(args.episodes, f"{name} on {args.env}"))
     if args.json:
         print(json.dumps(out))
     else:

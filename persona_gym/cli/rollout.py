@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 
 from persona_gym.cli._common import (
     POLICY_HELP,
-    fmt,
     innermost,
     known_env_id,
     policy_spec,
@@ -20,6 +18,7 @@ from persona_gym.cli._common import (
     sampling_options,
     seed_number,
 )
+from persona_gym.evaluation import format_by_turn, format_value
 
 ROLLOUT_JSON_HELP = """\
 With --json, prints one JSON object with keys: env_id, policy, split, seed, episodes,
@@ -82,14 +81,9 @@ def run(args: argparse.Namespace) -> int:
     print()
     print(f"{'metric':<14}{'mean':>8}{'95% CI':>20}")
     for name, m in result["metrics"].items():
-        ci = f"[{fmt(m['ci'][0])}, {fmt(m['ci'][1])}]"
-        print(f"{name:<14}{fmt(m['mean']):>8}{ci:>20}")
+        ci = f"[{format_value(m['ci'][0])}, {format_value(m['ci'][1])}]"
+        print(f"{name:<14}{format_value(m['mean']):>8}{ci:>20}")
     print()
     print("consistency by turn index (mean over episodes; qa over question turns)")
-    horizon = len(result["by_turn"]["p2l"])
-    step = max(1, math.ceil(horizon / 16))
-    turns = list(range(0, horizon, step))
-    print(f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns))
-    for name, values in result["by_turn"].items():
-        print(f"{name:<11}" + "".join(f"{fmt(values[t], 2):>6}" for t in turns))
+    print(format_by_turn(result["by_turn"]))
     return 0
