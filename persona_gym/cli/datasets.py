@@ -7,7 +7,9 @@ import json
 import sys
 
 from persona_gym.cli._common import known_env_id, positive_int, progress_bar, seed_number
+from persona_gym.datasets import TIERS
 from persona_gym.evaluation import format_value
+from persona_gym.logs import FORMATS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -31,7 +33,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "Details: docs/datasets.md.",
     )
     b.add_argument("--env", type=known_env_id, required=True, help="environment id (any variant)")
-    b.add_argument("--tier", choices=("random", "drift", "expert", "mixed"), required=True,
+    b.add_argument("--tier", choices=TIERS, required=True,
                    help="behaviour policy: random, drift, expert, or mixed (a third each)")
     b.add_argument("--episodes", type=positive_int, required=True, help="conversations to log")
     b.add_argument("--seed", type=seed_number, default=0, help="seed of episode 0 (default 0)")
@@ -89,7 +91,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "written.",
     )
     imp.add_argument("file", help="the log file")
-    imp.add_argument("--format", choices=("spc-csv", "jsonl"), required=True,
+    imp.add_argument("--format", choices=FORMATS, required=True,
                      help="spc-csv (Synthetic-Persona-Chat) or jsonl (docs/logs.md)")
     imp.add_argument("--judge", choices=("lexical",), default="lexical",
                      help="the judge that reads the lines (lexical)")

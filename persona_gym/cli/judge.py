@@ -7,6 +7,7 @@ import json
 import sys
 
 from persona_gym.cli._common import positive_int, progress_bar
+from persona_gym.judges import TEXT_JUDGES
 
 JUDGE_JSON_HELP = """\
 With --eval --json, prints one JSON object: judge, n, accuracy, macro_f1, per_label
@@ -26,7 +27,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         epilog=JUDGE_JSON_HELP, formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("file", help="JSONL file of items to judge")
-    p.add_argument("--judge", choices=("learned", "lexical", "nli"), default="learned",
+    p.add_argument("--judge", choices=TEXT_JUDGES, default="learned",
                    help="learned (default: rules + a small head over MiniLM embeddings, "
                    "offline, needs the minilm extra), lexical (rules only, no model) or nli "
                    "(needs --model)")

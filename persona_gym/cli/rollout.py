@@ -19,6 +19,7 @@ from persona_gym.cli._common import (
     seed_number,
 )
 from persona_gym.evaluation import format_by_turn, format_value
+from persona_gym.world import SPLITS
 
 ROLLOUT_JSON_HELP = """\
 With --json, prints one JSON object with keys: env_id, policy, split, seed, episodes,
@@ -41,7 +42,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help=POLICY_HELP + " (default: expert)")
     p.add_argument("--episodes", type=positive_int, default=100, help="episodes (default 100)")
     p.add_argument("--seed", type=seed_number, default=0, help="first episode seed (default 0)")
-    p.add_argument("--split", choices=("train", "valid", "test"), default="test",
+    p.add_argument("--split", choices=SPLITS, default="test",
                    help="persona split (default: test)")
     sampling_arguments(p)
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below)")

@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from persona_gym.cli._common import known_env_id, positive_int
+from persona_gym.training import NETWORKS
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,7 +30,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "td3plusbc (continuous ids; bc and cql run on both); online ppo, dqn "
                    "(discrete ids, needs [sb3]) with as many env steps as the cell's "
                    "dataset has transitions")
-    p.add_argument("--network", choices=("candidatewise", "flat"), default="candidatewise",
+    p.add_argument("--network", choices=NETWORKS, default="candidatewise",
                    help="the learners' network: one shared scorer per candidate (default) or "
                    "d3rlpy's flat MLP; cells of both can share one --out")
     p.add_argument("--select-episodes", type=int, default=50,
