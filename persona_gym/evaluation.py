@@ -222,39 +222,42 @@ REFERENCE_SCORE_POLICIES = {"ref_min_score": "random", "ref_max_score": "expert"
 """The policies whose mean return on test personas is a task card's 0 and 100 of the
 normalized score."""
 
-ProgressBars = Callable[[str], AbstractContextManager[Any]]
-"""Opens the progress bar of one policy's episodes, given the policy's name; the bar's
-``update(n)`` is called after each episode (e.g. ``lambda name: persona_gym.progress.progress(
-episodes, name)``)."""
+OpenBar = Callable[[int | None, str], AbstractContextManager[Any]]
+"""Opens a progress bar over a total (None: unknown) with a description, as
+:func:`persona_gym.progress.progress` does; the library calls the bar's ``update(n)`` as the
+work goes on."""
 
 
 def _reference_rollout(env_id: str, policy: str, episodes: int, seed: int,
-                       bars: ProgressBars | None) -> list[Episode]:
-    with bars(policy) if bars is not None else nullcontext() as bar:
+                       open_bar: OpenBar | None) -> list[Episode]:
+    opened = nullcontext() if open_bar is None else open_bar(episodes, f"{policy} on {env_id}")
+    with opened as bar:
         return rollout(env_id, policy, episodes, seed, "test",
                        progress=None if bar is None else bar.update)
 
 
 def compare_reference_policies(env_id: str, episodes: int, seed: int = 0,
                                policies: Sequence[str] = tuple(POLICIES),
-                               bars: ProgressBars | None = None) -> dict[str, dict[str, Any]]:
+                               open_bar: OpenBar | None = None,
+                               ) -> dict[str, dict[str, Any]]:
     """Each reference policy on ``episodes`` test-persona episodes from ``seed``: per policy
     name, the :func:`summarize` dict with ``policy``, ``split`` and ``seed`` (what ``persona-gym
-    rollout --json`` prints for it; the table of ``persona-gym demo``)."""
+    rollout --json`` prints for it; the table of ``persona-gym demo``), with a progress bar
+    per policy from ``open_bar``."""
     return {name: {"policy": name, "split": "test", "seed": seed,
-                   **summarize(env_id, _reference_rollout(env_id, name, episodes, seed, bars))}
+                   **summarize(env_id, _reference_rollout(env_id, name, episodes, seed, open_bar))}
             for name in policies}
 
 
 def reference_scores(env_id: str, episodes: int = 2000, seed: int = 10_000,
-                     bars: ProgressBars | None = None) -> dict[str, Any]:
+                     open_bar: OpenBar | None = None) -> dict[str, Any]:
     """Measure ``env_id``'s reference scores as a task card records them: ``ref_min_score``
     and ``ref_max_score``, the mean return of :data:`REFERENCE_SCORE_POLICIES` on ``episodes``
     test-persona episodes from ``seed``, rounded to 4 decimals; with ``env_id``, ``episodes``
-    and ``seed``."""
+    and ``seed``. ``open_bar``: a progress bar per policy."""
     out: dict[str, Any] = {"env_id": env_id, "episodes": episodes, "seed": seed}
     for key, policy in REFERENCE_SCORE_POLICIES.items():
-        eps = _reference_rollout(env_id, policy, episodes, seed, bars)
+        eps = _reference_rollout(env_id, policy, episodes, seed, open_bar)
         out[key] = round(float(sum(e.metrics["return"] for e in eps) / len(eps)), 4)
     return out
 

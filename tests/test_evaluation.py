@@ -212,8 +212,9 @@ def test_reference_scores_are_the_mean_returns_of_random_and_expert() -> None:
     opened: list[str] = []
 
     class Bar:
-        def __init__(self, name: str) -> None:
-            opened.append(name)
+        def __init__(self, total: int | None, desc: str) -> None:
+            assert total == 4
+            opened.append(desc)
             self.n = 0
 
         def __enter__(self) -> Bar:
@@ -225,8 +226,8 @@ def test_reference_scores_are_the_mean_returns_of_random_and_expert() -> None:
         def update(self, n: int = 1) -> None:
             self.n += n
 
-    scores = reference_scores(DISCRETE, episodes=4, seed=7, bars=Bar)
-    assert opened == ["random", "expert"]
+    scores = reference_scores(DISCRETE, episodes=4, seed=7, open_bar=Bar)
+    assert opened == [f"random on {DISCRETE}", f"expert on {DISCRETE}"]
     for key, policy in (("ref_min_score", "random"), ("ref_max_score", "expert")):
         returns = [e.metrics["return"] for e in rollout(DISCRETE, policy, 4, 7)]
         assert scores[key] == round(float(np.mean(returns)), 4), key

@@ -37,9 +37,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Run ``persona-gym demo`` as parsed into ``args``; the exit code."""
-    results = compare_reference_policies(
-        args.env, args.episodes, args.seed,
-        bars=lambda name: progress_bar(args.episodes, f"{name} on {args.env}"))
+    results = compare_reference_policies(args.env, args.episodes, args.seed,
+                                         open_bar=progress_bar)
     if not args.json:  # each table as soon as it is ready
         _print_reference_tables(args, results)
     rows = [] if args.skip_training else _demo_training(args)

@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from persona_gym.cli._common import known_env_id, positive_int
+from persona_gym.cli._common import known_env_id, positive_int, progress_bar
 
 
 def _limits_arguments(p: argparse.ArgumentParser) -> None:
@@ -216,7 +216,8 @@ def run(args: argparse.Namespace) -> int:
     if action == "check-pr":
         return _check_pr(args, limits, prog)
     if action == "validate":
-        reports = lbd.validate_files(args.files, rerun=not args.no_rerun, limits=limits)
+        reports = lbd.validate_files(args.files, rerun=not args.no_rerun, limits=limits,
+                                     open_bar=progress_bar)
         if args.json:
             print(json.dumps([{"file": str(r.path), "ok": r.ok, "verified": r.verified,
                                "reproduced": r.reproduced,

@@ -26,8 +26,7 @@ def run(args: argparse.Namespace) -> int:
     """Run ``persona-gym refscores`` as parsed into ``args``; the exit code."""
     from persona_gym.evaluation import reference_scores
 
-    out = reference_scores(args.env, args.episodes, args.seed,
-                           bars=lambda name: progress_bar(args.episodes, f"{name} on {args.env}"))
+    out = reference_scores(args.env, args.episodes, args.seed, open_bar=progress_bar)
     if args.json:
         print(json.dumps(out))
     else:
