@@ -30,12 +30,12 @@ within float rounding, not bit for bit (an argmax tie can flip).
 from __future__ import annotations
 
 import hashlib
-import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from persona_gym.output import file_written_atomically
 
 POLICY_FILE = "policy.onnx"
 """A policy artifact's name in a baseline run folder and in a submission's folder."""
@@ -320,10 +320,7 @@ def export_onnx(module: Any, obs_dim: int, path: str | Path, opset: int = 17) ->
     if int(obs_dim) < 1:
         raise ArtifactError(f"obs_dim must be a positive width, got {obs_dim}")
     out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{out.stem}-", suffix=".onnx", dir=out.parent)
-    os.close(fd)
-    tmp = Path(tmp_name)
-    try:
+    with file_written_atomically(out, mode=0o644, suffix=".onnx") as tmp:
         if isinstance(module, torch.nn.Module):
             module.eval()
         dummy = torch.zeros(2, int(obs_dim), dtype=torch.float32)
@@ -337,9 +334,4 @@ def export_onnx(module: Any, obs_dim: int, path: str | Path, opset: int = 17) ->
             check_onnx(tmp)
         except ArtifactError as exc:
             raise ArtifactError(str(exc).replace(tmp.name, out.name)) from None
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
     return out

@@ -58,6 +58,7 @@ import numpy as np
 import persona_gym
 from persona_gym.envs import card_of, metric_names
 from persona_gym.evaluation import env_entry
+from persona_gym.output import replace_folder
 from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
 
 TIERS = ("random", "drift", "expert", "mixed")
@@ -672,9 +673,8 @@ def _write_locked(ds_id: str, episodes: Iterable[list[dict[str, Any]]], *, env: 
             if namespace not in list_local_namespaces():
                 create_namespace(namespace)
         final.parent.mkdir(parents=True, exist_ok=True)
-        if final.exists():  # force: swap, then delete the old copy with the staging folder
-            os.replace(final, staging / "replaced")
-        os.replace(staging / ds_id, final)
+        # force: an existing copy is swapped into the staging folder (removed with it)
+        replace_folder(staging / ds_id, final, aside=staging / "replaced")
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return final

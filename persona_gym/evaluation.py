@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import math
 import numbers
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,7 @@ import gymnasium as gym
 import numpy as np
 
 from persona_gym.cards import EnvEntry
-from persona_gym.policies import ObservationPolicy, ReferencePolicy, load_policy
+from persona_gym.policies import POLICIES, ObservationPolicy, ReferencePolicy, load_policy
 
 BY_TURN_METRICS = ("p2l", "l2l", "qa", "relevance")
 
@@ -192,6 +193,73 @@ def summarize(env_id: str, episodes: list[Episode]) -> dict[str, Any]:
         "ref_min_score": entry.ref_min_score,
         "ref_max_score": entry.ref_max_score,
     }
+
+
+
+def format_value(x: float | None, digits: int = 3) -> str:
+    """A mean for a text table: ``digits`` decimals, ``"  -  "`` when there is none (None or
+    NaN: no line asserted anything)."""
+    return "  -  " if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{digits}f}"
+
+
+def format_by_turn(by_turn: Mapping[str, Sequence[float | None]],
+                   names: Sequence[str] | None = None, max_columns: int = 16) -> str:
+    """The ``by_turn`` of :func:`summarize` (or :func:`evaluate`) as a text table: a header of
+    turn numbers (from 1; every k-th turn, so that at most ``max_columns`` are shown) and one
+    row per metric of ``names`` (default: all of them), two decimals, ``-`` for no value."""
+    names = list(by_turn) if names is None else list(names)
+    horizon = len(by_turn[names[0]])
+    turns = range(0, horizon, max(1, math.ceil(horizon / max_columns)))
+    lines = [f"{'turn':<11}" + "".join(f"{t + 1:>6}" for t in turns)]
+    lines += [f"{name:<11}" + "".join(f"{format_value(by_turn[name][t], 2):>6}" for t in turns)
+              for name in names]
+    return "\n".join(lines)
+
+
+# -- reference policies ---------------------------------------------------------------------
+
+REFERENCE_SCORE_POLICIES = {"ref_min_score": "random", "ref_max_score": "expert"}
+"""The policies whose mean return on test personas is a task card's 0 and 100 of the
+normalized score."""
+
+OpenBar = Callable[[int | None, str], AbstractContextManager[Any]]
+"""Opens a progress bar over a total (None: unknown) with a description, as
+:func:`persona_gym.progress.progress` does; the library calls the bar's ``update(n)`` as the
+work goes on."""
+
+
+def _reference_rollout(env_id: str, policy: str, episodes: int, seed: int,
+                       open_bar: OpenBar | None) -> list[Episode]:
+    opened = nullcontext() if open_bar is None else open_bar(episodes, f"{policy} on {env_id}")
+    with opened as bar:
+        return rollout(env_id, policy, episodes, seed, "test",
+                       progress=None if bar is None else bar.update)
+
+
+def compare_reference_policies(env_id: str, episodes: int, seed: int = 0,
+                               policies: Sequence[str] = tuple(POLICIES),
+                               open_bar: OpenBar | None = None,
+                               ) -> dict[str, dict[str, Any]]:
+    """Each reference policy on ``episodes`` test-persona episodes from ``seed``: per policy
+    name, the :func:`summarize` dict with ``policy``, ``split`` and ``seed`` (what ``persona-gym
+    rollout --json`` prints for it; the table of ``persona-gym demo``), with a progress bar
+    per policy from ``open_bar``."""
+    return {name: {"policy": name, "split": "test", "seed": seed,
+                   **summarize(env_id, _reference_rollout(env_id, name, episodes, seed, open_bar))}
+            for name in policies}
+
+
+def reference_scores(env_id: str, episodes: int = 2000, seed: int = 10_000,
+                     open_bar: OpenBar | None = None) -> dict[str, Any]:
+    """Measure ``env_id``'s reference scores as a task card records them: ``ref_min_score``
+    and ``ref_max_score``, the mean return of :data:`REFERENCE_SCORE_POLICIES` on ``episodes``
+    test-persona episodes from ``seed``, rounded to 4 decimals; with ``env_id``, ``episodes``
+    and ``seed``. ``open_bar``: a progress bar per policy."""
+    out: dict[str, Any] = {"env_id": env_id, "episodes": episodes, "seed": seed}
+    for key, policy in REFERENCE_SCORE_POLICIES.items():
+        eps = _reference_rollout(env_id, policy, episodes, seed, open_bar)
+        out[key] = round(float(sum(e.metrics["return"] for e in eps) / len(eps)), 4)
+    return out
 
 
 # -- the official evaluation protocol ---------------------------------------------------------

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from persona_gym.evaluation import bootstrap_ci, evaluate
+from persona_gym.output import write_atomically
 
 MIXED_POLICIES = ("random", "drift", "expert")
 
@@ -218,9 +219,7 @@ def _online_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int,
 
 def _write_cell(path: Path, cell: dict[str, Any]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".part")
-    tmp.write_text(json.dumps(cell, indent=2))
-    tmp.replace(path)
+    write_atomically(path, json.dumps(cell, indent=2))
 
 
 def ensure_datasets(spec: StudySpec, ray_address: str | None = None) -> None:

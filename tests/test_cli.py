@@ -13,7 +13,7 @@ import gymnasium as gym
 import pytest
 
 import persona_gym
-from persona_gym.cli import main
+from persona_gym.cli import build_parser, main
 from persona_gym.evaluation import env_entry
 from persona_gym.judges.symbolic import METRICS
 from persona_gym.policies import POLICIES
@@ -356,6 +356,33 @@ def test_help_never_shows_a_doubled_percent_sign(capsys: pytest.CaptureFixture[s
             main([command, "--help"])
         out = capsys.readouterr().out
         assert "%%" not in out and "usage:" in out, command
+
+
+def _choices(*path: str) -> dict[str, Any]:
+    """The ``choices`` of every option of the (sub)command at ``path``."""
+    parser = build_parser()
+    for name in path:
+        sub = next(a for a in parser._actions if a.dest.endswith("command") or a.dest == "lever")
+        parser = sub.choices[name]  # type: ignore[index]
+    return {a.option_strings[0]: a.choices for a in parser._actions
+            if a.option_strings and a.choices is not None}
+
+
+def test_choices_are_the_library_constants() -> None:
+    """Split, tier, judge, network and log-format choices are the constants that own those
+    names (a new one reaches the CLI with no second edit), not copies of them."""
+    from persona_gym.datasets import TIERS
+    from persona_gym.judges import TEXT_JUDGES
+    from persona_gym.logs import FORMATS
+    from persona_gym.training import NETWORKS
+    from persona_gym.world import SPLITS
+
+    assert _choices("rollout")["--split"] is SPLITS
+    assert _choices("play")["--split"] is SPLITS
+    assert _choices("datasets", "build")["--tier"] is TIERS
+    assert _choices("datasets", "import-logs")["--format"] is FORMATS
+    assert _choices("judge")["--judge"] is TEXT_JUDGES
+    assert _choices("scale")["--network"] is NETWORKS
 
 
 def test_long_jobs_print_progress_lines_when_not_on_a_terminal(tmp_path: Path) -> None:

@@ -19,9 +19,13 @@ from persona_gym.evaluation import (
     EVAL_SEED_BASE,
     MAX_SEED,
     PolicyError,
+    compare_reference_policies,
     episode_seed,
     evaluate,
+    format_by_turn,
+    reference_scores,
     rollout,
+    summarize,
 )
 
 DISCRETE = "persona_gym/OpenChat-v0"
@@ -197,3 +201,56 @@ def test_evaluation_seeds_are_checked_up_front() -> None:
     with pytest.raises(ValueError, match=rf"use evaluation seeds from 0 to {largest}"):
         evaluate(DISCRETE, "expert", episodes=2, seeds=[largest + 1])
     assert evaluate(DISCRETE, "expert", episodes=2, seeds=[largest])["seeds"] == [largest]
+
+
+# -- reference policies and the by-turn table ------------------------------------------------
+
+
+def test_reference_scores_are_the_mean_returns_of_random_and_expert() -> None:
+    """What ``persona-gym refscores`` prints: the mean return of each reference-score policy on
+    the test personas, rounded as task cards record it; each policy's run opens its own bar."""
+    opened: list[str] = []
+
+    class Bar:
+        def __init__(self, total: int | None, desc: str) -> None:
+            assert total == 4
+            opened.append(desc)
+            self.n = 0
+
+        def __enter__(self) -> Bar:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            assert self.n == 4, "one update per episode"
+
+        def update(self, n: int = 1) -> None:
+            self.n += n
+
+    scores = reference_scores(DISCRETE, episodes=4, seed=7, open_bar=Bar)
+    assert opened == [f"random on {DISCRETE}", f"expert on {DISCRETE}"]
+    for key, policy in (("ref_min_score", "random"), ("ref_max_score", "expert")):
+        returns = [e.metrics["return"] for e in rollout(DISCRETE, policy, 4, 7)]
+        assert scores[key] == round(float(np.mean(returns)), 4), key
+    assert scores["ref_min_score"] < scores["ref_max_score"]
+    assert {k: scores[k] for k in ("env_id", "episodes", "seed")} == {
+        "env_id": DISCRETE, "episodes": 4, "seed": 7}
+
+
+def test_compare_reference_policies_summarizes_each_policy() -> None:
+    results = compare_reference_policies(DISCRETE, 3, seed=2, policies=("drift", "expert"))
+    assert list(results) == ["drift", "expert"]
+    drift = summarize(DISCRETE, rollout(DISCRETE, "drift", 3, 2))
+    assert results["drift"] == {"policy": "drift", "split": "test", "seed": 2, **drift}
+    assert results["expert"]["normalized_score"] == pytest.approx(100.0)
+
+
+def test_by_turn_table_samples_at_most_max_columns_turns() -> None:
+    by_turn = {"p2l": [1.0, 0.5, None, 0.25, 0.125], "qa": [float("nan"), 1.0, 1.0, 0.0, 1.0]}
+    table = format_by_turn(by_turn).splitlines()
+    assert [row.split() for row in table] == [
+        ["turn", "1", "2", "3", "4", "5"],
+        ["p2l", "1.00", "0.50", "-", "0.25", "0.12"],
+        ["qa", "-", "1.00", "1.00", "0.00", "1.00"]]
+    assert len({len(row) for row in table}) == 1, "aligned columns"
+    short = format_by_turn(by_turn, names=("qa",), max_columns=2).splitlines()
+    assert [row.split() for row in short] == [["turn", "1", "4"], ["qa", "-", "0.00"]]

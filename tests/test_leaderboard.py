@@ -449,6 +449,30 @@ def test_cli_validate_exit_codes(tmp_path: Path, real_results: dict,
     assert exc.value.code == 2
 
 
+def test_cli_validate_prints_progress_lines_when_not_on_a_terminal(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The re-evaluations are the long part: stderr (not a terminal here) gets plain progress
+    lines over the episodes they re-run, counted by the sandboxed children as they go."""
+    subs = [artifact_submission(tmp_path, name, column) for name, column in (("a", 3), ("b", 0))]
+    code, out, err = run_cli(capsys, "leaderboard", "validate", *map(str, subs))
+    assert code == 0 and out.count("OK ") == 2
+    assert "\r" not in err
+    total = 2 * EPISODES * len(SEEDS)
+    lines = [ln for ln in err.splitlines() if ln.startswith("re-run 2 artifact(s)")]
+    assert len(lines) >= 2, err
+    assert "0%" in lines[0] and f"0/{total}" in lines[0]
+    assert "100%" in lines[-1] and f"{total}/{total}" in lines[-1]
+
+
+def test_rerun_progress_counts_every_episode_and_changes_nothing(tmp_path: Path) -> None:
+    pt = tiny_policy(tmp_path / "policy.onnx")
+    runs = [{"env_id": OPEN_CHAT, "seeds": SEEDS, "episodes": EPISODES}]
+    counted: list[int] = []
+    with_progress = lbd.rerun_in_child(pt, runs, progress=counted.append)
+    assert sum(counted) == EPISODES * len(SEEDS) and len(counted) >= len(SEEDS)
+    assert with_progress == lbd.rerun_in_child(pt, runs)
+
+
 def test_cli_schema_prints_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run_cli(capsys, "leaderboard", "schema")
     assert code == 0 and json.loads(out) == lbd.SUBMISSION_SCHEMA

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from persona_gym.output import DestinationError, check_destination, write_atomically
+from persona_gym.output import (
+    DestinationError,
+    check_destination,
+    file_written_atomically,
+    folder_written_atomically,
+    replace_folder,
+    write_atomically,
+)
 
 
 def test_writable_destinations_pass_and_leave_nothing(tmp_path: Path) -> None:
@@ -67,3 +74,69 @@ def test_a_link_is_followed_not_replaced(tmp_path: Path) -> None:
     assert check_destination(link) == target
     write_atomically(link, "new")
     assert link.is_symlink() and target.read_text() == "new"
+
+
+def test_a_file_written_by_name_lands_whole_with_the_mode_asked(tmp_path: Path) -> None:
+    out = tmp_path / "policy.onnx"
+    out.write_bytes(b"old")
+    with file_written_atomically(out, mode=0o604, suffix=".onnx") as tmp:
+        assert tmp.parent == tmp_path and tmp.name.endswith(".onnx") and tmp.exists()
+        tmp.write_bytes(b"new")  # as a library that takes a file name would
+        assert out.read_bytes() == b"old"
+    assert out.read_bytes() == b"new"
+    assert out.stat().st_mode & 0o777 == 0o604
+    assert [p.name for p in tmp_path.iterdir()] == ["policy.onnx"]
+
+
+def test_a_file_written_by_name_is_dropped_on_an_error(tmp_path: Path) -> None:
+    out = tmp_path / "policy.onnx"
+    with pytest.raises(ValueError, match="refused"), file_written_atomically(out) as tmp:
+        tmp.write_bytes(b"half")
+        raise ValueError("refused")
+    assert list(tmp_path.iterdir()) == []
+
+
+def site(folder: Path, page: str) -> Path:
+    folder.mkdir()
+    (folder / "index.html").write_text(page)
+    return folder
+
+
+def test_a_folder_is_replaced_whole_and_the_old_one_removed(tmp_path: Path) -> None:
+    out = site(tmp_path / "site", "old")
+    with folder_written_atomically(out) as tmp:
+        (tmp / "index.html").write_text("new")
+        assert (out / "index.html").read_text() == "old"
+    assert (out / "index.html").read_text() == "new"
+    assert out.stat().st_mode & 0o777 == 0o755
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_a_folder_half_written_leaves_the_old_one(tmp_path: Path) -> None:
+    out = site(tmp_path / "site", "old")
+    with pytest.raises(KeyboardInterrupt), folder_written_atomically(out) as tmp:
+        (tmp / "index.html").write_text("half")
+        raise KeyboardInterrupt
+    assert (out / "index.html").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]
+
+
+def test_replace_folder_puts_the_old_copy_aside_then_removes_it(tmp_path: Path) -> None:
+    out = site(tmp_path / "dataset", "old")
+    new = site(tmp_path / "staging", "new")
+    (tmp_path / "trash").mkdir()
+    assert replace_folder(new, out, aside=tmp_path / "trash" / "replaced") == out
+    assert (out / "index.html").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dataset", "trash"]
+    assert list((tmp_path / "trash").iterdir()) == []
+    # into a path that does not exist yet: one rename
+    assert replace_folder(site(tmp_path / "more", "x"), tmp_path / "fresh") == tmp_path / "fresh"
+    assert (tmp_path / "fresh" / "index.html").read_text() == "x"
+
+
+def test_replace_folder_puts_the_old_one_back_when_the_new_cannot_move(tmp_path: Path) -> None:
+    out = site(tmp_path / "site", "old")
+    with pytest.raises(FileNotFoundError):
+        replace_folder(tmp_path / "missing", out)
+    assert (out / "index.html").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["site"]

@@ -19,8 +19,10 @@ graph on one onnxruntime thread. Every outcome is a one-line message: a limit hi
 :class:`LimitExceeded`, any other failure an :class:`ArtifactFailed`, never a traceback.
 
 Request (JSON on stdin): ``{"artifact": PATH, "cpu_s": N, "memory_bytes": N, "runs":
-[{"env_id", "seeds", "episodes"}, ...]}``. Answer (one JSON line on stdout): ``{"results":
-[...]}`` (``evaluate`` output per run) or ``{"error": MESSAGE, "kind": "memory" | "artifact"}``.
+[{"env_id", "seeds", "episodes"}, ...], "progress": BOOL}``. Answer (the last JSON line on
+stdout): ``{"results": [...]}`` (``evaluate`` output per run) or ``{"error": MESSAGE, "kind":
+"memory" | "artifact"}``. With ``"progress": true`` the child first writes ``{"progress": N}``
+lines, N episodes done each, which the parent hands to its progress callback as they come.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,28 +82,25 @@ def _child_env() -> dict[str, str]:
 
 
 def rerun_in_child(artifact: str | Path, runs: list[dict[str, Any]],
-                   limits: Limits = DEFAULT_LIMITS) -> list[dict[str, Any]]:
+                   limits: Limits = DEFAULT_LIMITS,
+                   progress: Callable[[int], object] | None = None) -> list[dict[str, Any]]:
     """``evaluate`` results of the ONNX ``artifact`` for each run ``{"env_id", "seeds",
     "episodes"}``, computed in a limited child process; raises :class:`LimitExceeded` or
-    :class:`ArtifactFailed` with a one-line message."""
+    :class:`ArtifactFailed` with a one-line message. ``progress(n)`` is called (from a reader
+    thread) as the child finishes episodes."""
     request = json.dumps({"artifact": str(Path(artifact).resolve()), "cpu_s": limits.cpu_s,
-                          "memory_bytes": limits.memory_bytes, "runs": runs})
+                          "memory_bytes": limits.memory_bytes, "runs": runs,
+                          "progress": progress is not None})
     with tempfile.TemporaryDirectory(prefix="persona-gym-sandbox-") as cwd:
         proc = subprocess.Popen(
             [sys.executable, "-B", "-s", "-m", "persona_gym.leaderboard.sandbox"],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd,
             env=_child_env(), start_new_session=True)
         try:
-            out, err = proc.communicate(request.encode(), timeout=limits.wall_s)
+            out, err = _communicate(proc, request.encode(), limits.wall_s, progress)
         except subprocess.TimeoutExpired:
-            _kill_group(proc)
-            proc.communicate()
             raise LimitExceeded(f"re-evaluation exceeded the {limits.wall_s:g} s wall-time "
                                 "limit") from None
-        except BaseException:
-            _kill_group(proc)
-            proc.communicate()
-            raise
     code = proc.returncode
     if code in (-signal.SIGXCPU, -signal.SIGKILL) or code == 128 + signal.SIGXCPU:
         raise LimitExceeded(f"re-evaluation exceeded the {limits.cpu_s} s CPU-time limit")
@@ -118,6 +119,60 @@ def rerun_in_child(artifact: str | Path, runs: list[dict[str, Any]],
                                 "limit")
         raise ArtifactFailed(str(answer["error"]))
     return list(answer["results"])
+
+
+def _progress_count(line: bytes) -> int | None:
+    """N for a child's ``{"progress": N}`` line, else None."""
+    if not line.startswith(b'{"progress": '):
+        return None
+    try:
+        n = json.loads(line)["progress"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return n if type(n) is int and n >= 0 else None
+
+
+def _communicate(proc: subprocess.Popen[bytes], request: bytes, timeout: float,
+                 progress: Callable[[int], object] | None) -> tuple[bytes, bytes]:
+    """``proc.communicate(request, timeout)``, except that the child's progress lines on
+    stdout go to ``progress`` as they come instead of into the returned stdout. On any error
+    (:class:`subprocess.TimeoutExpired` included) the child's process group is killed first."""
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    stdout, stderr = proc.stdout, proc.stderr
+    out: list[bytes] = []
+    err: list[bytes] = []
+
+    def read_out() -> None:
+        report = progress
+        for line in stdout:  # drained to the end, or the child would block on a full pipe
+            n = _progress_count(line)
+            if n is None:
+                out.append(line)
+            elif report is not None:
+                try:
+                    report(n)
+                except Exception:  # a broken progress display never stops the check
+                    report = None
+
+    readers = [threading.Thread(target=read_out, daemon=True),
+               threading.Thread(target=lambda: err.append(stderr.read()), daemon=True)]
+    for reader in readers:
+        reader.start()
+    try:
+        try:
+            proc.stdin.write(request)
+            proc.stdin.close()
+        except BrokenPipeError:  # the child died before reading: its exit status says why
+            pass
+        proc.wait(timeout=timeout)
+    except BaseException:
+        _kill_group(proc)
+        proc.wait()
+        raise
+    finally:
+        for reader in readers:
+            reader.join(timeout=10)
+    return b"".join(out), b"".join(err)
 
 
 def _gib(n: int) -> str:
@@ -154,6 +209,14 @@ def _out_of_memory(exc: BaseException) -> bool:
         m in text for m in ("Failed to allocate", "bad_alloc", "Cannot allocate memory"))
 
 
+def _progress_writer(fd: int) -> Callable[[int], None]:
+    """The child's progress callback: a ``{"progress": N}`` line on the answer pipe."""
+    def write(n: int) -> None:
+        os.write(fd, b'{"progress": %d}\n' % n)
+
+    return write
+
+
 def _child_main() -> int:
     answer_fd = os.dup(1)  # only the answer goes to the real stdout
     os.dup2(2, 1)
@@ -165,6 +228,7 @@ def _child_main() -> int:
         from persona_gym.evaluation import evaluate
 
         _limit_self(int(request["cpu_s"]), int(request["memory_bytes"]))
+        report_progress = _progress_writer(answer_fd) if request.get("progress") else None
         answer: dict[str, Any]
         try:
             policy = OnnxPolicy(request["artifact"])
@@ -176,7 +240,8 @@ def _child_main() -> int:
                 finally:
                     env.close()
                 results.append(evaluate(run["env_id"], policy, episodes=int(run["episodes"]),
-                                        seeds=[int(s) for s in run["seeds"]]))
+                                        seeds=[int(s) for s in run["seeds"]],
+                                        progress=report_progress))
             answer = {"results": results}
         except MemoryError:
             answer = {"error": "out of memory", "kind": "memory"}

@@ -17,10 +17,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import math
-import os
 import re
 import shutil
-import tempfile
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -39,6 +37,7 @@ from persona_gym.leaderboard.validate import (
     format_report,
     validate_files,
 )
+from persona_gym.output import folder_written_atomically
 
 TABLE_COLUMNS: tuple[tuple[str, str, str, str], ...] = (
     # (key, header, type, title)
@@ -318,8 +317,7 @@ def build_site(
         taken.add(slug)
         entries.append(_Entry(slug, report.submission, report.reproduced))
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
-    try:
+    with folder_written_atomically(out, mode=0o755) as tmp:
         (tmp / "entries").mkdir()
         for entry in entries:
             (tmp / "entries" / f"{entry.slug}.html").write_text(_entry_page(entry), "utf-8")
@@ -327,17 +325,6 @@ def build_site(
             shutil.copyfile(plot, tmp / "scaling.png")
         (tmp / "index.html").write_text(_index_page(entries, plot is not None), "utf-8")
         (tmp / SITE_MARKER).write_text("built by persona-gym leaderboard build\n", "utf-8")
-        os.chmod(tmp, 0o755)
-        if out.exists():
-            old = Path(tempfile.mkdtemp(prefix=f".{out.name}-old-", dir=out.parent))
-            os.replace(out, old / "site")
-            os.replace(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return BuildResult(out, [e.slug for e in entries], reports,
                        ranked=[e.slug for e in entries if e.verified],
                        unverified=[e.slug for e in entries if not e.verified])

@@ -5,9 +5,7 @@ baseline run folder, and the conversion of a *trusted* torch policy to the ONNX 
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -20,22 +18,7 @@ from persona_gym.artifacts import (
 )
 from persona_gym.leaderboard.schema import ARTIFACT_FORMAT, SUBMISSION_FORMAT, SUBMISSION_SCHEMA
 from persona_gym.leaderboard.validate import LeaderboardError
-
-
-def write_json_atomic(path: str | Path, data: Any) -> Path:
-    """Write ``data`` as indented JSON to ``path`` through a temporary file in the same folder
-    and a rename: never a half-written file."""
-    out = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.name}-", suffix=".part", dir=out.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(json.dumps(data, indent=2) + "\n")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, out)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return out
+from persona_gym.output import write_atomically
 
 
 def make_submission(
@@ -121,7 +104,8 @@ def submission_from_run(run_dir: str | Path, submissions: str | Path, *, name: s
                   "steps": args["steps"], "seed": args["seed"]},
         artifact=artifact_field(submissions, f"{name}/{POLICY_FILE}"),
     )
-    return write_json_atomic(Path(submissions) / f"{name}.json", submission)
+    return write_atomically(Path(submissions) / f"{name}.json",
+                            json.dumps(submission, indent=2) + "\n", mode=0o644)
 
 
 def convert_torchscript(source: str | Path, out: str | Path, env_id: str) -> Path:
@@ -145,4 +129,4 @@ def convert_torchscript(source: str | Path, out: str | Path, env_id: str) -> Pat
 
 
 __all__ = ["POLICY_FILE", "artifact_field", "convert_torchscript", "export_onnx",
-           "make_submission", "submission_from_run", "write_json_atomic"]
+           "make_submission", "submission_from_run"]

@@ -34,6 +34,7 @@ import re
 import reprlib
 import stat
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
@@ -42,7 +43,7 @@ import numpy as np
 
 from persona_gym.artifacts import MAX_ARTIFACT_BYTES, sha256_file
 from persona_gym.envs import card_of
-from persona_gym.evaluation import BY_TURN_METRICS, PROTOCOL_VERSION, env_entry
+from persona_gym.evaluation import BY_TURN_METRICS, PROTOCOL_VERSION, OpenBar, env_entry
 from persona_gym.judges.symbolic import METRICS
 from persona_gym.leaderboard.sandbox import DEFAULT_LIMITS, LimitExceeded, Limits, SandboxError
 from persona_gym.leaderboard.schema import (
@@ -542,8 +543,8 @@ def check_artifact_format(file: Path) -> list[Problem]:
     return []
 
 
-def _rerun_problems(artifact: Path, results: list[dict[str, Any]],
-                    limits: Limits) -> list[Problem]:
+def _rerun_problems(artifact: Path, results: list[dict[str, Any]], limits: Limits,
+                    progress: Callable[[int], object] | None = None) -> list[Problem]:
     """Re-evaluate the artifact in the sandbox with each results dict's seeds and episodes
     and compare."""
     from persona_gym.leaderboard.sandbox import rerun_in_child
@@ -556,7 +557,7 @@ def _rerun_problems(artifact: Path, results: list[dict[str, Any]],
     runs = [{"env_id": r["env_id"], "seeds": r["seeds"], "episodes": r["episodes_per_seed"]}
             for r in results]
     try:
-        fresh_all = rerun_in_child(artifact, runs, limits)
+        fresh_all = rerun_in_child(artifact, runs, limits, progress)
     except LimitExceeded as exc:
         return [Problem("limit", f"{artifact.name}: {exc}")]
     except SandboxError as exc:
@@ -583,24 +584,41 @@ def _rerun_problems(artifact: Path, results: list[dict[str, Any]],
 # -- the validator ----------------------------------------------------------------------------
 
 
-def validate_submission(path: str | Path, rerun: bool = True,
-                        limits: Limits = DEFAULT_LIMITS) -> Report:
-    """Check one submission file; every problem found is in the report (none: it passes).
+@dataclass
+class _Rerun:
+    """A submission that passed every other check and has an artifact to re-evaluate."""
 
-    ``rerun=False`` skips only the artifact's re-evaluation (its path, size, hash and ONNX
-    checks still run). ``limits`` bound the re-evaluation (:class:`~.sandbox.Limits`).
-    """
+    report: Report
+    artifact: Path
+    data: dict[str, Any]
+
+    @property
+    def episodes(self) -> int:
+        return sum(len(r["seeds"]) * r["episodes_per_seed"] for r in self.data["results"])
+
+    def run(self, limits: Limits, progress: Callable[[int], object] | None = None) -> None:
+        """Re-evaluate the artifact and complete the report."""
+        self.report.problems += _rerun_problems(self.artifact, self.data["results"], limits,
+                                                progress)
+        self.report.reproduced = not self.report.problems
+        if not self.report.problems:
+            self.report.submission = self.data
+
+
+def _check_submission(path: str | Path, rerun: bool) -> tuple[Report, _Rerun | None]:
+    """Every check but the re-evaluation; with ``rerun``, what is left to re-evaluate (None
+    when the report is final)."""
     report = Report(Path(path))
     data, report.problems = read_submission(report.path)
     if report.problems:
-        return report
+        return report, None
     report.problems += _schema_problems(data)
     if report.problems:
-        return report
+        return report, None
     report.problems += check_budget(data)
     report.problems += _version_problems(data)
     if any(p.code in ("env-version", "protocol-version") for p in report.problems):
-        return report  # the numbers cannot be checked against a different env or protocol
+        return report, None  # the numbers cannot be checked against another env or protocol
     for i, r in enumerate(data["results"]):
         report.problems += _check_results(r, f"results[{i}] ({r['env_id']})")
     artifact = data.get("artifact")
@@ -610,27 +628,63 @@ def validate_submission(path: str | Path, rerun: bool = True,
         if file is not None:
             report.problems += sha256_matches(file, artifact) or check_artifact_format(file)
             if rerun and not report.problems:
-                report.problems += _rerun_problems(file, data["results"], limits)
-                report.reproduced = not report.problems
+                return report, _Rerun(report, file, data)
     if not report.problems:
         report.submission = data
+    return report, None
+
+
+def validate_submission(path: str | Path, rerun: bool = True,
+                        limits: Limits = DEFAULT_LIMITS) -> Report:
+    """Check one submission file; every problem found is in the report (none: it passes).
+
+    ``rerun=False`` skips only the artifact's re-evaluation (its path, size, hash and ONNX
+    checks still run). ``limits`` bound the re-evaluation (:class:`~.sandbox.Limits`).
+    """
+    report, pending = _check_submission(path, rerun)
+    if pending is not None:
+        pending.run(limits)
     return report
 
 
+def _internal(path: Any, exc: BaseException) -> list[Problem]:
+    first = str(exc).splitlines()[0][:200] if str(exc) else ""
+    return [Problem("internal", f"{path} could not be checked ({type(exc).__name__}: {first}); "
+                    "the file is rejected: fix what the message names, or report the validator "
+                    "bug")]
+
+
 def validate_files(paths: Iterable[str | Path], rerun: bool = True,
-                   limits: Limits = DEFAULT_LIMITS) -> list[Report]:
+                   limits: Limits = DEFAULT_LIMITS, open_bar: OpenBar | None = None,
+                   ) -> list[Report]:
     """:func:`validate_submission` for each path; every path gets its report, even when
     checking one of them fails in a way the checks did not foresee (an ``internal``
-    problem for that file; the other files are still checked)."""
-    reports = []
+    problem for that file; the other files are still checked).
+
+    Every file is checked first; the artifacts that passed are then re-evaluated, with a
+    progress bar from ``open_bar`` (e.g. :func:`persona_gym.progress.progress`) over the
+    episodes they re-run."""
+    reports: list[Report] = []
+    pending: list[_Rerun] = []
     for p in paths:
         try:
-            reports.append(validate_submission(p, rerun=rerun, limits=limits))
+            report, rerun_left = _check_submission(p, rerun)
         except (Exception, RecursionError, MemoryError) as exc:
-            first = str(exc).splitlines()[0][:200] if str(exc) else ""
-            reports.append(Report(Path(str(p)), [Problem(
-                "internal", f"{p} could not be checked ({type(exc).__name__}: {first}); the "
-                "file is rejected: fix what the message names, or report the validator bug")]))
+            report, rerun_left = Report(Path(str(p)), _internal(p, exc)), None
+        reports.append(report)
+        if rerun_left is not None:
+            pending.append(rerun_left)
+    if not pending:
+        return reports
+    bar = (open_bar(sum(r.episodes for r in pending), f"re-run {len(pending)} artifact(s)")
+           if open_bar is not None else nullcontext())
+    with bar as shown:
+        for item in pending:
+            try:
+                item.run(limits, None if shown is None else shown.update)
+            except (Exception, RecursionError, MemoryError) as exc:
+                item.report.problems = _internal(item.report.path, exc)
+                item.report.submission = None
     return reports
 
 
