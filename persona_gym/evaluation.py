@@ -542,7 +542,10 @@ def evaluate(
     only test results are official (the leaderboard accepts nothing else).
 
     Trained policies with ``act_batch`` run batched (a vector env of ``batch`` envs and one
-    forward pass per step); reference policies read each env's ground truth.
+    forward pass per step); such a policy must be stateless (one object serves every env of
+    the batch, and ``reset`` is not called): a policy that remembers the conversation offers
+    ``act`` only and is played one episode at a time. Reference policies read each env's
+    ground truth.
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
