@@ -17,7 +17,15 @@ never trained on:
 * ``check3`` (150 items: 50 contradictions, 52 entailments, 48 neutral; 60 own lines, 44
   partner lines, 46 lines of other conversations): a third held-out set from 10 further
   families (``family_split`` of bench/train_judge_head.py), labelled and committed before any
-  judge was run on it, and measured once, at the end of the second round of judge work.
+  judge was run on it, and measured once, at the end of the second round of judge work;
+* ``check4`` (149 items: 51 contradictions, 49 entailments, 49 neutral; 70 own lines, 44
+  partner lines, 35 lines of other conversations): a fourth held-out set from 8 further
+  families (``family_split``: 1 in 10 of the families that were training families until
+  round 3), labelled and committed before any judge was run on it, for round 3's figures.
+  Its contradictions follow dev.jsonl's mix (the partner's "I've never ..." / "I've always
+  wanted ..." reactions, other speakers' ages, places, jobs, favourites, pets and partners)
+  rather than the one-job clashes the earlier sets lean on. Its families also occur in
+  dev.jsonl's source conversations (its items do not: lines of dev.jsonl were left out).
 
 Figures (macro-F1; contradiction precision / recall) after round 2: ``learned`` check 0.888
 (0.95 / 0.88), check2 0.859 (0.97 / 0.82), check3 0.799 (1.00 / 0.60); ``lexical`` 0.856,
@@ -40,7 +48,7 @@ LABELS_FILE = Path(__file__).parent / "data" / "judge_check_labels.jsonl"
 
 
 def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
-    """The check sets' items by set name (``check``, ``check2``, ``check3``)."""
+    """The check sets' items by set name (``check`` ... ``check4``)."""
     from persona_gym.logs import read_spc_csv
 
     convs = {c.id.rsplit("/", 1)[1]: c for c in read_spc_csv(spc)}
