@@ -309,6 +309,45 @@ def test_judge_inexperience_rules_stay_narrow(lex: LexicalJudge, line: str, labe
     assert lex.judge(INEXPERIENCED, [], line).label == label
 
 
+@pytest.mark.parametrize(("persona", "line"), [
+    ("I work as a museum tour guide.", "I work as a dental hygienist."),  # jobs in any words
+    ("I am a librarian.", "I'm a stay-at-home dad."),
+    ("I am a nurse.", "Hi! I'm in the fourth grade."),  # a grade-school child holds no job
+    ("I am 11 years old.", "I'm in the navy."),
+    ("I am 45 years old.", "I'm in the third grade."),
+    ("I turned 19 last week.", "I retired last year."),
+    ("My favorite color is teal.", "My favorite color is maroon."),  # one favourite a kind
+    ("I am a farmer.", "I work at a bookstore."),  # a mined workplace, a job tied to a farm
+])
+def test_judge_single_valued_attributes_clash(lex: LexicalJudge, persona: str, line: str
+                                              ) -> None:
+    """One job now, one stage of life, one favourite of a kind (lexicon.PERSONA_VALUES, mined
+    by bench/mine_persona_values.py, and the structural "I work as a X")."""
+    v = lex.judge([persona], [], line)
+    assert (v.label, v.against, v.evidence) == ("contradiction", "persona", persona)
+
+
+@pytest.mark.parametrize(("persona", "line"), [
+    ("I am a school teacher.", "I'm a teacher."),  # a job and its head are one job
+    ("I work as a museum tour guide.", "I work as a tour guide at the museum."),
+    ("I am a librarian.", "I also work part-time as a waiter."),  # a second job
+    ("I am a nurse.", "I work as a volunteer at the shelter."),  # unpaid work
+    ("I am a stay-at-home mom.", "I work from home."),
+    ("I am a lifeguard.", "I'm in the ninth grade."),  # teenagers hold jobs: grade school counts
+    ("I am 10 years old.", "My dad is a firefighter."),  # someone else's job
+    ("I am 30 years old.", "I'm a college student."),
+    ("I am a bartender.", "I work at a bar."),  # a job done in many kinds of place
+    ("My favorite food is pizza.", "My favorite food is pepperoni pizza."),
+    ("My favorite band is Rascal Flatts.", "My favorite band is rascal flats."),
+    ("My favorite color is blue.", "My favorite movie is Up."),
+    ("My favorite color is grey.", "One of my favorite colors is green."),
+    ("My favorite color is grey.", "My favorite color is not green."),
+])
+def test_judge_single_valued_attributes_stay_narrow(lex: LexicalJudge, persona: str, line: str
+                                                    ) -> None:
+    assert lex.judge([persona], [], line).label != "contradiction"
+
+
 @pytest.mark.parametrize(("line", "evidence"), [
     ("That's cool. I'm partly deaf, so I can't hear the tour guide.", "I am partly deaf."),
     ("Me too! I love playing chess with my friends.", "I like to play chess."),

@@ -29,6 +29,7 @@ What it cannot judge (honest limits):
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -62,6 +63,7 @@ class _Clause(NamedTuple):
     about_you: bool
     other: str | None  # the clause is about someone else: "my sister is ...", "she is ..."
     jobs: frozenset[tuple[str, str]]  # (whose, occupation group); "(retired)" for a retiree
+    favorites: frozenset[tuple[str, str]]  # (kind, value): "my favorite color is grey"
 
 
 def _jobs(clause: str) -> frozenset[tuple[str, str]]:
@@ -77,6 +79,14 @@ def _jobs(clause: str) -> frozenset[tuple[str, str]]:
             out.add((who, "(retired)"))
         elif not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(pre):
             out.add((who, lexicon.OCCUPATION[m.group("job")]))
+    if not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(clause):
+        for m in lexicon.WORK_AS_RE.finditer(clause):  # "I work as a museum tour guide"
+            phrase = m.group("x")
+            head = phrase.split()[-1]
+            if phrase not in lexicon.OCCUPATION and head not in lexicon.NOT_JOBS:
+                out.add(("i", lexicon.job_group(phrase)))
+        if lexicon.MILITARY_RE.search(clause):  # "I'm in the army"
+            out.add(("i", "soldier"))
     if not lexicon.SIDE_JOB.search(clause):
         for m in lexicon.WORKPLACE_RE.finditer(clause):  # "I work at a bank", "from home"
             place = m.group("place").strip()
@@ -88,11 +98,38 @@ def _jobs(clause: str) -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
+def _favorites(clause: str) -> frozenset[tuple[str, str]]:
+    """(kind, value) of "my favorite K is V" for the mined kinds of favourite (none when the
+    value is denied: "my favorite color is not red")."""
+    out = set()
+    for m in lexicon.FAVORITE_RE.finditer(clause):
+        value = re.sub(r"^(?:an?|the) ", "", m.group("v").strip())
+        if value and not re.match(r"(?:not|no|never)\b", value):
+            out.add(("color" if m.group("k") == "colour" else m.group("k"), value))
+    return frozenset(out)
+
+
+def _same_value(a: str, b: str) -> bool:
+    """Whether two favourites may name one thing: equal, one inside the other ("pizza" /
+    "pepperoni pizza", "country" / "country music") or spelled alike ("rascal flats")."""
+    wa, wb = set(a.split()), set(b.split())
+    return (a == b or wa <= wb or wb <= wa
+            or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8)
+
+
+def _adult_job(clause: _Clause) -> bool:
+    """The speaker holds a job now ("(retired)" and working from home do not count)."""
+    return any(who == "i" and job not in ("(retired)", "@home") for who, job in clause.jobs)
+
+
 def _jobs_clash(a: str, b: str) -> bool:
     """Whether one person cannot hold both (occupation groups, ``@workplace`` or
     ``teacher:grade`` values of :func:`_jobs`)."""
     if a == b:
         return False
+    if not a.startswith(("@", "teacher:")) and not b.startswith(("@", "teacher:")) \
+            and a.split()[-1] == b.split()[-1]:
+        return False  # a job and its head name one job: "museum tour guide" / "tour guide"
     if a.startswith("teacher:") or b.startswith("teacher:"):
         if a.startswith("teacher:") and b.startswith("teacher:"):
             return True  # "I teach first grade" / "I'm a kindergarten teacher"
@@ -102,11 +139,24 @@ def _jobs_clash(a: str, b: str) -> bool:
         if a.startswith("@") and b.startswith("@"):
             return True  # two workplaces: "at a nursing home" / "in a shipyard" / "from home"
         place, job = (a, b) if a.startswith("@") else (b, a)
-        allowed = lexicon.WORKPLACE_JOBS.get(place[1:])
-        if allowed is None:  # a place we know nothing of fits any occupation
-            return False
+        name = place[1:]
+        allowed = lexicon.WORKPLACE_JOBS.get(name,  # "an elementary school" is a school
+                                             lexicon.WORKPLACE_JOBS.get(name.split()[-1]))
+        if allowed is None:
+            # a place employees were seen at ("I work at a bookstore") is not where a job
+            # the workplace table ties to one place is done (a teacher's school); any other
+            # place we know nothing of fits any occupation
+            return name in lexicon.PERSONA_VALUES["workplaces"] and job in lexicon.PLACE_BOUND
         return bool(allowed) and job not in allowed and job != "(retired)"
     return True
+
+
+_GROWN_UP = frozenset({("marital", "married"), ("marital", "engaged"), ("kids", "some"),
+                       ("stage", "college"), ("stage", "retired"), ("stage", "working"),
+                       ("stage", "home")})
+"""What no one of twelve or under is."""
+_SCHOOL_CHILD = frozenset({("stage", "child"), ("stage", "high_school")})
+"""What no one of twenty-one or over is."""
 
 
 def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
@@ -183,7 +233,7 @@ def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
     o = lexicon.OTHER.match(clause)
     other = (o.group("who") or "they") if o else None
     return _Clause(clause, weights, polarity, tuple(numbers), age, place, slots, facts, first,
-                   about_you, other, _jobs(clause))
+                   about_you, other, _jobs(clause), _favorites(clause))
 
 
 def _entail_score(cover_line: float, cover_ref: float) -> float:
@@ -399,6 +449,21 @@ class LexicalJudge:
             if child in x and ({("marital", "married"), ("marital", "engaged"),
                                 ("kids", "some")} & y):
                 hard = max(hard, 0.85)
+        for x, y in ((a, b), (b, a)):
+            # a job now is not a grade-school child's nor a stay-at-home parent's: "I'm a
+            # third grader" / "I am in the army", "I'm a stay-at-home dad" / "a tour guide"
+            if _adult_job(x) and {("stage", "child"), ("stage", "home")} & y.slots:
+                hard = max(hard, 0.85)
+            if x.age is not None and x.age[1] <= 12 and (_adult_job(y) or y.slots & _GROWN_UP):
+                hard = max(hard, 0.85)  # "I am 12 years old" / "I'm in the army", "my wife"
+            if x.age is not None and x.age[0] >= 21 and y.slots & _SCHOOL_CHILD:
+                hard = max(hard, 0.85)  # "I'm 40" / "I'm in the third grade"
+            if x.age is not None and x.age[1] <= 25 and ("stage", "retired") in y.slots:
+                hard = max(hard, 0.85)  # "I turned 18 yesterday" / "I retired a few years ago"
+        for kind, value in a.favorites:  # one favourite of a kind: "grey" / "orange"
+            for kind2, value2 in b.favorites:
+                if kind == kind2 and not _same_value(value, value2):
+                    hard = max(hard, 0.85)
         if a.slots and b.slots:
             for slot, v in a.slots:
                 for slot2, v2 in b.slots:
