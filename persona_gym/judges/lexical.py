@@ -64,6 +64,7 @@ class _Clause(NamedTuple):
     other: str | None  # the clause is about someone else: "my sister is ...", "she is ..."
     jobs: frozenset[tuple[str, str]]  # (whose, occupation group); "(retired)" for a retiree
     favorites: frozenset[tuple[str, str]]  # (kind, value): "my favorite color is grey"
+    aspired: frozenset[str]  # occupation groups the speaker wants or studies to hold
 
 
 def _jobs(clause: str) -> frozenset[tuple[str, str]]:
@@ -106,6 +107,17 @@ def _favorites(clause: str) -> frozenset[tuple[str, str]]:
         value = re.sub(r"^(?:an?|the) ", "", m.group("v").strip())
         if value and not re.match(r"(?:not|no|never)\b", value):
             out.add(("color" if m.group("k") == "colour" else m.group("k"), value))
+    return frozenset(out)
+
+
+def _aspired(clause: str) -> frozenset[str]:
+    """The occupation groups of "I'm studying to be a X" / "I want to become a X" (known jobs
+    and their heads only: "I want to be a better teacher" names none)."""
+    out = set()
+    for m in lexicon.ASPIRED_JOB_RE.finditer(clause):
+        phrase = m.group("x")
+        if phrase in lexicon.OCCUPATION or phrase.split()[-1] in lexicon.OCCUPATION:
+            out.add(lexicon.job_group(phrase))
     return frozenset(out)
 
 
@@ -233,7 +245,7 @@ def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
     o = lexicon.OTHER.match(clause)
     other = (o.group("who") or "they") if o else None
     return _Clause(clause, weights, polarity, tuple(numbers), age, place, slots, facts, first,
-                   about_you, other, _jobs(clause), _favorites(clause))
+                   about_you, other, _jobs(clause), _favorites(clause), _aspired(clause))
 
 
 def _entail_score(cover_line: float, cover_ref: float) -> float:
@@ -460,6 +472,10 @@ class LexicalJudge:
                 hard = max(hard, 0.85)  # "I'm 40" / "I'm in the third grade"
             if x.age is not None and x.age[1] <= 25 and ("stage", "retired") in y.slots:
                 hard = max(hard, 0.85)  # "I turned 18 yesterday" / "I retired a few years ago"
+            for job in x.aspired:  # "I'm studying to be a teacher" / "I am a teacher"
+                if any(who == "i" and (job2 == job or job2.split()[-1] == job.split()[-1])
+                       for who, job2 in y.jobs):
+                    hard = max(hard, 0.85)
         for kind, value in a.favorites:  # one favourite of a kind: "grey" / "orange"
             for kind2, value2 in b.favorites:
                 if kind == kind2 and not _same_value(value, value2):

@@ -1395,6 +1395,14 @@ MILITARY_RE = re.compile(r"\bi am (?:currently |now |still |also )?(?:in|serving
                          r" the (?:army|navy|air force|marines|marine corps|military|coast guard"
                          r"|national guard)\b|\bi serve in the (?:army|navy|air force|military)\b")
 """"I'm in the army": serving is the one occupation (``soldier``)."""
+ASPIRED_JOB_RE = re.compile(
+    r"\bi (?:am |was )?(?:(?:still |currently )?(?:studying|training|going to school|in school"
+    r"|working)|(?:really |always |have always |have )?(?:want|wanted|hope|plan|dream|would like"
+    r"|would love|decided|am going|need)) to (?:be|become) (?:an?|the) (?!(?:better|good|great"
+    r"|best|successful|famous|real|professional|full-time|head|senior|certified|licensed) )"
+    r"(?P<x>(?:[a-z-]+ ){0,2}?[a-z-]+)(?=\s*(?:[.,!;?]|$|\b(?:and|at|in|for|but|with|so|who"
+    r"|because|on|one day|someday|some day|when|like|after|too)\b))")
+""""I'm studying to be a teacher", "I want to become a nurse": a job not (yet) held."""
 FAVORITE_KINDS = frozenset(PERSONA_VALUES["favorite_kinds"]) | {"colour"}
 """Kinds of favourite a persona holds one value of (mined: "my favorite color is grey")."""
 FAVORITE_RE = re.compile(
