@@ -318,6 +318,7 @@ def test_judge_inexperience_rules_stay_narrow(lex: LexicalJudge, line: str, labe
     ("I turned 19 last week.", "I retired last year."),
     ("My favorite color is teal.", "My favorite color is maroon."),  # one favourite a kind
     ("I am a farmer.", "I work at a bookstore."),  # a mined workplace, a job tied to a farm
+    ("I started a new job as a pa three months ago.", "I'm a stay-at-home mom."),
     ("I am an elementary school teacher.", "I'm studying to be a teacher."),  # not yet one
     ("I am a nurse.", "I want to become a nurse someday."),
 ])

@@ -1387,9 +1387,11 @@ NOT_JOBS = frozenset({"major", "minor", "student", "grader", "biker", "lover", "
 """Nouns after "I am a" / "I work as a" that name a stage, a pastime, unpaid work or a
 group, not an occupation."""
 WORK_AS_RE = re.compile(
-    r"\bi (?:currently |still |now )?(?:work|am working|have been working) as (?:an?|the) "
+    r"\bi (?:currently |still |now )?(?:work|am working|have been working|(?:just )?(?:started|got)"
+    r" (?:a |my )?(?:new )?job|have a (?:new )?job) as (?:an?|the) "
     r"(?P<x>(?:[a-z-]+ ){0,2}?[a-z-]+)(?=\s*(?:[.,!;?]|$|\b(?:and|at|in|for|but|with|so|who"
-    r"|because|on|from|since|now|when|to)\b))")
+    r"|because|on|from|since|now|when|to|a few|several|last|this|recently|about|over|almost"
+    rf"|{NUM_WORD_RE}|\d+)\b))")
 """"I work as a museum tour guide": an occupation whatever the words (but ``NOT_JOBS``)."""
 MILITARY_RE = re.compile(r"\bi am (?:currently |now |still |also )?(?:in|serving in|enlisted in)"
                          r" the (?:army|navy|air force|marines|marine corps|military|coast guard"
