@@ -321,6 +321,7 @@ def test_judge_inexperience_rules_stay_narrow(lex: LexicalJudge, line: str, labe
     ("I started a new job as a pa three months ago.", "I'm a stay-at-home mom."),
     ("I am an elementary school teacher.", "I'm studying to be a teacher."),  # not yet one
     ("I am a nurse.", "I want to become a nurse someday."),
+    ("I work at a nursing home.", "I work from home."),  # home is no part of a nursing home
 ])
 def test_judge_single_valued_attributes_clash(lex: LexicalJudge, persona: str, line: str
                                               ) -> None:
@@ -340,6 +341,10 @@ def test_judge_single_valued_attributes_clash(lex: LexicalJudge, persona: str, l
     ("I am 10 years old.", "My dad is a firefighter."),  # someone else's job
     ("I am 30 years old.", "I'm a college student."),
     ("I am a bartender.", "I work at a bar."),  # a job done in many kinds of place
+    ("I started a new job as a pa.", "I work at a hospital."),  # an unknown job fits any place
+    ("I work for our local supermarket.", "I'm working at the supermarket."),  # one place
+    ("I work fulltime in a shipyard.", "I work in a shipyard building ships."),
+    ("I am a musician.", "I work as a custodian to help pay the bills."),  # a second job
     ("My favorite food is pizza.", "My favorite food is pepperoni pizza."),
     ("My favorite band is Rascal Flatts.", "My favorite band is rascal flats."),
     ("My favorite color is blue.", "My favorite movie is Up."),

@@ -149,8 +149,14 @@ def _jobs_clash(a: str, b: str) -> bool:
         return other not in ("teacher", "@school")
     if a.startswith("@") or b.startswith("@"):
         if a.startswith("@") and b.startswith("@"):
-            return True  # two workplaces: "at a nursing home" / "in a shipyard" / "from home"
+            wa, wb = a[1:].split(), b[1:].split()
+            # two workplaces clash ("at a nursing home" / "in a shipyard" / "from home"), not one
+            # place in more or fewer words ("our local supermarket" / "the supermarket", "a
+            # shipyard building ships" / "a shipyard"); home is no part of a nursing home
+            return "home" in (a[1:], b[1:]) or not (set(wa) <= set(wb) or set(wb) <= set(wa))
         place, job = (a, b) if a.startswith("@") else (b, a)
+        if job not in lexicon.OCCUPATION_GROUP_NAMES and job != "(retired)":
+            return False  # a job read from its context alone ("I work as a PA") may work anywhere
         name = place[1:]
         allowed = lexicon.WORKPLACE_JOBS.get(name,  # "an elementary school" is a school
                                              lexicon.WORKPLACE_JOBS.get(name.split()[-1]))

@@ -1377,6 +1377,8 @@ def job_group(phrase: str) -> str:
 OCCUPATION: dict[str, str] = {**{p: job_group(p) for p in PERSONA_VALUES["jobs"]},
                               **BASE_OCCUPATION}
 """Occupation word or phrase (hand-listed or mined) -> its group."""
+OCCUPATION_GROUP_NAMES = frozenset(OCCUPATION.values())
+"""The groups of the known occupations (a job read from "I work as a X" alone may be none)."""
 _OCC_RE = trie_regex(set(OCCUPATION))
 AGENT_NOUN = re.compile(r"(?:er|or|ist|ian|ant|ent|man|woman|ess|eer)$")
 """The ending of an agent noun (bench/mine_persona_values.py keeps jobs that end so)."""
@@ -1422,7 +1424,8 @@ JOB_RE = re.compile(
 """"I am a professional wrestler", "I work as a school teacher", "my dad is a plumber"."""
 SIDE_JOB = re.compile(r"\b(?:second job|side job|part-time|part time|side hustle|also|as well"
                       r"|too|used to|former|formerly|retired|was|someday|one day|want|wanted"
-                      r"|dream|hope|would|studying|training|learning|going to be)\b")
+                      r"|dream|hope|would|studying|training|learning|going to be|pay the bills"
+                      r"|make ends meet|on the side)\b")
 """Words that let one person hold two jobs or only a past or future one."""
 JOB_WHO = {"dad": "father", "mom": "mother", "mum": "mother"}
 WORKPLACE_JOBS: dict[str, frozenset[str]] = {
