@@ -189,8 +189,9 @@ def test_dev_set_floor(real: LearnedJudge) -> None:
 def test_check_sets_floor(real: LearnedJudge) -> None:
     """The hand-labelled check sets from persona families the head never saw
     (bench/judge_check_sets.py): ``check`` was used to choose rules and the threshold,
-    ``check2`` to measure and then (round 2) to choose rules from its misses, ``check3`` only
-    to measure (once, at the end of round 2: 0.799)."""
+    ``check2`` to measure and then (round 2) to choose rules from its misses, ``check3`` to
+    measure once at the end of round 2 (0.799; its misses were read in round 3: 0.854),
+    ``check4`` only to measure (once, at the end of round 3: 0.846)."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         from judge_check_sets import build
@@ -199,10 +200,10 @@ def test_check_sets_floor(real: LearnedJudge) -> None:
     sets = build(SPC)
     assert {k: len(v) for k, v in sets.items()} == {"check": 240, "check2": 120, "check3": 150,
                                                      "check4": 149}
-    floors = {"check": 0.87, "check2": 0.83, "check3": 0.77}
-    for name, floor in floors.items():
-        r = _report(real, sets[name])
+    floors = {"check": 0.87, "check2": 0.83, "check3": 0.83, "check4": 0.82}
+    for name, items in sets.items():
+        r = _report(real, items)
         c = r["per_label"]["contradiction"]
         print(f"\n{name}: macro-F1 {r['macro_f1']:.3f}, contradiction P/R "
               f"{c['precision']:.3f}/{c['recall']:.3f}")
-        assert r["macro_f1"] >= floor, name
+        assert r["macro_f1"] >= floors[name], name

@@ -6,8 +6,13 @@ free-text persona sentences and the speaker's earlier lines (the
 compared with each clause of each persona sentence and earlier line using world facts (read by
 :class:`~persona_gym.judges.reader.TextReader`), a few mutually exclusive attributes (age, place
 of residence, gender, marital status, pets, children, siblings, life stage, diet, religion,
-alcohol), one job per person (an occupation lexicon, workplaces, grades taught; a second, past
-or future job is exempt), counts ("two cats" / "three cats") and content-word overlap with
+alcohol), one job per person (an occupation lexicon extended by jobs mined from
+Synthetic-Persona-Chat's training families, any X of "I work as a X", "I'm in the army",
+workplaces, grades taught; a job and its head are one job; a second, past or future job is
+exempt, and a job only wanted or studied for contradicts holding it), a job now against a
+grade-school child, a stay-at-home parent or an age of twelve or under, one favourite of each
+mined kind ("my favorite color is grey" / "... orange"), counts ("two cats" / "three cats") and
+content-word overlap with
 polarity (negation, "I've never...", "I've always wanted to...", "I wish I could...", "not much
 of a ..."). The best-matching sentence is the evidence. Rule strengths and thresholds were set
 by hand (no learned weights); the vocabulary is :mod:`persona_gym.judges.lexicon`.
@@ -16,6 +21,10 @@ What it cannot judge (honest limits):
 
 * values outside the lexicons are compared only through shared words: ages, places and the
   attributes above in any words, other values ("I'm a carpenter" / "I build furniture") not;
+  "I am a X" names a job only for X in the occupation lexicon (hand-listed plus the few jobs
+  the small SPC validation split's training families yield: "I am a museum tour guide" is not
+  read, "I work as a museum tour guide" is), and a workplace we know nothing of fits any job
+  but a teacher's, librarian's, banker's, teller's or farmer's;
 * paraphrase beyond shared words and a small synonym table ("I spend my days with horses" vs "I
   own a ranch"), world knowledge beyond a few lexicons (US states, countries, meats, drinks, pets,
   religions), coreference ("I have a sister. She's a dancer."), irony, hedging and sarcasm;
