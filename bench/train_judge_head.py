@@ -5,8 +5,8 @@ Data (no hand labels, nothing from the dev set):
 
 * **SPC training conversations**: every conversation of the SPC validation CSV whose speakers'
   persona sentences all lie in *training families* (persona sentences that share a persona set,
-  linked transitively; the families of bench/judge_check_sets.py's ``check``, ``check2`` and
-  ``check3`` sets are held out), minus conversations that contain a line of
+  linked transitively; the families of bench/judge_check_sets.py's ``check`` ... ``check4``
+  sets are held out), minus conversations that contain a line of
   ../shared/data/persona-consistency/dev.jsonl (``--dev`` is read only to exclude those).
   Pairs (a statement sentence of a line, a persona sentence) get weak labels:
   contradiction where the rule judge finds one; entailment for a speaker's own line the rules
@@ -27,9 +27,11 @@ AdamW, class-weighted cross-entropy. Thresholds: ``--contradiction`` and ``--ent
 shipped values were chosen on bench/judge_check_sets.py's ``check`` set: the head's
 contradictions cost more precision than they added recall there, so contradictions come from
 the rules: threshold 2.0 = never). The provenance (data counts, file hashes, versions, command)
-is written next to the weights. The shipped head (round 2, 56 training families): the learned
-judge's macro-F1 is 0.888 on ``check``, 0.859 on ``check2``, 0.799 on ``check3``, 0.938 on the
-dev set (``persona-gym judge FILE --eval --json`` on bench/judge_check_sets.py's output).
+is written next to the weights. The shipped head (round 3, 48 training families, 175
+conversations; retrain it whenever the rules' strengths change, they are its features): the
+learned judge's macro-F1 is 0.892 on ``check``, 0.851 on ``check2``, 0.854 on ``check3``, 0.846
+on ``check4`` (held out, measured once), 0.946 on the dev set (``persona-gym judge FILE --eval
+--json`` on bench/judge_check_sets.py's output).
 
     python bench/train_judge_head.py --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv \
         --dev ../shared/data/persona-consistency/dev.jsonl --out persona_gym/judges/head
@@ -50,7 +52,7 @@ from pathlib import Path
 
 import numpy as np
 
-CHECK_SALT, CHECK2_SALT, CHECK3_SALT = "fam", "fam2", "fam3"
+CHECK_SALT, CHECK2_SALT, CHECK3_SALT, CHECK4_SALT = "fam", "fam2", "fam3", "fam4"
 
 
 def _h(text: str) -> int:
@@ -63,12 +65,14 @@ def _norm(text: str) -> str:
 
 def family_split(family: str) -> str:
     """``check`` (1 in 4 families), ``check2`` (1 in 9 of the rest), ``check3`` (1 in 6 of the
-    rest) or ``train``."""
+    rest), ``check4`` (1 in 10 of the rest) or ``train``."""
     if _h(CHECK_SALT + family) % 4 == 0:
         return "check"
     if _h(CHECK2_SALT + family) % 9 == 0:
         return "check2"
-    return "check3" if _h(CHECK3_SALT + family) % 6 == 0 else "train"
+    if _h(CHECK3_SALT + family) % 6 == 0:
+        return "check3"
+    return "check4" if _h(CHECK4_SALT + family) % 10 == 0 else "train"
 
 
 def families(convs: list) -> dict[str, str]:

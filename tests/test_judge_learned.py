@@ -189,16 +189,18 @@ def test_dev_set_floor(real: LearnedJudge) -> None:
 def test_check_sets_floor(real: LearnedJudge) -> None:
     """The hand-labelled check sets from persona families the head never saw
     (bench/judge_check_sets.py): ``check`` was used to choose rules and the threshold,
-    ``check2`` to measure and then (round 2) to choose rules from its misses, ``check3`` only
-    to measure (once, at the end of round 2: 0.799)."""
+    ``check2`` to measure and then (round 2) to choose rules from its misses, ``check3`` to
+    measure once at the end of round 2 (0.799; its misses were read in round 3: 0.854),
+    ``check4`` only to measure (once, at the end of round 3: 0.846)."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         from judge_check_sets import build
     finally:
         sys.path.pop(0)
     sets = build(SPC)
-    assert {k: len(v) for k, v in sets.items()} == {"check": 240, "check2": 120, "check3": 150}
-    floors = {"check": 0.87, "check2": 0.83, "check3": 0.77}
+    assert {k: len(v) for k, v in sets.items()} == {"check": 240, "check2": 120, "check3": 150,
+                                                     "check4": 149}
+    floors = {"check": 0.87, "check2": 0.83, "check3": 0.83, "check4": 0.82}
     for name, items in sets.items():
         r = _report(real, items)
         c = r["per_label"]["contradiction"]

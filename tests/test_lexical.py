@@ -309,6 +309,98 @@ def test_judge_inexperience_rules_stay_narrow(lex: LexicalJudge, line: str, labe
     assert lex.judge(INEXPERIENCED, [], line).label == label
 
 
+@pytest.mark.parametrize(("persona", "line"), [
+    ("I work as a museum tour guide.", "I work as a dental hygienist."),  # jobs in any words
+    ("I am a librarian.", "I'm a stay-at-home dad."),
+    ("I am a nurse.", "Hi! I'm in the fourth grade."),  # a grade-school child holds no job
+    ("I am 11 years old.", "I'm in the navy."),
+    ("I am 45 years old.", "I'm in the third grade."),
+    ("I turned 19 last week.", "I retired last year."),
+    ("My favorite color is teal.", "My favorite color is maroon."),  # one favourite a kind
+    ("I am a farmer.", "I work at a bookstore."),  # a mined workplace, a job tied to a farm
+    ("I started a new job as a pa three months ago.", "I'm a stay-at-home mom."),
+    ("I am an elementary school teacher.", "I'm studying to be a teacher."),  # not yet one
+    ("I am a nurse.", "I want to become a nurse someday."),
+    ("I work at a nursing home.", "I work from home."),  # home is no part of a nursing home
+])
+def test_judge_single_valued_attributes_clash(lex: LexicalJudge, persona: str, line: str
+                                              ) -> None:
+    """One job now, one stage of life, one favourite of a kind (lexicon.PERSONA_VALUES, mined
+    by bench/mine_persona_values.py, and the structural "I work as a X")."""
+    v = lex.judge([persona], [], line)
+    assert (v.label, v.against, v.evidence) == ("contradiction", "persona", persona)
+
+
+@pytest.mark.parametrize(("persona", "line"), [
+    ("I am a school teacher.", "I'm a teacher."),  # a job and its head are one job
+    ("I work as a museum tour guide.", "I work as a tour guide at the museum."),
+    ("I am a librarian.", "I also work part-time as a waiter."),  # a second job
+    ("I am a nurse.", "I work as a volunteer at the shelter."),  # unpaid work
+    ("I am a stay-at-home mom.", "I work from home."),
+    ("I am a lifeguard.", "I'm in the ninth grade."),  # teenagers hold jobs: grade school counts
+    ("I am 10 years old.", "My dad is a firefighter."),  # someone else's job
+    ("I am 30 years old.", "I'm a college student."),
+    ("I am a bartender.", "I work at a bar."),  # a job done in many kinds of place
+    ("I started a new job as a pa.", "I work at a hospital."),  # an unknown job fits any place
+    ("I work for our local supermarket.", "I'm working at the supermarket."),  # one place
+    ("I work fulltime in a shipyard.", "I work in a shipyard building ships."),
+    ("I am a musician.", "I work as a custodian to help pay the bills."),  # a second job
+    ("My favorite food is pizza.", "My favorite food is pepperoni pizza."),
+    ("My favorite band is Rascal Flatts.", "My favorite band is rascal flats."),
+    ("My favorite color is blue.", "My favorite movie is Up."),
+    ("My favorite color is grey.", "One of my favorite colors is green."),
+    ("My favorite color is grey.", "My favorite color is not green."),
+    ("I am a teacher.", "I want to be a better teacher."),
+    ("I am a nurse.", "My daughter wants to be a nurse."),
+])
+def test_judge_single_valued_attributes_stay_narrow(lex: LexicalJudge, persona: str, line: str
+                                                    ) -> None:
+    assert lex.judge([persona], [], line).label != "contradiction"
+
+
+def test_mined_persona_values_keep_jobs_and_attribute_kinds_only() -> None:
+    """bench/mine_persona_values.py on hand-written text: jobs only in job contexts and not
+    stages or pastimes; a kind of favourite a persona states, or with two values."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "bench"))
+    try:
+        from mine_persona_values import mine
+    finally:
+        sys.path.pop(0)
+    texts = ["i work as a tour guide.", "i am an economics major at the university.",
+             "i used to be a mountain biker.", "my dad is a plumber.", "i am a swimmer.",
+             "i work at a bookstore.", "i am a stay-at-home dad.", "i am in the third grade.",
+             "my favorite color is red.", "my favorite part is the ending.",
+             "my favorite band is the who.", "my favorite band is aerosmith."]
+    table = mine(texts, ["my favorite color is red."], {"plumber"})
+    assert set(table["jobs"]) == {"plumber"}  # "guide" is no agent noun; major, biker stay out
+    assert table["workplaces"] == {"bookstore": 1}
+    assert table["stay_at_home"] == {"dad": 1} and table["grades"] == {"third": 1}
+    assert table["favorite_kinds"] == {"band": 2, "color": 1}
+
+
+@pytest.mark.skipif(not DEV.is_file(), reason="needs ../shared/data (SPC, dev.jsonl)")
+def test_shipped_persona_values_are_the_generator_output() -> None:
+    """The shipped table is what its documented command writes (and was mined from training
+    families only: its provenance says which)."""
+    import subprocess
+    import sys
+    import tempfile
+
+    root = Path(__file__).parents[1]
+    spc = (root / "../shared/data/spc/Synthetic-Persona-Chat_valid.csv").resolve()
+    with tempfile.TemporaryDirectory() as tmp:
+        subprocess.run([sys.executable, str(root / "bench/mine_persona_values.py"), "--spc",
+                        str(spc), "--dev", str(DEV), "--out", tmp], check=True,
+                       capture_output=True)
+        fresh = json.loads((Path(tmp) / "persona_values.json").read_text("utf-8"))
+    shipped = root / "persona_gym/judges/data"
+    assert fresh == json.loads((shipped / "persona_values.json").read_text("utf-8"))
+    provenance = json.loads((shipped / "persona_values.provenance.json").read_text("utf-8"))
+    assert provenance["spc"]["families"]["check4"] > 0  # the held-out families were known
+
+
 @pytest.mark.parametrize(("line", "evidence"), [
     ("That's cool. I'm partly deaf, so I can't hear the tour guide.", "I am partly deaf."),
     ("Me too! I love playing chess with my friends.", "I like to play chess."),

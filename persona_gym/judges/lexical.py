@@ -6,8 +6,13 @@ free-text persona sentences and the speaker's earlier lines (the
 compared with each clause of each persona sentence and earlier line using world facts (read by
 :class:`~persona_gym.judges.reader.TextReader`), a few mutually exclusive attributes (age, place
 of residence, gender, marital status, pets, children, siblings, life stage, diet, religion,
-alcohol), one job per person (an occupation lexicon, workplaces, grades taught; a second, past
-or future job is exempt), counts ("two cats" / "three cats") and content-word overlap with
+alcohol), one job per person (an occupation lexicon extended by jobs mined from
+Synthetic-Persona-Chat's training families, any X of "I work as a X", "I'm in the army",
+workplaces, grades taught; a job and its head are one job; a second, past or future job is
+exempt, and a job only wanted or studied for contradicts holding it), a job now against a
+grade-school child, a stay-at-home parent or an age of twelve or under, one favourite of each
+mined kind ("my favorite color is grey" / "... orange"), counts ("two cats" / "three cats") and
+content-word overlap with
 polarity (negation, "I've never...", "I've always wanted to...", "I wish I could...", "not much
 of a ..."). The best-matching sentence is the evidence. Rule strengths and thresholds were set
 by hand (no learned weights); the vocabulary is :mod:`persona_gym.judges.lexicon`.
@@ -16,6 +21,10 @@ What it cannot judge (honest limits):
 
 * values outside the lexicons are compared only through shared words: ages, places and the
   attributes above in any words, other values ("I'm a carpenter" / "I build furniture") not;
+  "I am a X" names a job only for X in the occupation lexicon (hand-listed plus the few jobs
+  the small SPC validation split's training families yield: "I am a museum tour guide" is not
+  read, "I work as a museum tour guide" is), and a workplace we know nothing of fits any job
+  but a teacher's, librarian's, banker's, teller's or farmer's;
 * paraphrase beyond shared words and a small synonym table ("I spend my days with horses" vs "I
   own a ranch"), world knowledge beyond a few lexicons (US states, countries, meats, drinks, pets,
   religions), coreference ("I have a sister. She's a dancer."), irony, hedging and sarcasm;
@@ -29,6 +38,7 @@ What it cannot judge (honest limits):
 
 from __future__ import annotations
 
+import difflib
 import re
 from collections.abc import Sequence
 from functools import lru_cache
@@ -62,6 +72,8 @@ class _Clause(NamedTuple):
     about_you: bool
     other: str | None  # the clause is about someone else: "my sister is ...", "she is ..."
     jobs: frozenset[tuple[str, str]]  # (whose, occupation group); "(retired)" for a retiree
+    favorites: frozenset[tuple[str, str]]  # (kind, value): "my favorite color is grey"
+    aspired: frozenset[str]  # occupation groups the speaker wants or studies to hold
 
 
 def _jobs(clause: str) -> frozenset[tuple[str, str]]:
@@ -77,6 +89,14 @@ def _jobs(clause: str) -> frozenset[tuple[str, str]]:
             out.add((who, "(retired)"))
         elif not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(pre):
             out.add((who, lexicon.OCCUPATION[m.group("job")]))
+    if not lexicon.SIDE_JOB.search(clause) and not lexicon.NEG_WORDS.search(clause):
+        for m in lexicon.WORK_AS_RE.finditer(clause):  # "I work as a museum tour guide"
+            phrase = m.group("x")
+            head = phrase.split()[-1]
+            if phrase not in lexicon.OCCUPATION and head not in lexicon.NOT_JOBS:
+                out.add(("i", lexicon.job_group(phrase)))
+        if lexicon.MILITARY_RE.search(clause):  # "I'm in the army"
+            out.add(("i", "soldier"))
     if not lexicon.SIDE_JOB.search(clause):
         for m in lexicon.WORKPLACE_RE.finditer(clause):  # "I work at a bank", "from home"
             place = m.group("place").strip()
@@ -88,11 +108,49 @@ def _jobs(clause: str) -> frozenset[tuple[str, str]]:
     return frozenset(out)
 
 
+def _favorites(clause: str) -> frozenset[tuple[str, str]]:
+    """(kind, value) of "my favorite K is V" for the mined kinds of favourite (none when the
+    value is denied: "my favorite color is not red")."""
+    out = set()
+    for m in lexicon.FAVORITE_RE.finditer(clause):
+        value = re.sub(r"^(?:an?|the) ", "", m.group("v").strip())
+        if value and not re.match(r"(?:not|no|never)\b", value):
+            out.add(("color" if m.group("k") == "colour" else m.group("k"), value))
+    return frozenset(out)
+
+
+def _aspired(clause: str) -> frozenset[str]:
+    """The occupation groups of "I'm studying to be a X" / "I want to become a X" (known jobs
+    and their heads only: "I want to be a better teacher" names none)."""
+    out = set()
+    for m in lexicon.ASPIRED_JOB_RE.finditer(clause):
+        phrase = m.group("x")
+        if phrase in lexicon.OCCUPATION or phrase.split()[-1] in lexicon.OCCUPATION:
+            out.add(lexicon.job_group(phrase))
+    return frozenset(out)
+
+
+def _same_value(a: str, b: str) -> bool:
+    """Whether two favourites may name one thing: equal, one inside the other ("pizza" /
+    "pepperoni pizza", "country" / "country music") or spelled alike ("rascal flats")."""
+    wa, wb = set(a.split()), set(b.split())
+    return (a == b or wa <= wb or wb <= wa
+            or difflib.SequenceMatcher(None, a, b).ratio() >= 0.8)
+
+
+def _adult_job(clause: _Clause) -> bool:
+    """The speaker holds a job now ("(retired)" and working from home do not count)."""
+    return any(who == "i" and job not in ("(retired)", "@home") for who, job in clause.jobs)
+
+
 def _jobs_clash(a: str, b: str) -> bool:
     """Whether one person cannot hold both (occupation groups, ``@workplace`` or
     ``teacher:grade`` values of :func:`_jobs`)."""
     if a == b:
         return False
+    if not a.startswith(("@", "teacher:")) and not b.startswith(("@", "teacher:")) \
+            and a.split()[-1] == b.split()[-1]:
+        return False  # a job and its head name one job: "museum tour guide" / "tour guide"
     if a.startswith("teacher:") or b.startswith("teacher:"):
         if a.startswith("teacher:") and b.startswith("teacher:"):
             return True  # "I teach first grade" / "I'm a kindergarten teacher"
@@ -100,13 +158,32 @@ def _jobs_clash(a: str, b: str) -> bool:
         return other not in ("teacher", "@school")
     if a.startswith("@") or b.startswith("@"):
         if a.startswith("@") and b.startswith("@"):
-            return True  # two workplaces: "at a nursing home" / "in a shipyard" / "from home"
+            wa, wb = a[1:].split(), b[1:].split()
+            # two workplaces clash ("at a nursing home" / "in a shipyard" / "from home"), not one
+            # place in more or fewer words ("our local supermarket" / "the supermarket", "a
+            # shipyard building ships" / "a shipyard"); home is no part of a nursing home
+            return "home" in (a[1:], b[1:]) or not (set(wa) <= set(wb) or set(wb) <= set(wa))
         place, job = (a, b) if a.startswith("@") else (b, a)
-        allowed = lexicon.WORKPLACE_JOBS.get(place[1:])
-        if allowed is None:  # a place we know nothing of fits any occupation
-            return False
+        if job not in lexicon.OCCUPATION_GROUP_NAMES and job != "(retired)":
+            return False  # a job read from its context alone ("I work as a PA") may work anywhere
+        name = place[1:]
+        allowed = lexicon.WORKPLACE_JOBS.get(name,  # "an elementary school" is a school
+                                             lexicon.WORKPLACE_JOBS.get(name.split()[-1]))
+        if allowed is None:
+            # a place employees were seen at ("I work at a bookstore") is not where a job
+            # the workplace table ties to one place is done (a teacher's school); any other
+            # place we know nothing of fits any occupation
+            return name in lexicon.PERSONA_VALUES["workplaces"] and job in lexicon.PLACE_BOUND
         return bool(allowed) and job not in allowed and job != "(retired)"
     return True
+
+
+_GROWN_UP = frozenset({("marital", "married"), ("marital", "engaged"), ("kids", "some"),
+                       ("stage", "college"), ("stage", "retired"), ("stage", "working"),
+                       ("stage", "home")})
+"""What no one of twelve or under is."""
+_SCHOOL_CHILD = frozenset({("stage", "child"), ("stage", "high_school")})
+"""What no one of twenty-one or over is."""
 
 
 def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
@@ -183,7 +260,7 @@ def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
     o = lexicon.OTHER.match(clause)
     other = (o.group("who") or "they") if o else None
     return _Clause(clause, weights, polarity, tuple(numbers), age, place, slots, facts, first,
-                   about_you, other, _jobs(clause))
+                   about_you, other, _jobs(clause), _favorites(clause), _aspired(clause))
 
 
 def _entail_score(cover_line: float, cover_ref: float) -> float:
@@ -399,6 +476,25 @@ class LexicalJudge:
             if child in x and ({("marital", "married"), ("marital", "engaged"),
                                 ("kids", "some")} & y):
                 hard = max(hard, 0.85)
+        for x, y in ((a, b), (b, a)):
+            # a job now is not a grade-school child's nor a stay-at-home parent's: "I'm a
+            # third grader" / "I am in the army", "I'm a stay-at-home dad" / "a tour guide"
+            if _adult_job(x) and {("stage", "child"), ("stage", "home")} & y.slots:
+                hard = max(hard, 0.85)
+            if x.age is not None and x.age[1] <= 12 and (_adult_job(y) or y.slots & _GROWN_UP):
+                hard = max(hard, 0.85)  # "I am 12 years old" / "I'm in the army", "my wife"
+            if x.age is not None and x.age[0] >= 21 and y.slots & _SCHOOL_CHILD:
+                hard = max(hard, 0.85)  # "I'm 40" / "I'm in the third grade"
+            if x.age is not None and x.age[1] <= 25 and ("stage", "retired") in y.slots:
+                hard = max(hard, 0.85)  # "I turned 18 yesterday" / "I retired a few years ago"
+            for job in x.aspired:  # "I'm studying to be a teacher" / "I am a teacher"
+                if any(who == "i" and (job2 == job or job2.split()[-1] == job.split()[-1])
+                       for who, job2 in y.jobs):
+                    hard = max(hard, 0.85)
+        for kind, value in a.favorites:  # one favourite of a kind: "grey" / "orange"
+            for kind2, value2 in b.favorites:
+                if kind == kind2 and not _same_value(value, value2):
+                    hard = max(hard, 0.85)
         if a.slots and b.slots:
             for slot, v in a.slots:
                 for slot2, v2 in b.slots:

@@ -26,6 +26,20 @@ import re
 from functools import lru_cache
 from typing import NamedTuple
 
+
+def _load_persona_values() -> dict:
+    """The table bench/mine_persona_values.py mined from Synthetic-Persona-Chat's training
+    families (``data/persona_values.json``; provenance next to it)."""
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "persona_values.json"
+    return json.loads(path.read_text("utf-8"))
+
+
+PERSONA_VALUES = _load_persona_values()
+"""Mined jobs, workplaces, stay-at-home roles, grades and kinds of favourite (counts)."""
+
 # ---------------------------------------------------------------------------------------------
 # Normalisation
 # ---------------------------------------------------------------------------------------------
@@ -884,6 +898,12 @@ COUNT_SKIP = frozenset({"year", "time", "day", "week", "month", "hour", "minute"
                          "percent", "am", "pm", "a", "the", "in", "at", "on", "for", "i",
                          "my", "is", "are", "was", "were", "but", "so", "who", "that"})
 
+STAY_AT_HOME = "|".join(sorted({"mom", "dad", "mother", "father", "parent"}
+                               | set(PERSONA_VALUES["stay_at_home"])))
+"""Who stays at home (hand-listed and mined): "I'm a stay-at-home dad" is not working."""
+HIGH_GRADES = "ninth|tenth|eleventh|twelfth|9th|10th|11th|12th"
+"""High-school grades ("I'm in ninth grade" is high school; first to eighth grade a child)."""
+
 # Mutually exclusive attributes of a speaker, read from first-person clauses.
 SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
     (slot, value, re.compile(pattern)) for slot, value, pattern in (
@@ -971,7 +991,9 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                            r"kindergarten\b|\bi am (?:a )?(?:\d+ year old )?(?:little )?(?:kid|"
                            r"child)\b|\bi am an? (?:first|second|third|fourth|fifth|sixth|seventh"
                            r"|eighth|1st|2nd|3rd|4th|5th|6th|7th|8th) grader\b"),
-        ("stage", "high_school", r"\bi am (?:still |currently |a senior |a junior |now )?in high "
+        ("stage", "high_school", rf"\bi am in (?:the )?(?:{HIGH_GRADES}) grade\b|\bi am an? "
+                                 rf"(?:{HIGH_GRADES}) grader\b"
+                                 r"|\bi am (?:still |currently |a senior |a junior |now )?in high "
                                  r"school\b|\bi am a high school (?:student|senior|junior|"
                                  r"freshman|sophomore)\b|\bi go to high school\b"
                                  r"|\bi (?:will|am going to) graduate (?:from )?high school\b"),
@@ -982,8 +1004,7 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                              r"(?:a |an )?[a-z]+ major\b|\bi go to (?:college|university)\b"),
         ("stage", "retired", r"\bi am (?:now |happily |finally |also )?retired\b|\bi (?:just |"
                              r"recently )?retired\b|\bi have been retired\b|\bin retirement\b"),
-        ("stage", "home", r"\bi am (?:a )?stay-at-home (?:mom|dad|mother|father|parent)\b"
-                          r"|\bi am a stay at home (?:mom|dad|mother|father|parent)\b"
+        ("stage", "home", rf"\bi am (?:a )?stay(?:-| )at(?:-| )home (?:{STAY_AT_HOME})\b"
                           r"|\bi am a (?:homemaker|housewife|househusband)\b"),
         ("stage", "working", r"\bi (?:currently |also |still )?work (?:full-time |fulltime |full "
                              r"time )?(?:as|at|for|in) (?!home\b|school\b)|\bi am employed\b"
@@ -1339,10 +1360,61 @@ OCCUPATION_GROUPS: tuple[tuple[str, ...], ...] = (
     ("youtuber", "streamer", "influencer", "blogger"), ("coach", "swim coach"),
     ("personal trainer",), ("dealer", "car dealer", "watch dealer"), ("dog walker",),
 )
-"""Occupations a person holds one of (words of one group name the same job)."""
-OCCUPATION: dict[str, str] = {w: g[0] for g in OCCUPATION_GROUPS for w in g}
-"""Occupation word -> its group's first word."""
+"""Occupations a person holds one of (words of one group name the same job), by hand."""
+BASE_OCCUPATION: dict[str, str] = {w: g[0] for g in OCCUPATION_GROUPS for w in g}
+"""Hand-listed occupation word -> its group's first word."""
+
+
+
+def job_group(phrase: str) -> str:
+    """The occupation group of a job phrase: its own hand-listed group, else the group of its
+    last word ("gym teacher" -> "teacher": a head names the same job), else the phrase."""
+    if phrase in BASE_OCCUPATION:
+        return BASE_OCCUPATION[phrase]
+    return BASE_OCCUPATION.get(phrase.split()[-1], phrase)
+
+
+OCCUPATION: dict[str, str] = {**{p: job_group(p) for p in PERSONA_VALUES["jobs"]},
+                              **BASE_OCCUPATION}
+"""Occupation word or phrase (hand-listed or mined) -> its group."""
+OCCUPATION_GROUP_NAMES = frozenset(OCCUPATION.values())
+"""The groups of the known occupations (a job read from "I work as a X" alone may be none)."""
 _OCC_RE = trie_regex(set(OCCUPATION))
+AGENT_NOUN = re.compile(r"(?:er|or|ist|ian|ant|ent|man|woman|ess|eer)$")
+"""The ending of an agent noun (bench/mine_persona_values.py keeps jobs that end so)."""
+NOT_JOBS = frozenset({"major", "minor", "student", "grader", "biker", "lover", "fan",
+                      "survivor", "enthusiast", "beginner", "member", "parent", "volunteer",
+                      "intern", "freelancer", "apprentice", "trainee", "fanatic", "team",
+                      "part", "whole", "unit", "family", "group", "pair"})
+"""Nouns after "I am a" / "I work as a" that name a stage, a pastime, unpaid work or a
+group, not an occupation."""
+WORK_AS_RE = re.compile(
+    r"\bi (?:currently |still |now )?(?:work|am working|have been working|(?:just )?(?:started|got)"
+    r" (?:a |my )?(?:new )?job|have a (?:new )?job) as (?:an?|the) "
+    r"(?P<x>(?:[a-z-]+ ){0,2}?[a-z-]+)(?=\s*(?:[.,!;?]|$|\b(?:and|at|in|for|but|with|so|who"
+    r"|because|on|from|since|now|when|to|a few|several|last|this|recently|about|over|almost"
+    rf"|{NUM_WORD_RE}|\d+)\b))")
+""""I work as a museum tour guide": an occupation whatever the words (but ``NOT_JOBS``)."""
+MILITARY_RE = re.compile(r"\bi am (?:currently |now |still |also )?(?:in|serving in|enlisted in)"
+                         r" the (?:army|navy|air force|marines|marine corps|military|coast guard"
+                         r"|national guard)\b|\bi serve in the (?:army|navy|air force|military)\b")
+""""I'm in the army": serving is the one occupation (``soldier``)."""
+ASPIRED_JOB_RE = re.compile(
+    r"\bi (?:am |was )?(?:(?:still |currently )?(?:studying|training|going to school|in school"
+    r"|working)|(?:really |always |have always |have )?(?:want|wanted|hope|plan|dream|would like"
+    r"|would love|decided|am going|need)) to (?:be|become) (?:an?|the) (?!(?:better|good|great"
+    r"|best|successful|famous|real|professional|full-time|head|senior|certified|licensed) )"
+    r"(?P<x>(?:[a-z-]+ ){0,2}?[a-z-]+)(?=\s*(?:[.,!;?]|$|\b(?:and|at|in|for|but|with|so|who"
+    r"|because|on|one day|someday|some day|when|like|after|too)\b))")
+""""I'm studying to be a teacher", "I want to become a nurse": a job not (yet) held."""
+FAVORITE_KINDS = frozenset(PERSONA_VALUES["favorite_kinds"]) | {"colour"}
+"""Kinds of favourite a persona holds one value of (mined: "my favorite color is grey")."""
+FAVORITE_RE = re.compile(
+    r"\bmy (?:absolute |all-time |all time |very )?favou?rite (?P<k>"
+    + "|".join(sorted(FAVORITE_KINDS, key=len, reverse=True))
+    + r") is (?:probably |definitely |still |actually |just |either )?(?P<v>[a-z][a-z' -]*?)"
+    r"(?=\s*(?:[.,!;?]|$|\b(?:and|but|because|so|since|too|though|or|which|who|by|from)\b))")
+""""My favorite color is grey" -> (kind, value)."""
 JOB_RE = re.compile(
     r"\b(?P<who>i|my (?:father|dad|mother|mom|mum|husband|wife|brother|sister|son|daughter))"
     r" (?:am|is|was|work as|works as|am working as|have been working as)?\s*(?:an?|the) "
@@ -1352,7 +1424,8 @@ JOB_RE = re.compile(
 """"I am a professional wrestler", "I work as a school teacher", "my dad is a plumber"."""
 SIDE_JOB = re.compile(r"\b(?:second job|side job|part-time|part time|side hustle|also|as well"
                       r"|too|used to|former|formerly|retired|was|someday|one day|want|wanted"
-                      r"|dream|hope|would|studying|training|learning|going to be)\b")
+                      r"|dream|hope|would|studying|training|learning|going to be|pay the bills"
+                      r"|make ends meet|on the side)\b")
 """Words that let one person hold two jobs or only a past or future one."""
 JOB_WHO = {"dad": "father", "mom": "mother", "mum": "mother"}
 WORKPLACE_JOBS: dict[str, frozenset[str]] = {
@@ -1379,6 +1452,11 @@ WORKPLACE_JOBS: dict[str, frozenset[str]] = {
 }
 """Where a person works, and the occupations one holds there: "I work at a bank" clashes with
 "I work as a school teacher" but not with "I'm a teller". An office fits any occupation."""
+PLACE_BOUND = frozenset({"teacher", "librarian", "banker", "teller", "farmer"})
+"""Occupations done at one kind of institution (school, library, bank, farm; the table above
+says which): not held at another place where people are employed ("I work at a bookstore").
+Jobs done in many kinds of place (a bartender's bar or restaurant, a consultant's) are not
+listed."""
 WORKPLACE_RE = re.compile(
     r"\bi (?:currently |still |now )?(?:work|am working)(?: full-?time| fulltime| part-?time)?"
     r" (?:at|in|for|from) (?:an?|the|my|our|a local|the local)? ?(?P<place>[a-z][a-z' -]*?)"
