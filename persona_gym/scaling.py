@@ -122,6 +122,18 @@ def cell_path(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: 
     return out / "cells" / f"{tier}__{size}__{algo_label(algo, spec.network)}__{seed}.json"
 
 
+SELECT_EVERY_MAX = 1000
+"""The most updates between two valid-persona checkpoints of a study run: the offline learners
+here peak after a few hundred to a couple of thousand updates and then overfit (RESULTS.md), so
+a long run must not check only every ``steps // 5`` updates."""
+
+
+def steps_per_epoch(steps: int) -> int:
+    """Updates between checkpoints (each is played on valid personas for the selected policy):
+    a fifth of the run, at most :data:`SELECT_EVERY_MAX`."""
+    return max(1, min(steps // 5, SELECT_EVERY_MAX))
+
+
 def budget(spec: StudySpec, algo: str) -> dict[str, Any]:
     """What a cell of ``algo`` was trained and evaluated with, stored in the cell: a finished
     cell is reused only by a study that asks for the same (online learners' env steps follow
@@ -131,7 +143,8 @@ def budget(spec: StudySpec, algo: str) -> dict[str, Any]:
     if algo in ONLINE:
         return protocol
     return {**protocol, "steps": spec.steps, "batch_size": spec.batch_size,
-            "select_episodes": spec.select_episodes}
+            "select_episodes": spec.select_episodes,
+            "steps_per_epoch": steps_per_epoch(spec.steps)}
 
 
 def read_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int,
@@ -177,7 +190,7 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
     module = _baseline(algo)
     args = module.Args(
         env=spec.env, tier=tier, dataset_episodes=max(spec.sizes), train_episodes=size,
-        steps=spec.steps, steps_per_epoch=max(1, spec.steps // 5), seed=seed,
+        steps=spec.steps, steps_per_epoch=steps_per_epoch(spec.steps), seed=seed,
         batch_size=spec.batch_size, network=spec.network, select_episodes=spec.select_episodes,
         eval_episodes=spec.eval_episodes, eval_seeds=list(spec.eval_seeds), device=spec.device,
         wandb=spec.wandb, wandb_group=f"scale:{spec.env}",

@@ -161,7 +161,8 @@ def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> No
     # answered with the cells trained for fewer, and nothing runs before the refusal
     cell = json.loads(cells[0].read_text())
     assert cell["budget"] == {"env": spec.env, "eval_episodes": 3, "eval_seeds": [0],
-                              "steps": 4, "batch_size": spec.batch_size, "select_episodes": 50}
+                              "steps": 4, "batch_size": spec.batch_size, "select_episodes": 50,
+                              "steps_per_epoch": 1}
     with pytest.raises(ValueError, match=r"steps 4 there, 5 here.*another --out"):
         run_study(dataclasses.replace(spec, steps=5, sizes=(6, 24)), out)
     assert not (out / "cells" / "drift__24__bc__0.json").exists()
@@ -169,6 +170,13 @@ def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> No
     cells[0].write_text(json.dumps(cell))
     with pytest.raises(ValueError, match="records no budget"):
         run_study(spec, out)
+
+
+def test_study_runs_check_valid_personas_at_least_every_1000_updates() -> None:
+    from persona_gym.scaling import steps_per_epoch
+
+    assert [steps_per_epoch(n) for n in (4, 3000, 5000, 10000, 100000)] == [
+        1, 600, 1000, 1000, 1000]
 
 
 def test_checkpoint_selection_uses_valid_personas_and_reports_both(tmp_path: Path) -> None:
