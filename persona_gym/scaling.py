@@ -56,6 +56,8 @@ class StudySpec:
     wandb: str = "offline"
     network: str = "candidatewise"
     select_episodes: int = 50
+    select_every: int = 0
+    """Updates between valid-persona checkpoints; 0: :func:`steps_per_epoch`'s default."""
 
 
 QUICK = {"sizes": (100, 300), "steps": 400, "eval_episodes": 50, "seeds": (0,),
@@ -128,9 +130,11 @@ here peak after a few hundred to a couple of thousand updates and then overfit (
 a long run must not check only every ``steps // 5`` updates."""
 
 
-def steps_per_epoch(steps: int) -> int:
+def steps_per_epoch(steps: int, select_every: int = 0) -> int:
     """Updates between checkpoints (each is played on valid personas for the selected policy):
-    a fifth of the run, at most :data:`SELECT_EVERY_MAX`."""
+    ``select_every`` when given, else a fifth of the run, at most :data:`SELECT_EVERY_MAX`."""
+    if select_every:
+        return min(select_every, steps)
     return max(1, min(steps // 5, SELECT_EVERY_MAX))
 
 
@@ -144,7 +148,7 @@ def budget(spec: StudySpec, algo: str) -> dict[str, Any]:
         return protocol
     return {**protocol, "steps": spec.steps, "batch_size": spec.batch_size,
             "select_episodes": spec.select_episodes,
-            "steps_per_epoch": steps_per_epoch(spec.steps)}
+            "steps_per_epoch": steps_per_epoch(spec.steps, spec.select_every)}
 
 
 def read_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int,
@@ -190,7 +194,8 @@ def run_cell(spec: StudySpec, tier: str, size: int, algo: str, seed: int, out: P
     module = _baseline(algo)
     args = module.Args(
         env=spec.env, tier=tier, dataset_episodes=max(spec.sizes), train_episodes=size,
-        steps=spec.steps, steps_per_epoch=steps_per_epoch(spec.steps), seed=seed,
+        steps=spec.steps, steps_per_epoch=steps_per_epoch(spec.steps, spec.select_every),
+        seed=seed,
         batch_size=spec.batch_size, network=spec.network, select_episodes=spec.select_episodes,
         eval_episodes=spec.eval_episodes, eval_seeds=list(spec.eval_seeds), device=spec.device,
         wandb=spec.wandb, wandb_group=f"scale:{spec.env}",

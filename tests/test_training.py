@@ -177,6 +177,8 @@ def test_study_runs_check_valid_personas_at_least_every_1000_updates() -> None:
 
     assert [steps_per_epoch(n) for n in (4, 3000, 5000, 10000, 100000)] == [
         1, 600, 1000, 1000, 1000]
+    assert steps_per_epoch(10000, select_every=2000) == 2000  # as a study asked for
+    assert steps_per_epoch(300, select_every=2000) == 300
 
 
 def test_checkpoint_selection_uses_valid_personas_and_reports_both(tmp_path: Path) -> None:

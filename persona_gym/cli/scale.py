@@ -36,6 +36,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--select-episodes", type=int, default=50,
                    help="valid-persona episodes after each epoch to select a checkpoint, "
                    "reported beside the final policy (0: none; default 50)")
+    p.add_argument("--select-every", type=positive_int, default=None, metavar="UPDATES",
+                   help="updates between those checkpoints (default: a fifth of --steps, at "
+                   "most 1000)")
     p.add_argument("--seeds", type=positive_int, default=3, help="training seeds per cell")
     p.add_argument("--steps", type=positive_int, default=10_000, help="updates per run")
     p.add_argument("--batch-size", type=positive_int, default=256, help="minibatch size")
@@ -87,7 +90,8 @@ def _scale_spec(args: argparse.Namespace) -> Any:
     return StudySpec(env=args.env, tiers=tuple(t for t in args.tiers.split(",") if t),
                      algos=tuple(a for a in args.algos.split(",") if a), device=args.device,
                      wandb=args.wandb, batch_size=args.batch_size, network=args.network,
-                     select_episodes=args.select_episodes, **fields)
+                     select_episodes=args.select_episodes,
+                     select_every=args.select_every or 0, **fields)
 
 
 def run(args: argparse.Namespace) -> int:
