@@ -460,16 +460,19 @@ def write_tables(rows: list[dict[str, Any]], out: Path) -> None:
     lines = ["| tier | episodes | algorithm | updates | seeds | final policy | 95% CI "
              "| selected on valid | 95% CI | p2l | l2l | qa | capability | behaviour |",
              "|---|---:|---|---:|---:|---:|---|---:|---|---:|---:|---:|---:|---:|"]
+    def interval(low: float, high: float, seeds: int) -> str:
+        return f"[{low:.1f}, {high:.1f}]" if seeds > 1 else "– (1 seed)"
+
     for r in rows:
         sel, ci = "–", "–"
         if r["selected_score"] is not None:
             sel = f"{r['selected_score']:.1f}"
-            ci = f"[{r['selected_ci_low']:.1f}, {r['selected_ci_high']:.1f}]"
+            ci = interval(r["selected_ci_low"], r["selected_ci_high"], r["seeds"])
         lines.append(
             f"| {r['tier']} | {r['size']} | {r['algo']} | "
             f"{'online' if r['updates'] is None else format(r['updates'], ',')} | {r['seeds']} | "
-            f"{r['normalized_score']:.1f} | [{r['ci_low']:.1f}, {r['ci_high']:.1f}] | {sel} | "
-            f"{ci} | {r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | "
+            f"{r['normalized_score']:.1f} | {interval(r['ci_low'], r['ci_high'], r['seeds'])} | "
+            f"{sel} | {ci} | {r['p2l']:.3f} | {r['l2l']:.3f} | {r['qa']:.3f} | "
             f"{'–' if r['capability'] is None else format(r['capability'], '.3f')} | "
             f"{r['behaviour']:.1f} |")
     (out / "table.md").write_text("\n".join(lines) + "\n")

@@ -155,6 +155,7 @@ def test_scaling_study_writes_tables_and_plots_and_resumes(tmp_path: Path) -> No
     assert [(r["size"], r["seeds"]) for r in both["rows"]] == [(6, 2), (12, 2), (18, 1)]
     assert sorted(c.stat().st_mtime_ns for c in (out / "cells").glob("*.json")) == stamps
     assert "| drift | 18 | DiscreteBC | 4 | 1 |" in (out / "table.md").read_text()
+    assert "– (1 seed)" in (out / "table.md").read_text()  # no interval from one seed
     with pytest.raises(ValueError, match="no finished cells"):
         report(spec, tmp_path / "empty")
     # a finished cell is reused only by a study with its budget: more updates must not be
