@@ -679,3 +679,22 @@ def test_from_run_makes_a_submission_that_reproduces(tmp_path: Path,
     (run / "policy.onnx").rename(run / "policy.pt")
     with pytest.raises(lbd.LeaderboardError, match="leaderboard convert"):
         lbd.submission_from_run(run, tmp_path / "subs2")
+
+
+def test_progress_from_a_rerun_is_capped_at_the_submissions_episodes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The child's progress lines only move a display, but a forged count must not run it past
+    the submission's episodes (nor backwards)."""
+    from persona_gym.leaderboard import validate as v
+
+    def forged(artifact: Path, results: list, limits: object, progress: object) -> list:
+        for n in (3, -5, 10**9, 7):
+            progress(n)  # type: ignore[operator]
+        return []
+
+    monkeypatch.setattr(v, "_rerun_problems", forged)
+    item = v._Rerun(v.Report(tmp_path / "s.json"), tmp_path / "policy.onnx",
+                    {"results": [{"seeds": [0, 1], "episodes_per_seed": 10}]})
+    shown: list[int] = []
+    item.run(v.DEFAULT_LIMITS, shown.append)
+    assert shown == [3, 17] and item.report.reproduced

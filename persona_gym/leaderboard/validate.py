@@ -597,9 +597,19 @@ class _Rerun:
         return sum(len(r["seeds"]) * r["episodes_per_seed"] for r in self.data["results"])
 
     def run(self, limits: Limits, progress: Callable[[int], object] | None = None) -> None:
-        """Re-evaluate the artifact and complete the report."""
+        """Re-evaluate the artifact and complete the report. The child's progress counts only
+        move a progress display; they are capped at this submission's episodes all the same."""
+        shown = 0
+
+        def capped(n: int) -> None:
+            nonlocal shown
+            step = max(0, min(n, self.episodes - shown))
+            shown += step
+            if step and progress is not None:
+                progress(step)
+
         self.report.problems += _rerun_problems(self.artifact, self.data["results"], limits,
-                                                progress)
+                                                None if progress is None else capped)
         self.report.reproduced = not self.report.problems
         if not self.report.problems:
             self.report.submission = self.data
