@@ -56,7 +56,7 @@ import gymnasium as gym
 import numpy as np
 
 import persona_gym
-from persona_gym.envs import card_of, metric_names
+from persona_gym.envs import card_of, metric_names, reader_version
 from persona_gym.evaluation import env_entry
 from persona_gym.output import replace_folder
 from persona_gym.policies import POLICIES, ReferencePolicy, make_policy
@@ -969,7 +969,8 @@ def build_dataset(
             algorithm_name=f"persona_gym reference policy: {tier}",
             extra_metadata={"persona_gym": {"env_id": env_id, "tier": tier, "seed": seed,
                                             "policy_codes": list(POLICY_CODES),
-                                            "metrics": list(metric_names(env_id))}},
+                                            "metrics": list(metric_names(env_id)),
+                                            **reader_version(env_id)}},
             force=force,
             progress=progress,
         )
@@ -1327,7 +1328,8 @@ def import_logs(path: str | Path, fmt: str, name: str | None = None, *, force: b
         ),
         algorithm_name=f"logged conversations ({fmt})",
         extra_metadata={"persona_gym": {"source": str(Path(path).name), "format": fmt,
-                                        "judge": "lexical", "metrics": list(metric_names(LOG_ENV)),
+                                        "judge": "lexical", **reader_version(LOG_ENV),
+                                        "metrics": list(metric_names(LOG_ENV)),
                                         "sanitized": sanitized}},
         force=force,
         progress=progress,

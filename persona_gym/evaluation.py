@@ -607,6 +607,7 @@ def protocol_results(env_id: str, spec: str, per_seed_eps: dict[int, list[Episod
             "metrics": {m: _mean([e.metrics[m] for e in eps]) for m in metric_names(eps)},
         })
     import persona_gym
+    from persona_gym.envs import reader_version
 
     return {
         "format": RESULTS_FORMAT,
@@ -619,6 +620,7 @@ def protocol_results(env_id: str, spec: str, per_seed_eps: dict[int, list[Episod
         "episodes_per_seed": episodes,
         **summary,
         "per_seed": per_seed,
+        **reader_version(env_id),  # text variants: free text is scored as the reader reads it
     }
 
 

@@ -27,6 +27,7 @@ from persona_gym.cli import main
 from persona_gym.envs import metric_names
 from persona_gym.envs.variants import DESCRIPTOR_DIM
 from persona_gym.evaluation import normalized_score
+from persona_gym.judges.reader import READER_VERSION
 
 
 @pytest.fixture(autouse=True)
@@ -56,6 +57,9 @@ def test_round_trip(env_id: str) -> None:
     assert dataset.total_episodes == 9 and dataset.total_steps == 9 * 12
     meta = dataset.storage.metadata
     assert meta["persona_gym"]["env_id"] == env_id and meta["persona_gym"]["tier"] == "mixed"
+    # free-text rewards are the reader's readings: text datasets record its version
+    assert meta["persona_gym"].get("reader_version") == (READER_VERSION if "Text" in env_id
+                                                          else None)
     assert "Tier 'mixed'" in meta["description"] and meta["author"] == {D.AUTHOR}
     assert meta["code_permalink"] and meta["requirements"]
     eval_env = dataset.recover_environment(eval_env=True)
@@ -246,6 +250,7 @@ def test_import_logs_from_jsonl(tmp_path: Path) -> None:
     assert ep.rewards[0] < 0 < ep.rewards[1]
     info = D.dataset_info(result["dataset_id"])
     assert info["episodes"] == 2 and 0 < info["metrics"]["p2l"] < 1
+    assert info["persona_gym"]["reader_version"] == READER_VERSION
     with pytest.raises(D.DatasetError, match="not built by `persona-gym datasets build`"):
         D.verify_dataset(result["dataset_id"])
 

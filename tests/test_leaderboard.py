@@ -160,6 +160,28 @@ def test_real_submissions_pass(tmp_path: Path, real_results: dict, policy: str) 
     assert not report.reproduced  # no artifact, nothing re-run
 
 
+def test_text_results_name_the_current_reader_version(tmp_path: Path) -> None:
+    """Free-text rewards are the reader's readings: a text-variant result records the reader
+    version and passes without an artifact (unverified); a missing, stale or newer version is
+    refused with the fix."""
+    from persona_gym.judges.reader import READER_VERSION
+
+    text = evaluate("persona_gym/OpenChatText-v1", "expert", episodes=EPISODES, seeds=SEEDS)
+    assert text["reader_version"] == READER_VERSION
+    report = lbd.validate_submission(write(tmp_path / "text.json",
+                                           reference_submission("expert", [text])))
+    assert report.ok and not report.reproduced, [str(p) for p in report.problems]
+    for name, version, fragment in [("missing", None, "records the reader_version"),
+                                    ("stale", READER_VERSION - 1, "re-run `persona-gym evaluate`"),
+                                    ("newer", READER_VERSION + 1, "upgrade persona_gym")]:
+        changed = copy.deepcopy(text)
+        changed.pop("reader_version")
+        if version is not None:
+            changed["reader_version"] = version
+        only(problems(write(tmp_path / f"{name}.json", reference_submission("expert", [changed]))),
+             "reader-version", fragment)
+
+
 def test_v1_results_with_early_endings_pass(tmp_path: Path) -> None:
     """On v1 a partner leaves a random agent early, so by-turn averages cover fewer episodes at
     late turns and differ from the per-episode means; the validator must accept that."""
@@ -277,6 +299,8 @@ TAMPERING: list[tuple[str, Mutation, str, str]] = [
      "inconsistent", "metrics.l2l.mean"),
     ("seed-list", lambda s: s["results"][0]["per_seed"].reverse(), "inconsistent",
      "per_seed lists seeds"),
+    ("reader-version-off-text", lambda s: s["results"][0].update(reader_version=1),
+     "reader-version", "is not a text variant but records reader_version"),
 ]
 
 

@@ -583,6 +583,63 @@ def test_reward_order_on_hand_varied_replies(lex: LexicalJudge) -> None:
     assert bare < right["all"]
 
 
+READER_FINGERPRINTS = {1: "84723f2c0c1d770b"}
+"""sha256 (first 16 hex digits) of the reader's readings of a fixed corpus, per
+:data:`persona_gym.judges.reader.READER_VERSION`: free-text rewards (text variants, imported
+logs) are those readings, so reading anything differently is a new reader version."""
+
+
+SEEDS_READ = 60
+
+
+def _reader_fingerprint(lex: LexicalJudge) -> str:
+    """The readings (facts, act; the move read from the partner's line) of the paraphrase
+    suite's replies (alone and as the answer to their move) and moves, and of every persona
+    sentence, partner line and candidate of ``SEEDS_READ`` seeded conversations of each text
+    variant (v1, the consistent reply half the time)."""
+    import hashlib
+
+    from persona_gym.dialogue import Move
+
+    reader, h = lex.reader, hashlib.sha256()
+
+    def read(text: str, move: Move | None = None) -> None:
+        line = reader.parse(text, move)
+        h.update(repr((text, sorted(map(repr, line.facts)), line.act)).encode())
+
+    for it in _paraphrase_items()[1]:
+        move = Move(**it["move"])
+        h.update(repr(reader.parse_move(move.text)).encode())
+        read(it["reply"])
+        read(it["reply"], move)
+    for domain in ("OpenChat", "Tutoring", "Counseling"):
+        env = gym.make(f"persona_gym/{domain}Text-v1").unwrapped
+        rng = np.random.default_rng(0)
+        for seed in range(SEEDS_READ):
+            env.reset(seed=seed)
+            for sentence in env.persona.sentences:
+                read(sentence)
+            done = False
+            while not done:
+                h.update(repr(reader.parse_move(env.move.text)).encode())
+                for c in env.candidates:
+                    read(c.text, env.move)
+                kinds = [c.kind for c in env.candidates]
+                pick = kinds.index("consistent") if rng.random() < 0.5 else rng.integers(len(kinds))
+                done = env.step(env.candidates[int(pick)].text)[2]
+    return h.hexdigest()[:16]
+
+
+def test_reader_readings_are_versioned(lex: LexicalJudge) -> None:
+    from persona_gym.judges.reader import READER_VERSION
+
+    got = _reader_fingerprint(lex)
+    assert READER_FINGERPRINTS.get(READER_VERSION) == got, (
+        f"the reader reads the fixed corpus differently from reader version {READER_VERSION} "
+        f"(fingerprint {got}): free-text rewards changed, so raise READER_VERSION in "
+        "persona_gym/judges/reader.py and add its fingerprint to READER_FINGERPRINTS")
+
+
 @pytest.mark.parametrize(("move", "reply", "expected"), [
     (("ask", "What kind of music do you like?", "like_music", None), "Jazz, always jazz.",
      {Fact("like_music", "jazz")}),

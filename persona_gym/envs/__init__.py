@@ -60,10 +60,21 @@ def metric_names(env_id: str) -> tuple[str, ...]:
     return METRICS_V0 if card_of(env_id)[1].version == 0 else METRICS
 
 
+def reader_version(env_id: str) -> dict[str, int]:
+    """``{"reader_version": N}`` for a text variant, whose rewards are the text reader's
+    readings of the replies (:data:`persona_gym.judges.reader.READER_VERSION`), else ``{}``:
+    the entry that results and datasets of ``env_id`` record."""
+    if card_of(env_id)[1].variant != "text":
+        return {}
+    from persona_gym.judges.reader import READER_VERSION
+
+    return {"reader_version": READER_VERSION}
+
+
 def registered_ids() -> list[str]:
     """All persona_gym ids in the gymnasium registry, sorted."""
     return sorted(i for i in gym.registry if i.startswith("persona_gym/"))
 
 
-__all__ = ["PersonaDialogueEnv", "TurnView", "card_of", "metric_names", "register_all",
-           "register_card", "registered_ids"]
+__all__ = ["PersonaDialogueEnv", "TurnView", "card_of", "metric_names", "reader_version",
+           "register_all", "register_card", "registered_ids"]

@@ -181,6 +181,13 @@ class PersonaDialogueTextEnv(PersonaDialogueEnv):
     ## Version History
 
     * v0: initial release.
+    * v1: task v1 (the discrete variant's v1 conversations and rewards).
+
+    The conversations of an id are frozen, but a free-text reply is scored as the reader reads
+    it, and the reader improves between releases: each reading change raises
+    :data:`persona_gym.judges.reader.READER_VERSION`, which every text-variant result of
+    ``evaluate`` and every text dataset records (``reader_version``). Compare text-variant
+    scores at one reader version.
     """
 
     KWARGS = (*PersonaDialogueEnv.KWARGS, "hints")

@@ -63,7 +63,16 @@ from persona_gym.replies import (
 )
 from persona_gym.world import AI, HUMAN, NONE, Fact, Ontology, load_ontology
 
-__all__ = ["TextReader"]
+__all__ = ["READER_VERSION", "TextReader"]
+
+READER_VERSION = 1
+"""The version of what :class:`TextReader` reads. Free-text rewards (the text variants, imported
+logs) depend on it, so it is recorded in every text-variant result of
+:func:`persona_gym.evaluation.evaluate` and in imported datasets' metadata: compare such scores
+only at one reader version. ``tests/test_lexical.py`` pins a fingerprint of the readings of a
+fixed corpus (the hand-written paraphrase suite and seeded text-variant conversations) per
+version, so a change that reads anything differently fails until this number goes up. The
+discrete and continuous variants read no text: their rewards and datasets never depend on it."""
 
 
 class _Compiled(NamedTuple):

@@ -168,6 +168,7 @@ SUBMISSION_SCHEMA: dict[str, Any] = {
                 "ref_max_score": {"type": "number"},
                 "per_seed": {"type": "array", "minItems": 1, "maxItems": MAX_SEEDS,
                              "items": {"$ref": "#/$defs/seed_result"}},
+                "reader_version": {"type": "integer", "minimum": 0},  # text variants only
             },
         },
         "metric": {

@@ -285,6 +285,7 @@ def _version_problems(data: dict[str, Any]) -> list[Problem]:
             out.append(Problem("protocol-version", f"protocol_version {p} is newer than this "
                                f"persona_gym's protocol {PROTOCOL_VERSION}; upgrade persona_gym "
                                "to validate it"))
+    out += _reader_problems(data["results"])
     versions = {data["persona_gym_version"]} | {r["persona_gym_version"]
                                                 for r in data["results"]}
     if len(versions) > 1:
@@ -295,6 +296,33 @@ def _version_problems(data: dict[str, Any]) -> list[Problem]:
     if _release(newest) > _release(persona_gym.__version__):
         out.append(Problem("package-version", f"persona_gym_version {newest} is newer than "
                            f"this validator's {persona_gym.__version__}; upgrade persona_gym"))
+    return out
+
+
+def _reader_problems(results: Sequence[dict[str, Any]]) -> list[Problem]:
+    """A text variant's results must name the reader version this persona_gym reads free text
+    with (its rewards are that reader's readings); other variants' results name none."""
+    from persona_gym.envs import reader_version, registered_ids
+
+    out = []
+    for i, r in enumerate(results):
+        if r["env_id"] not in registered_ids():
+            continue  # reported as env-version
+        want, got = reader_version(r["env_id"]).get("reader_version"), r.get("reader_version")
+        where = f"results[{i}] ({r['env_id']})"
+        if want is None and got is not None:
+            out.append(Problem("reader-version", f"{where} is not a text variant but records "
+                               "reader_version; remove it (only free-text rewards depend on "
+                               "the reader)"))
+        elif want is not None and got is None:
+            out.append(Problem("reader-version", f"{where}: a text-variant result records the "
+                               "reader_version its replies were read with; re-run `persona-gym "
+                               "evaluate` with this persona_gym and resubmit"))
+        elif want is not None and got != want:
+            fix = ("re-run `persona-gym evaluate` and resubmit" if got < want
+                   else "upgrade persona_gym to validate it")
+            out.append(Problem("reader-version", f"{where}: read with reader_version {got}, "
+                               f"this persona_gym reads free text with version {want}: {fix}"))
     return out
 
 
