@@ -3,7 +3,7 @@ JSONL items for ``persona-gym judge FILE --eval``.
 
 The labels live in ``bench/data/judge_check_labels.jsonl`` as references into the SPC
 validation CSV (conversation id, speaker, turn), never as text: SPC is CC-BY 4.0 (Jandaghi et
-al., 2023) and stays in ../shared/data. Four sets, built like
+al., 2023) and stays in ../shared/data. Five sets, built like
 ../shared/data/persona-consistency/dev.jsonl (a speaker's persona and earlier lines, and a line:
 the speaker's own, the partner's reaction to the persona, or a line paired with the persona of
 another conversation's speaker), labelled by hand for issue 13 from persona *families* (persona
@@ -25,7 +25,19 @@ never trained on:
   Its contradictions follow dev.jsonl's mix (the partner's "I've never ..." / "I've always
   wanted ..." reactions, other speakers' ages, places, jobs, favourites, pets and partners)
   rather than the one-job clashes the earlier sets lean on. Its families also occur in
-  dev.jsonl's source conversations (its items do not: lines of dev.jsonl were left out).
+  dev.jsonl's source conversations (its items do not: lines of dev.jsonl were left out);
+* ``check5`` (203 items: 80 contradictions, 43 entailments, 80 neutral; 34 own lines, 32
+  partner lines, 137 lines of other conversations; halves A and B are its two pools): a fifth
+  held-out set from 8 further families (``family_split``: 1 in 6 of round 3's training
+  families), labelled by an annotator who had not seen the judge, its rules or its output
+  (only the data README's definitions and dev.jsonl as examples) from two pools of
+  references: A, random own lines, partner reactions and other conversations' lines (287
+  items, of which 19 contradictions); B, other conversations' first-person lines that speak
+  to an attribute of the persona (residence, job, age, family, pets, favourites, food) or
+  react to one of its things with "never" / "always wanted" / "hate" (252 items, 86
+  contradictions). All 43 entailments and a seeded sample of 80 of each other label were
+  kept; ``confidence`` is the annotator's own high / low (39 low). Labelled and committed
+  before any judge ran on it, for round 4's figures.
 
 Figures (macro-F1; contradiction precision / recall) after round 3 (single-valued attributes
 mined by bench/mine_persona_values.py; check3's misses were read for it, check4 was measured
@@ -70,9 +82,11 @@ def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
             h = ref["history"]
             history = [t for s, t in conv(h["conv"]).turns[: h["before_turn"]]
                        if s == h["speaker"]]
-        out.setdefault(ref["set"], []).append({
-            "id": ref["id"], "persona": persona, "history": history, "line": line,
-            "label": ref["label"], "half": ref["half"], "source": ref["source"]})
+        item = {"id": ref["id"], "persona": persona, "history": history, "line": line,
+                "label": ref["label"], "half": ref["half"], "source": ref["source"]}
+        if "confidence" in ref:  # check5: the annotator's own "high" / "low"
+            item["confidence"] = ref["confidence"]
+        out.setdefault(ref["set"], []).append(item)
     return out
 
 

@@ -52,7 +52,8 @@ from pathlib import Path
 
 import numpy as np
 
-CHECK_SALT, CHECK2_SALT, CHECK3_SALT, CHECK4_SALT = "fam", "fam2", "fam3", "fam4"
+CHECK_SALT, CHECK2_SALT, CHECK3_SALT, CHECK4_SALT, CHECK5_SALT = (
+    "fam", "fam2", "fam3", "fam4", "fam5")
 
 
 def _h(text: str) -> int:
@@ -65,14 +66,16 @@ def _norm(text: str) -> str:
 
 def family_split(family: str) -> str:
     """``check`` (1 in 4 families), ``check2`` (1 in 9 of the rest), ``check3`` (1 in 6 of the
-    rest), ``check4`` (1 in 10 of the rest) or ``train``."""
+    rest), ``check4`` (1 in 10 of the rest), ``check5`` (1 in 6 of the rest) or ``train``."""
     if _h(CHECK_SALT + family) % 4 == 0:
         return "check"
     if _h(CHECK2_SALT + family) % 9 == 0:
         return "check2"
     if _h(CHECK3_SALT + family) % 6 == 0:
         return "check3"
-    return "check4" if _h(CHECK4_SALT + family) % 10 == 0 else "train"
+    if _h(CHECK4_SALT + family) % 10 == 0:
+        return "check4"
+    return "check5" if _h(CHECK5_SALT + family) % 6 == 0 else "train"
 
 
 def families(convs: list) -> dict[str, str]:
