@@ -39,18 +39,18 @@ never trained on:
   kept; ``confidence`` is the annotator's own high / low (39 low). Labelled and committed
   before any judge ran on it, for round 4's figures.
 
-Figures (macro-F1; contradiction precision / recall) after round 3 (single-valued attributes
-mined by bench/mine_persona_values.py; check3's misses were read for it, check4 was measured
-once, at the end): ``learned`` check 0.892 (0.95 / 0.89), check2 0.851 (0.97 / 0.82), check3
-0.854 (1.00 / 0.72), check4 0.846 (0.95 / 0.76); ``lexical`` 0.860, 0.852, 0.829, 0.821
-(docs/metrics.md has the tables of every round).
+Figures (macro-F1; contradiction precision / recall) after round 4 (check4's misses were read
+for it; check5 was measured once with round 4's rules, 0.665 (1.00 / 0.41), then its misses
+were read): ``learned`` check 0.884 (0.94 / 0.90), check2 0.859 (0.97 / 0.82), check3 0.848
+(1.00 / 0.72), check4 0.893 (0.96 / 0.92), check5 0.733 (0.98 / 0.56); ``lexical`` 0.864,
+0.852, 0.829, 0.873, 0.711 (docs/metrics.md has the tables of every round).
 
 Run::
 
     python bench/judge_check_sets.py --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv \
         --out /tmp/judge-check
-    persona-gym judge /tmp/judge-check/check4.jsonl --eval --json
-    persona-gym judge /tmp/judge-check/check4.jsonl --eval --json --judge lexical
+    persona-gym judge /tmp/judge-check/check5.jsonl --eval --json
+    persona-gym judge /tmp/judge-check/check5.jsonl --eval --json --judge lexical
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ LABELS_FILE = Path(__file__).parent / "data" / "judge_check_labels.jsonl"
 
 
 def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
-    """The check sets' items by set name (``check`` ... ``check4``)."""
+    """The check sets' items by set name (``check`` ... ``check5``)."""
     from persona_gym.logs import read_spc_csv
 
     convs = {c.id.rsplit("/", 1)[1]: c for c in read_spc_csv(spc)}

