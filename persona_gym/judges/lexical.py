@@ -149,7 +149,7 @@ def _employed(clause: _Clause) -> bool:
     """The speaker holds a job now and says it as employment ("I work as", "a new job as") or
     plainly ("I'm a chef"), not as a hobby in a job's words ("I'm an expert gardener")."""
     return _adult_job(clause) and (bool(lexicon.EMPLOYED.search(clause.text))
-                                   or not lexicon.HOBBYIST.search(clause.text))
+                                   or not lexicon.NOT_A_JOB_NOW.search(clause.text))
 
 
 def _jobs_clash(a: str, b: str) -> bool:

@@ -965,8 +965,7 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
         ("kids", "none", r"\bi (?:do not|did not|never) (?:have|had) (?:any )?(?:kids|children"
                          r"|a child|a kid)\b|\bno (?:kids|children)\b|\bi am not a (?:parent|mom|"
                          r"dad|mother|father)\b|\bi am childless\b"
-                         r"|\b(?:i am|we are) (?:\w+ )?(?:pregnant with|expecting) (?:my|our) "
-                         r"first (?:child|baby|kid)\b"
+
                          r"|\b(?:unsure|do not know) (?:if|whether) i (?:want|will (?:ever )?have"
                          r"|would like|will want) (?:any )?(?:kids|children)\b"),
         ("kids", "some", r"\bmy (?:kids|children|son|sons|daughter|daughters|child|"
@@ -976,6 +975,11 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                          r"daughters?|child)\b|\bi am a (?:mom|mother|dad|father|parent)\b"
                          r"|\bstay-at-home (?:mom|dad|mother|father)\b|\bi am (?:a )?(?:mom|dad|"
                          r"mother|father|parent) (?:of|to)\b|\bi have (?:a )?children\b"),
+        ("firstborn", "expecting", r"\b(?:i am|we are) (?:\w+ )?(?:pregnant with|expecting) "
+                                   r"(?:my|our) first (?:child|baby|kid)\b"),
+        ("firstborn", "several", r"\b(?:i|we) have (?:two|three|four|five|six|seven|eight|"
+                                 r"[2-9]) ?(?:[a-z]+ )?(?:kids|children|sons|daughters)\b"
+                                 r"|\bmy (?:kids|children|sons|daughters|oldest|eldest)\b"),
         ("siblings", "none", r"\bi am an only child\b|\bi (?:do not|never) (?:have|had) (?:any )?"
                              r"(?:siblings|brothers or sisters)\b|\bno siblings\b"),
         ("siblings", "some", r"\bi have (?:a|an|one|two|three|four|five|\d+) (?:older |younger |"
@@ -1070,7 +1074,9 @@ SLOT_CLASH: dict[str, frozenset[frozenset[str]]] = {
         ("christian", "buddhist"), ("christian", "muslim"), ("christian", "jewish"),
         ("christian", "hindu"), ("buddhist", "muslim"), ("buddhist", "jewish"),
         ("buddhist", "hindu"), ("muslim", "jewish"), ("muslim", "hindu"), ("jewish", "hindu"))),
-    "work": frozenset({frozenset({"none", "working"})}),
+    "work": frozenset(),  # no job now clashes with holding one: lexical._employed
+    # expecting a first child: no children yet, so not several ("my child" may be the baby)
+    "firstborn": frozenset({frozenset({"expecting", "several"})}),
     "alcohol": frozenset({frozenset({"none", "some"})}),
     "stage": frozenset({frozenset(p) for p in (
         ("child", "high_school"), ("child", "college"), ("child", "retired"),
@@ -1477,9 +1483,10 @@ COUNTRY_ALIASES = {"usa": "united states", "america": "united states", "us": "un
                    "britain": "united kingdom", "uk": "united kingdom", "england": "united kingdom",
                    "scotland": "united kingdom", "wales": "united kingdom",
                    "holland": "netherlands"}
-HOBBYIST = re.compile(r"\b(?:avid|amateur|expert|keen|big|huge|passionate|hobby|hobbyist"
-                      r"|aspiring|wannabe|weekend)\b")
-"""A job noun said of a hobby ("an avid gardener"): no job held."""
+NOT_A_JOB_NOW = re.compile(r"\b(?:avid|amateur|expert|keen|big|huge|passionate|hobby|hobbyist"
+                           r"|aspiring|wannabe|weekend|olympian|medalist|champion|veteran)\b")
+"""A job noun said of a hobby ("an avid gardener") or a title kept for life ("a gold medalist
+olympian", "a veteran"): no job held now."""
 EMPLOYED = re.compile(r"\b(?:work|works|working|job|employed|hired|career|shifts?)\b")
 """A job said as employment ("I work as", "a new job as"), not a hobby in a job's words ("I'm
 an expert gardener", which a retiree may say)."""
