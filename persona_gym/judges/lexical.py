@@ -15,8 +15,9 @@ under, retirement or "I quit my job", one favourite of each common or mined kind
 color is grey" / "... orange"), counts ("two cats" / "three cats") and content-word overlap with
 polarity (negation, "I've never...", "I've always wanted to...", "I wish I could...", "not much
 of a ...", also through a pronoun that refers to a reaction's noun phrase: "Rock climbing
-sounds fun! I've never tried it"). The best-matching sentence is the evidence. Rule strengths and thresholds were set
-by hand (no learned weights); the vocabulary is :mod:`persona_gym.judges.lexicon`.
+sounds fun! I've never tried it"). The best-matching sentence is the evidence. Rule strengths
+and thresholds were set by hand (no learned weights); the vocabulary is
+:mod:`persona_gym.judges.lexicon`.
 
 What it cannot judge (honest limits):
 
