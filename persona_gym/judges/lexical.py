@@ -518,7 +518,7 @@ class LexicalJudge:
                 hard = max(hard, 0.85)  # "I'm 40" / "I'm in the third grade"
             if x.age is not None and x.age[1] <= 25 and ("stage", "retired") in y.slots:
                 hard = max(hard, 0.85)  # "I turned 18 yesterday" / "I retired a few years ago"
-            if _employed(x) and {("stage", "retired"), ("work", "none")} & y.slots:
+            if _employed(x) and {("stage", "retired"), ("stage", "jobless")} & y.slots:
                 hard = max(hard, 0.85)  # "I'm a chef" / "I am retired", "I quit my job"
             for job in x.aspired:  # "I'm studying to be a teacher" / "I am a teacher"
                 if any(who == "i" and (job2 == job or job2.split()[-1] == job.split()[-1])

@@ -1004,9 +1004,11 @@ SLOTS: tuple[tuple[str, str, re.Pattern[str]], ...] = tuple(
                                  r"religious|believer|pastor|priest|nun|minister)\b"
                                  r"|\bi (?:go|went) to church\b|\bi believe in god\b"
                                  r"|\bi pray\b|\bmy faith\b|\bmy relationship with god\b"),
-        ("work", "none", r"\bi (?:just |recently )?(?:quit|lost|left) my job\b(?! (?:as|at|in)\b)"
-                         r"|\bi am (?:currently )?(?:unemployed|out of work|between jobs|jobless)\b"
-                         r"|\bi (?:do not|no longer) (?:have a job|work)\b"),
+        # no job now; it clashes with holding one (lexical._employed), not with "my job as"
+        ("stage", "jobless", r"\bi (?:just |recently )?(?:quit|lost|left) my job\b"
+                             r"(?! (?:as|at|in)\b)"
+                             r"|\bi am (?:currently )?(?:unemployed|out of work|between jobs"
+                             r"|jobless)\b|\bi (?:do not|no longer) (?:have a job|work)\b"),
         ("faith", "christian", r"\bi am (?:a |an )?(?:devout |practicing |born again )?"
                                r"(?:christian|catholic|baptist|methodist|lutheran|protestant|"
                                r"evangelical)\b|\bi (?:go|went) to church\b"),
@@ -1074,7 +1076,6 @@ SLOT_CLASH: dict[str, frozenset[frozenset[str]]] = {
         ("christian", "buddhist"), ("christian", "muslim"), ("christian", "jewish"),
         ("christian", "hindu"), ("buddhist", "muslim"), ("buddhist", "jewish"),
         ("buddhist", "hindu"), ("muslim", "jewish"), ("muslim", "hindu"), ("jewish", "hindu"))),
-    "work": frozenset(),  # no job now clashes with holding one: lexical._employed
     # expecting a first child: no children yet, so not several ("my child" may be the baby)
     "firstborn": frozenset({frozenset({"expecting", "several"})}),
     "alcohol": frozenset({frozenset({"none", "some"})}),
