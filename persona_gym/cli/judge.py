@@ -28,13 +28,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     )
     p.add_argument("file", help="JSONL file of items to judge")
     p.add_argument("--judge", choices=TEXT_JUDGES, default="learned",
-                   help="learned (default: rules + a small head over MiniLM embeddings, "
-                   "offline, needs the minilm extra), lexical (rules only, no model) or nli "
-                   "(needs --model)")
+                   help="learned (default: rules, then a cross-encoder: MiniLM with a small "
+                   "shipped adapter, offline, needs the minilm extra), lexical (rules only, no "
+                   "model) or nli (needs --model)")
     p.add_argument("--model", default=None,
                    help="for --judge nli: a local transformers NLI model folder")
     p.add_argument("--batch-size", type=positive_int, default=32,
-                   help="pairs per forward pass for --judge nli (default 32)")
+                   help="items (learned) or pairs (nli) per forward pass (default 32)")
     p.add_argument("--out", default=None,
                    help="write verdicts here (JSONL; checked before judging starts, written "
                    "whole or not at all); default: stdout unless --eval")

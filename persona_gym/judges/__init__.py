@@ -8,8 +8,8 @@
 * ``lexical`` (:class:`persona_gym.judges.lexical.LexicalJudge`) labels real text against
   free-text personas with rules;
 * ``learned`` (:class:`persona_gym.judges.learned.LearnedJudge`, the default of ``persona-gym
-  judge``) adds a small classifier head over MiniLM sentence embeddings (the ``minilm`` extra)
-  to the rules: the rules' contradictions, the head's entailments where the rules see none.
+  judge``) adds a cross-encoder to the rules: MiniLM (the ``minilm`` extra) with a small
+  trained adapter decides where the rules see neither a contradiction nor an entailment.
 * ``nli`` (:class:`persona_gym.judges.nli.NLIJudge`) wraps any local transformers NLI model.
 
 The text judges share :class:`TextJudge`: persona sentences, earlier lines and a line in, a
@@ -27,12 +27,12 @@ TEXT_JUDGES = ("learned", "lexical", "nli")
 
 
 def get_judge(name: str, model: str | Path | None = None, batch_size: int = 32) -> TextJudge:
-    """A text judge by name: ``learned`` (rules plus the shipped head over MiniLM embeddings;
+    """A text judge by name: ``learned`` (rules plus the shipped cross-encoder adapter on MiniLM;
     needs the ``minilm`` extra), ``lexical`` (rules only, no model) or ``nli`` (needs
     ``model``, a local transformers NLI model folder)."""
     if name == "learned":
         if model is not None:
-            raise ValueError("the learned judge takes no model (its head ships with the "
+            raise ValueError("the learned judge takes no model (its adapter ships with the "
                              "package); --model is for --judge nli")
         from persona_gym.encoders import _require_minilm
         from persona_gym.judges.learned import LearnedJudge
@@ -42,7 +42,7 @@ def get_judge(name: str, model: str | Path | None = None, batch_size: int = 32) 
         except ImportError as exc:
             raise ImportError(f"the learned judge embeds text with all-MiniLM-L6-v2: {exc}; "
                               "or use --judge lexical (rules only, no model)") from None
-        return LearnedJudge()
+        return LearnedJudge(batch_size=batch_size)
     if name == "lexical":
         if model is not None:
             raise ValueError("the lexical judge takes no model; --model is for --judge nli")

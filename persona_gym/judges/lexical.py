@@ -413,25 +413,6 @@ class LexicalJudge:
         """:meth:`judge` for each ``(persona, history, line)``."""
         return [self.judge(p, h, x) for p, h, x in items]
 
-    def strengths(self, line: str, reference: str, against: str = "persona"
-                  ) -> tuple[float, float, float]:
-        """The rule strengths of ``line`` against one reference, as :meth:`judge` weighs each
-        persona sentence (``against="persona"``) or earlier line (``"history"``): (hard
-        contradiction from facts, attributes, ages, places and counts; soft contradiction from
-        polarity; entailment), each in [0, 1]. Features of the learned judge's head."""
-        if against not in ("persona", "history"):
-            raise ValueError(f"against must be 'persona' or 'history', got {against!r}")
-        mine = [c for c in self._clauses(line) if not c.about_you]
-        refs = self._clauses(reference)
-        if against == "history":
-            refs = tuple(c for c in refs if not c.about_you)
-        hard = soft = ent = 0.0
-        for r in refs:
-            for c in mine:
-                h, so, en = self._compare(c, r, against == "persona")
-                hard, soft, ent = max(hard, h), max(soft, so), max(ent, en)
-        return hard, soft, ent
-
     CONTRADICTION_THRESHOLD = 0.6
     """A contradiction rule at least this strong makes the verdict ``contradiction``."""
     ENTAILMENT_THRESHOLD = 0.6
