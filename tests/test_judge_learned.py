@@ -184,6 +184,8 @@ def test_the_cross_encoder_decides_where_the_rules_do_not() -> None:
     entails = LearnedJudge(random_adapter(bias=(0.0, 50.0, 0.0)), encoder=fake_encoder)
     assert entails.judge(PERSONA, [], line).label == "entailment"
     assert entails.judge(PERSONA, [], "Hi, I'm 13 years old.").label == "contradiction"
+    # a line of questions asserts nothing, whatever the cross-encoder says
+    assert judge.judge(PERSONA, [], "Really? What branch were you in?").label == "neutral"
 
 
 def test_judge_many_matches_judge_and_rejects_bad_input(neutral: LearnedJudge) -> None:
@@ -245,9 +247,9 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
     assert {k: len(v) for k, v in sets.items()} == {
         "dev": 240, "check": 240, "check2": 120, "check3": 150, "check4": 149, "check5": 203}
     # (macro-F1, contradiction recall); measured: dev 0.983 / 0.975, check 0.945 / 1.00, check2
-    # 0.917 / 0.925, check3 0.967 / 0.94, check4 0.931 / 1.00, check5 0.759 / 0.875
+    # 0.917 / 0.925, check3 0.967 / 0.94, check4 0.931 / 1.00, check5 0.775 / 0.875
     floors = {"dev": (0.96, 0.95), "check": (0.92, 0.95), "check2": (0.89, 0.9),
-              "check3": (0.94, 0.9), "check4": (0.91, 0.95), "check5": (0.74, 0.85)}
+              "check3": (0.94, 0.9), "check4": (0.91, 0.95), "check5": (0.76, 0.85)}
     for name, items in sets.items():
         r = _report(real, items)
         c = r["per_label"]["contradiction"]
