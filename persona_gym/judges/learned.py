@@ -15,8 +15,7 @@ contradictions are precise on real text (0.98-1.0) but miss most of what they ca
 the cross-encoder reads what no rule was written for. For a label the cross-encoder decides,
 ``evidence`` is the reference (persona sentence or earlier statement) whose MiniLM embedding
 is closest to the line's, and ``against`` says which kind it is: the cross-encoder reads the
-item whole and names no
-sentence itself.
+item whole and names no sentence itself.
 
 The adapter is data (arrays in a NumPy ``.npz`` read with ``allow_pickle=False``, about 300 kB;
 its provenance in the ``.json`` next to it), trained by ``bench/train_judge_adapter.py`` on 899
