@@ -2,10 +2,10 @@
 roles, school grades, kinds of favourite) from Synthetic-Persona-Chat's *training* families, and
 write them as a small table shipped with the package (persona_gym/judges/data/).
 
-Source: the conversations the learned judge's head may learn from
+Source: the conversations of the training families
 (:func:`spc_families.training_conversations`: every persona sentence of both speakers in a
 training family, none of bench/judge_check_sets.py's held-out families ``check`` ...
-``check4``, no conversation a line of dev.jsonl comes from), their persona sentences and lines.
+``check5``, no conversation a line of dev.jsonl comes from), their persona sentences and lines.
 Only the mined words and short phrases are written, with how often each was seen, never
 sentences (SPC is CC-BY 4.0, Jandaghi et al., 2023, and stays in ../shared/data).
 
