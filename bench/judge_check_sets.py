@@ -7,8 +7,9 @@ al., 2023) and stays in ../shared/data. Five sets, built like
 ../shared/data/persona-consistency/dev.jsonl (a speaker's persona and earlier lines, and a line:
 the speaker's own, the partner's reaction to the persona, or a line paired with the persona of
 another conversation's speaker), labelled by hand for issue 13 from persona *families* (persona
-sentences that co-occur in a persona set, linked transitively) that the learned judge's head is
-never trained on:
+sentences that co-occur in a persona set, linked transitively) that rounds 1-4's learned judge
+(a head over embeddings, since removed) was never trained on; since round 5, ``check`` ...
+``check4`` train its cross-encoder and ``check5`` is held out:
 
 * ``check`` (240 items, 80 per label, halves A and B): the development set of the judge work
   (rules and the head's threshold were chosen on it);
