@@ -80,13 +80,13 @@ def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, se
     from torch import nn
 
     from persona_gym.judges.base import LABELS
-    from persona_gym.judges.learned import Adapter, pair_text, pooled
+    from persona_gym.judges.learned import HIDDEN, Adapter, pair_text, pooled
 
     torch.manual_seed(seed)
     rng = random.Random(seed)
     scale = alpha / rank
     bert, tokenizer, params = lora_model(rank, scale)
-    head = nn.Sequential(nn.Dropout(0.1), nn.Linear(2 * 384, len(LABELS)))
+    head = nn.Sequential(nn.Dropout(0.1), nn.Linear(2 * HIDDEN, len(LABELS)))
     trainable = [p for *_, a, b in params for p in (a, b)] + list(head.parameters())
     opt = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
     y = [LABELS.index(it["label"]) for it in items]
