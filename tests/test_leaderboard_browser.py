@@ -5,14 +5,12 @@ absent; `.ci/run` installs it.
 The site is built from real ``evaluate()`` runs: tiny ONNX policies (ranked, re-run by the
 validator in its sandbox), reference policies (no artifact: listed apart as unverified, never
 ranked), and a ranked entry whose method name is a script-injection payload.
-``PERSONA_GYM_SCREENSHOT=1`` also writes the screenshot to leaderboard/screenshot.png.
+(leaderboard/screenshot.png, of the committed entries, is taken by leaderboard/make_screenshot.py.)
 """
 
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -37,7 +35,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
                  "--disable-background-networking", "--disable-component-update",
                  "--disable-sync"]
 REPO = Path(__file__).resolve().parents[1]
-SCREENSHOT = REPO / "leaderboard" / "screenshot.png"
 REF_EPISODES, REF_SEEDS = 10, [0, 1, 2]  # the reference entries (the artifact's: SEEDS)
 
 pytestmark = pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at "
@@ -189,8 +186,8 @@ def test_injected_method_name_is_shown_as_text(sites: dict[str, Path], page: Any
 
 
 def test_screenshot(sites: dict[str, Path], page: Any, tmp_path: Path) -> None:
-    """A screenshot of the site (without the injected entry); written to
-    leaderboard/screenshot.png when PERSONA_GYM_SCREENSHOT=1."""
+    """A full-page screenshot of the site (without the injected entry) fits the viewport's
+    width and is a PNG."""
     page.set_viewport_size({"width": 1440, "height": 900})
     page.goto((sites["clean"] / "index.html").as_uri())
     assert page.evaluate("document.documentElement.scrollWidth") <= 1440  # nothing overflows
@@ -198,5 +195,3 @@ def test_screenshot(sites: dict[str, Path], page: Any, tmp_path: Path) -> None:
     page.screenshot(path=str(shot), full_page=True)
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) < 300_000
-    if os.environ.get("PERSONA_GYM_SCREENSHOT") == "1":
-        shutil.copyfile(shot, SCREENSHOT)
