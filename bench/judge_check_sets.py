@@ -39,6 +39,13 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   contradictions). All 43 entailments and a seeded sample of 80 of each other label were
   kept; ``confidence`` is the annotator's own high / low (39 low). Labelled and committed
   before any judge ran on it, for round 4's figures.
+* ``train6`` (781 items: 45 contradictions, 94 entailments, 642 neutral; 200 own lines, 120
+  partner lines, 461 lines of other conversations): *training* data, not a check set, drawn by
+  ``python bench/judge_label_pool.py --spc ... --dev ... --set train6 --out /tmp/pool6`` from
+  the training families (pool A 480 random references, pool B 301 attribute lines paired with a
+  persona on the same attribute) and labelled by six annotators who had not seen the judge
+  (only the data README's definitions, dev.jsonl and /tmp/pool6/INSTRUCTIONS.md's examples;
+  ``confidence`` is theirs, 89 low).
 
 Figures (macro-F1; contradiction precision / recall) after round 4 (check4's misses were read
 for it; check5 was measured once with round 4's rules, 0.665 (1.00 / 0.41), then its misses

@@ -1,0 +1,157 @@
+"""Draw a pool of Synthetic-Persona-Chat references for hand labelling (training data for the
+learned judge), from *training* persona families only (bench/spc_families.py), never from a
+line of dev.jsonl's source conversations or of an already labelled item.
+
+Two pools, like check5's (bench/judge_check_sets.py):
+
+* ``A``: random own lines (with the speaker's earlier lines as history), partner lines (the
+  partner's reaction, judged against the persona as if its owner said it) and lines of other
+  conversations paired with a persona;
+* ``B``: first-person lines of other conversations that speak to an attribute (where one lives,
+  job, age, family, pets, favourites, food, "never" / "always wanted" / "hate" reactions),
+  paired with a persona that has a sentence on the same attribute, so contradictions are not
+  rare.
+
+Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
+bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
+each item's text to an annotator. Seeded: the same arguments give the same pool.
+
+    python bench/judge_label_pool.py --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv \
+        --dev ../shared/data/persona-consistency/dev.jsonl --set train6 --out /tmp/pool6
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import re
+import sys
+from pathlib import Path
+
+ATTRIBUTES = {
+    "home": r"\bi live\b|\bi(?:'m| am) from\b|\bi grew up\b|\bmy (?:house|apartment|farm|town|city)\b",
+    "job": r"\bi work\b|\bi(?:'m| am) an? (?:\w+ )?(?:teacher|nurse|doctor|engineer|chef|writer|"
+           r"student|lawyer|artist|musician|mechanic|accountant|manager|farmer|pilot|officer|"
+           r"driver|designer|programmer|developer|scientist|librarian|cashier|waitress|waiter)\b|"
+           r"\bmy job\b|\bretired\b",
+    "age": r"\bi(?:'m| am) \d+\b|\byears old\b",
+    "family": r"\bmy (?:wife|husband|son|daughter|kids?|children|mom|mother|dad|father|"
+              r"brother|sister|boyfriend|girlfriend|parents)\b|\bi(?:'m| am) (?:married|single|"
+              r"divorced)\b",
+    "pets": r"\bmy (?:dog|cat|pets?|fish|horse|bird|parrot|hamster|snake)s?\b|\bi have an? "
+            r"(?:dog|cat|fish|horse|bird|parrot|hamster|snake)",
+    "favourite": r"\bfavou?rite\b",
+    "food": r"\bvegan\b|\bvegetarian\b|\bi (?:love|like|hate) (?:to )?(?:eat|cook)|\ballergic\b",
+    "reaction": r"\bi(?:'ve| have) never\b|\bi(?:'ve| have) always wanted\b|\bi hate\b|"
+                r"\bi don't like\b|\bi can't\b",
+}
+_ATTR = {k: re.compile(v, re.IGNORECASE) for k, v in ATTRIBUTES.items()}
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me)\b", re.IGNORECASE)
+
+
+def attributes(text: str) -> set[str]:
+    return {k for k, rx in _ATTR.items() if rx.search(text)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--spc", type=Path, required=True,
+                        help="Synthetic-Persona-Chat_valid.csv (../shared/data/spc/)")
+    parser.add_argument("--dev", type=Path, required=True,
+                        help="dev.jsonl (../shared/data/persona-consistency/)")
+    parser.add_argument("--set", required=True, help="name of the labelled set, e.g. train6")
+    parser.add_argument("--out", type=Path, required=True, help="folder for refs and chunks")
+    parser.add_argument("--own", type=int, default=200, help="pool A own lines")
+    parser.add_argument("--partner", type=int, default=120, help="pool A partner lines")
+    parser.add_argument("--other", type=int, default=160, help="pool A other conversations")
+    parser.add_argument("--targeted", type=int, default=720, help="pool B lines")
+    parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
+    parser.add_argument("--seed", type=int, default=6)
+    args = parser.parse_args()
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from judge_check_sets import LABELS_FILE
+    from spc_families import training_conversations
+
+    from persona_gym.logs import read_spc_csv
+
+    convs = list(read_spc_csv(args.spc))
+    train, _ = training_conversations(convs, args.dev)
+    done = set()
+    for raw in LABELS_FILE.read_text("utf-8").splitlines():
+        ref = json.loads(raw)
+        done.add((ref["line"]["conv"], ref["line"]["turn"]))
+    rng = random.Random(args.seed)
+    lines = [(c, i, s, t) for c in train for i, (s, t) in enumerate(c.turns)
+             if (c.id, i) not in done and len(t.split()) >= 3]
+    rng.shuffle(lines)
+    personas = [(c, s) for c in train for s, p in c.personas.items() if p]
+    refs: list[dict] = []
+    used: set[tuple[str, int]] = set()
+
+    def add(half: str, source: str, conv: object, speaker: str, c: object, i: int,
+            history: bool) -> None:
+        used.add((c.id, i))
+        refs.append({"id": f"{args.set}-{len(refs) + 1:04d}", "set": args.set, "half": half,
+                     "source": source, "persona": {"conv": conv.id, "speaker": speaker},
+                     "line": {"conv": c.id, "turn": i},
+                     "history": {"conv": c.id, "speaker": speaker, "before_turn": i}
+                     if history else None})
+
+    quota = {"own-line": args.own, "partner-line": args.partner, "other-persona": args.other}
+    for c, i, s, _ in lines:
+        if (c.id, i) in used:
+            continue
+        if quota["own-line"]:
+            quota["own-line"] -= 1
+            add("A", "own-line", c, s, c, i, True)
+        elif quota["partner-line"]:
+            other = next((o for o in c.personas if o != s and c.personas[o]), None)
+            if other is not None:
+                quota["partner-line"] -= 1
+                add("A", "partner-line", c, other, c, i, True)
+        elif quota["other-persona"]:
+            conv, speaker = rng.choice([p for p in personas if p[0].id != c.id])
+            quota["other-persona"] -= 1
+            add("A", "other-persona", conv, speaker, c, i, False)
+    by_attr: dict[str, list] = {k: [] for k in ATTRIBUTES}
+    for conv, speaker in personas:
+        for k in set().union(*(attributes(p) for p in conv.personas[speaker])):
+            by_attr[k].append((conv, speaker))
+    left = args.targeted
+    for c, i, _, t in lines:
+        if not left:
+            break
+        found = sorted(attributes(t))
+        if (c.id, i) in used or not found or not _FIRST_PERSON.search(t):
+            continue
+        choices = [p for p in by_attr[rng.choice(found)] if p[0].id != c.id]
+        if choices:
+            conv, speaker = rng.choice(choices)
+            add("B", "other-persona", conv, speaker, c, i, False)
+            left -= 1
+    rng.shuffle(refs)
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "refs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs), "utf-8")
+    by_id = {c.id: c for c in convs}
+    for n in range(0, len(refs), args.chunk):
+        text = []
+        for r in refs[n:n + args.chunk]:
+            p = by_id[r["persona"]["conv"]].personas[r["persona"]["speaker"]]
+            lc = by_id[r["line"]["conv"]]
+            hist = [] if r["history"] is None else [
+                t for s, t in lc.turns[: r["history"]["before_turn"]]
+                if s == r["history"]["speaker"]]
+            text.append(f"### {r['id']}\nPERSONA:\n" + "".join(f"  - {x}\n" for x in p)
+                        + "HISTORY (the speaker's own earlier lines, oldest first):\n"
+                        + ("".join(f"  - {x}\n" for x in hist) or "  (none)\n")
+                        + f"LINE: {lc.turns[r['line']['turn']][1]}\n")
+        (args.out / f"chunk-{n // args.chunk:02d}.txt").write_text("\n".join(text), "utf-8")
+    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B")}
+    print(f"{len(refs)} references ({counts}) from {len(train)} training conversations "
+          f"into {args.out}")
+
+
+if __name__ == "__main__":
+    main()
