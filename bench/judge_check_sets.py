@@ -44,7 +44,7 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   ``python bench/judge_label_pool.py --spc ... --dev ... --set train6 --out /tmp/pool6`` from
   the training families (pool A 480 random references, pool B 301 attribute lines paired with a
   persona on the same attribute) and labelled by six annotators who had not seen the judge
-  (only the data README's definitions, dev.jsonl and /tmp/pool6/INSTRUCTIONS.md's examples;
+  (only the data README's definitions, dev.jsonl and bench/data/judge_label_instructions.md;
   ``confidence`` is theirs, 89 low).
 
 Figures (macro-F1; contradiction precision / recall) after round 4 (check4's misses were read

@@ -14,7 +14,8 @@ Two pools, like check5's (bench/judge_check_sets.py):
 
 Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
 bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
-each item's text to an annotator. Seeded: the same arguments give the same pool.
+each item's text to an annotator (the instructions annotators get:
+bench/data/judge_label_instructions.md). Seeded: the same arguments give the same pool.
 
     python bench/judge_label_pool.py --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv \
         --dev ../shared/data/persona-consistency/dev.jsonl --set train6 --out /tmp/pool6
