@@ -31,7 +31,8 @@ import sys
 from pathlib import Path
 
 ATTRIBUTES = {
-    "home": r"\bi live\b|\bi(?:'m| am) from\b|\bi grew up\b|\bmy (?:house|apartment|farm|town|city)\b",
+    "home": r"\bi live\b|\bi(?:'m| am) from\b|\bi grew up\b|"
+            r"\bmy (?:house|apartment|farm|town|city)\b",
     "job": r"\bi work\b|\bi(?:'m| am) an? (?:\w+ )?(?:teacher|nurse|doctor|engineer|chef|writer|"
            r"student|lawyer|artist|musician|mechanic|accountant|manager|farmer|pilot|officer|"
            r"driver|designer|programmer|developer|scientist|librarian|cashier|waitress|waiter)\b|"

