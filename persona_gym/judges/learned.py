@@ -17,18 +17,19 @@ cross-encoder reads what no rule was written for. For a label the cross-encoder 
 closest to the line's, and ``against`` says which kind it is: the cross-encoder reads the item
 whole and names no sentence itself.
 
-The adapter is data (arrays in a NumPy ``.npz`` read with ``allow_pickle=False``, about 300 kB;
-its provenance in the ``.json`` next to it), trained by ``bench/train_judge_adapter.py`` on 1,680
-hand-labelled Synthetic-Persona-Chat items (../shared/data/persona-consistency/dev.jsonl and
-the ``check`` ... ``check4`` and ``train6`` sets of bench/judge_check_sets.py), deterministic on
-the CPU.
-Loading merges it into a private copy of MiniLM's weights; nothing is downloaded.
+The shipped judge averages the probabilities of two adapters trained with different seeds (an
+ensemble; :func:`shipped_adapters`). An adapter is data (arrays in a NumPy ``.npz`` read with
+``allow_pickle=False``, about 300 kB; the provenance of both in the ``.json`` next to them),
+trained by ``bench/train_judge_adapter.py`` on 1,680 hand-labelled Synthetic-Persona-Chat items
+(../shared/data/persona-consistency/dev.jsonl and the ``check`` ... ``check4`` and ``train6``
+sets of bench/judge_check_sets.py), deterministic on the CPU. Loading merges each into a private
+copy of MiniLM's weights; nothing is downloaded.
 
 Honest limits (docs/metrics.md, "Round 5" and "Round 6"): 1,680 training items from 87 of
 the SPC validation split's 95 persona families. Held out: ``check5`` (the other 8, labelled by an
-annotator who never saw any judge), macro-F1 0.79, below issue 13's 0.90; its figures are in the
+annotator who never saw any judge), macro-F1 0.82, below issue 13's 0.90; its figures are in the
 adapter's provenance. The cross-encoder's contradictions are much less precise than the rules'
-(about three in four are right on ``check5``, where two lines in five are contradictions): the
+(about four in five are right on ``check5``, where two lines in five are contradictions): the
 combination trades precision for recall. **On unlabelled logs, where contradictions are rare, it
 over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 4.7% that the rules do
 not, and of 25 of those read by hand one or two were contradictions (most are "I've always wanted
@@ -55,10 +56,12 @@ from persona_gym.judges.base import LABELS, Verdict, validate_item
 from persona_gym.judges.lexical import LexicalJudge
 
 __all__ = ["ADAPTER_FILES", "HISTORY_LINES", "Adapter", "CrossEncoder", "LearnedJudge",
-           "pair_text", "pooled", "provenance", "statement_units"]
+           "pair_text", "pooled", "provenance", "shipped_adapters", "statement_units"]
 
 ADAPTER_FILES = ("consistency_adapter.npz", "consistency_adapter.json")
-"""The shipped adapter's arrays and provenance, in ``persona_gym/judges/adapter/``."""
+"""The shipped adapter's arrays and provenance, in ``persona_gym/judges/adapter/``; the other
+members of the shipped ensemble are ``consistency_adapter.seed{N}.npz`` beside it
+(:func:`shipped_adapters`)."""
 
 HISTORY_LINES = 4
 """How many of the speaker's latest earlier lines the cross-encoder reads."""
@@ -125,7 +128,8 @@ class Adapter:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> Adapter:
-        """The adapter at ``path`` (a ``.npz``), or the shipped one."""
+        """The adapter at ``path`` (a ``.npz``), or the shipped one (the ensemble's first
+        member)."""
         if path is None:
             ref = resources.files("persona_gym.judges").joinpath("adapter", ADAPTER_FILES[0])
             with resources.as_file(ref) as p:
@@ -196,6 +200,14 @@ class CrossEncoder:
         return out
 
 
+AdapterSpec = Adapter | str | Path
+"""An :class:`Adapter`, or the path of its ``.npz``."""
+
+
+def _adapter(spec: AdapterSpec) -> Adapter:
+    return spec if isinstance(spec, Adapter) else Adapter.load(spec)
+
+
 Encoder = Callable[[Sequence[str]], np.ndarray]
 """Texts in, ``(n, 384)`` L2-normalised float32 embeddings out (the evidence's similarity)."""
 
@@ -233,10 +245,24 @@ def statement_units(line: str) -> list[str]:
     return statements
 
 
+def shipped_adapters() -> list[Adapter]:
+    """The shipped ensemble: ``consistency_adapter.npz``, then its ``.seed{N}.npz`` siblings
+    in name order."""
+    folder = resources.files("persona_gym.judges").joinpath("adapter")
+    adapters = [Adapter.load()]
+    for name in sorted(r.name for r in folder.iterdir()
+                       if r.name.startswith("consistency_adapter.seed")
+                       and r.name.endswith(".npz")):
+        with resources.as_file(folder.joinpath(name)) as path:
+            adapters.append(Adapter.load(path))
+    return adapters
+
+
 class LearnedJudge:
     """The :class:`~persona_gym.judges.base.TextJudge` of this module (module docs).
 
-    ``adapter`` is an :class:`Adapter` or the path of one (default: the shipped adapter);
+    ``adapter`` is an :class:`Adapter` or the path of one, or a sequence of them: an ensemble
+    whose probabilities are averaged (default: the shipped ensemble, :func:`shipped_adapters`);
     ``encoder`` the :data:`Encoder` that picks the evidence (default: MiniLM); ``rules`` the
     :class:`~persona_gym.judges.lexical.LexicalJudge` whose verdicts stand where they decide;
     ``batch_size`` items per forward pass. The model is loaded on first use.
@@ -244,23 +270,32 @@ class LearnedJudge:
 
     name = "learned"
 
-    def __init__(self, adapter: Adapter | str | Path | None = None,
+    def __init__(self, adapter: AdapterSpec | Sequence[AdapterSpec] | None = None,
                  encoder: Encoder | None = None, rules: LexicalJudge | None = None,
                  batch_size: int = 32) -> None:
-        self.adapter = adapter if isinstance(adapter, Adapter) else Adapter.load(adapter)
+        if adapter is None:
+            self.adapters = shipped_adapters()
+        elif isinstance(adapter, (Adapter, str, Path)):
+            self.adapters = [_adapter(adapter)]
+        else:
+            self.adapters = [_adapter(a) for a in adapter]
+            if not self.adapters:
+                raise ValueError("pass at least one adapter (or None for the shipped ones)")
         self.batch_size = batch_size
         self.rules = rules if rules is not None else LexicalJudge()
         self._encoder = encoder
-        self._model: CrossEncoder | None = None
+        self._models: list[CrossEncoder] | None = None
 
     def probabilities(self, items: Sequence[tuple[Sequence[str], Sequence[str], str]]
                       ) -> np.ndarray:
         """The cross-encoder's ``(n, 3)`` label probabilities of ``(persona, history, line)``
-        items (without the rules)."""
-        if self._model is None:
-            self._model = CrossEncoder(self.adapter, self.batch_size)
-        return self._model.probabilities([pair_text(p, h) for p, h, _ in items],
-                                         [x for _, _, x in items])
+        items (without the rules): the mean over the ensemble's members."""
+        if self._models is None:
+            self._models = [CrossEncoder(a, self.batch_size) for a in self.adapters]
+        firsts = [pair_text(p, h) for p, h, _ in items]
+        lines = [x for _, _, x in items]
+        probs = [m.probabilities(firsts, lines) for m in self._models]
+        return probs[0] if len(probs) == 1 else np.mean(probs, axis=0, dtype=np.float32)
 
     def judge(self, persona: Sequence[str], history: Sequence[str], line: str) -> Verdict:
         """Label ``line`` against ``persona`` sentences and earlier ``history`` (module docs).
