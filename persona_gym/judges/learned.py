@@ -31,8 +31,8 @@ annotator who never saw any judge), macro-F1 0.82, below issue 13's 0.90; its fi
 adapter's provenance. The cross-encoder's contradictions are much less precise than the rules'
 (about four in five are right on ``check5``, where two lines in five are contradictions): the
 combination trades precision for recall. **On unlabelled logs, where contradictions are rare, it
-over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 4.7% that the rules do
-not, and of 25 of those read by hand one or two were contradictions (most are "I've always wanted
+over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 5.4% that the rules do
+not, and of 25 of those read by hand about one was a contradiction (most are "I've always wanted
 to ..." / "I've never ..." reactions about things the persona does not mention).
 Use the rules (``--judge lexical``, the log importer's default) to flag real logs.
 Deterministic for a given machine; across machines float rounding may flip a verdict whose top
