@@ -43,8 +43,9 @@ def main() -> None:
     rng = random.Random(args.seed)
     sample = rng.sample(items, min(args.sample, len(items)))
     judge = LearnedJudge(args.adapter)
-    model = [LABELS[int(p.argmax())] for p in judge.probabilities(sample)]
-    learned = [v.label for v in judge.judge_many(sample)]
+    probs = judge.probabilities(sample)
+    model = [LABELS[int(p.argmax())] for p in probs]
+    learned = [v.label for v in judge.judge_many(sample, probs)]
     rules = [judge.rules.judge(*it).label for it in sample]
     only = [i for i, (r, m) in enumerate(zip(rules, learned, strict=True))
             if r == "neutral" and m == "contradiction"]

@@ -142,10 +142,11 @@ def figures(judge: Any, items: list[dict]) -> dict[str, Any]:
 
     gold = [it["label"] for it in items]
     triples = [(it["persona"], it["history"], it["line"]) for it in items]
-    alone = [LABELS[int(i)] for i in judge.probabilities(triples).argmax(1)]
+    probs = judge.probabilities(triples)
+    alone = [LABELS[int(i)] for i in probs.argmax(1)]
     out = {}
     for name, labels in (("cross_encoder", alone),
-                         ("judge", [v.label for v in judge.judge_many(triples)])):
+                         ("judge", [v.label for v in judge.judge_many(triples, probs)])):
         r = classification_report(gold, labels)
         c = r["per_label"]["contradiction"]
         out[name] = {"macro_f1": round(r["macro_f1"], 3),

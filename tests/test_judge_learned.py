@@ -224,6 +224,23 @@ def test_judge_many_matches_judge_and_rejects_bad_input(neutral: LearnedJudge) -
         neutral.judge([], [], "x")
 
 
+def test_judge_many_decides_from_given_probabilities(neutral: LearnedJudge) -> None:
+    """Probabilities the caller already has are used as they are: the judge's own give its
+    verdicts, others change the verdict where the rules do not decide, and a wrong shape is
+    named."""
+    items = [(PERSONA, [], "I play the tuba daily."), (PERSONA, [], "I'm 13.")]
+    own = neutral.probabilities(items)
+    assert neutral.judge_many(items, own) == neutral.judge_many(items)
+    sure = np.array([[0.9, 0.05, 0.05]] * 2, dtype=np.float32)
+    verdicts = neutral.judge_many(items, sure)
+    assert verdicts[0].label == "contradiction" and verdicts[0].scores["contradiction"] == 0.9
+    rule = neutral.judge(*items[1])  # the rules decide this one: their verdict stands
+    assert rule.label == "contradiction" and rule.against == "persona"
+    assert (verdicts[1].label, verdicts[1].evidence) == (rule.label, rule.evidence)
+    with pytest.raises(ValueError, match="probs has shape"):
+        neutral.judge_many(items, sure[:1])
+
+
 def test_encoder_of_the_wrong_shape_is_named() -> None:
     judge = LearnedJudge(random_adapter(bias=(50.0, 0.0, 0.0)),
                          encoder=lambda texts: np.zeros((len(texts), 5), np.float32))

@@ -305,12 +305,19 @@ class LearnedJudge:
         return self.judge_many([(persona, history, line)])[0]
 
     def judge_many(
-        self, items: Sequence[tuple[Sequence[str], Sequence[str], str]]
+        self, items: Sequence[tuple[Sequence[str], Sequence[str], str]],
+        probs: np.ndarray | None = None,
     ) -> list[Verdict]:
-        """:meth:`judge` for each ``(persona, history, line)``, in batches."""
+        """:meth:`judge` for each ``(persona, history, line)``, in batches. ``probs``: the
+        items' :meth:`probabilities` when the caller already has them (the cross-encoder then
+        does not run again)."""
         for persona, history, line in items:
             validate_item(persona, history, line)
-        probs = self.probabilities(items) if items else np.zeros((0, len(LABELS)))
+        if probs is None:
+            probs = self.probabilities(items) if items else np.zeros((0, len(LABELS)))
+        elif np.shape(probs) != (len(items), len(LABELS)):
+            raise ValueError(f"probs has shape {np.shape(probs)} for {len(items)} items; pass "
+                             f"this judge's probabilities(items), shape (n, {len(LABELS)})")
         return [self._decide(p, h, x, pr) for (p, h, x), pr in zip(items, probs, strict=True)]
 
     def _decide(self, persona: Sequence[str], history: Sequence[str], line: str,
