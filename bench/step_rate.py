@@ -9,7 +9,8 @@ which v0 did not reach in pure Python; issue 10 asks that ``persona_gym/OpenChat
 >= 0.06, v0's level). An instrumented run of v0 and of v1 splits the microseconds per step by
 stage:
 partner (next move), replies (candidate generation), judge (scoring + history), encoder
-(observation) and other (reward, info, reset, wrappers, action sampling).
+(observation) and other (reward, info, reset, wrappers, action sampling); it also reports
+the random policy's steps per episode and the share of the time spent in ``reset``.
 
 The MiniLM encoder (``encoder="minilm"``, needs ``persona-gym[minilm]``) is reported cold (a
 fresh env: every text is new) and warm (the same seeds replayed: every text is cached).
@@ -92,7 +93,10 @@ def _timed(fn: Any, bucket: str, totals: dict[str, float]) -> Any:
 
 
 def stage_split(env_id: str, steps: int) -> dict[str, float]:
-    """Microseconds per step by stage, from an instrumented run of ``steps`` steps."""
+    """Microseconds per step by stage, from an instrumented run of ``steps`` steps; besides the
+    stages (which sum to ``total``), ``steps_per_episode`` under the random policy and
+    ``reset_share``, the fraction of the wall time spent in ``env.reset`` (its stages
+    included)."""
     env = gym.make(env_id)
     base = env.unwrapped
     totals: dict[str, float] = defaultdict(float)
@@ -111,19 +115,26 @@ def stage_split(env_id: str, steps: int) -> dict[str, float]:
     env.reset(seed=0)
     env.action_space.seed(0)
     instrument()
-    done = 0
+    done = episodes = 0
+    in_reset = 0.0
     t0 = time.perf_counter()
     while done < steps:
         _, _, term, trunc, _ = env.step(env.action_space.sample())
         done += 1
         if term or trunc:
+            episodes += 1
+            t = time.perf_counter()
             env.reset()
+            in_reset += time.perf_counter() - t
             instrument()
     wall = time.perf_counter() - t0
     out = {k: 1e6 * v / steps for k, v in sorted(totals.items())}
     out["other"] = 1e6 * wall / steps - sum(out.values())
     out["total"] = 1e6 * wall / steps
-    return {k: round(v, 2) for k, v in out.items()}
+    out = {k: round(v, 2) for k, v in out.items()}
+    out["steps_per_episode"] = round(steps / max(episodes, 1), 2)
+    out["reset_share"] = round(in_reset / wall, 3)
+    return out
 
 
 VARIANTS = ("persona_gym/OpenChat-v0", "persona_gym/OpenChat-v1",
