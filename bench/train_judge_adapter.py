@@ -180,7 +180,7 @@ def main() -> None:
     import transformers
 
     from persona_gym import __version__
-    from persona_gym.judges.learned import ADAPTER_FILES, LearnedJudge
+    from persona_gym.judges.learned import ADAPTER_FILES, MEMBER_FILE, LearnedJudge
 
     sys.path.insert(0, str(Path(__file__).parent))
     from judge_check_sets import LABELS_FILE, build
@@ -198,7 +198,7 @@ def main() -> None:
     members = []
     for i, seed in enumerate(seeds):
         weights = args.out / (ADAPTER_FILES[0] if i == 0 else
-                              f"consistency_adapter.seed{seed}.npz")
+                              MEMBER_FILE.format(seed=seed))
         train(items, args.rank, args.alpha, args.epochs, args.lr, seed,
               args.max_length).save(weights)
         members.append(weights)

@@ -55,13 +55,17 @@ from persona_gym.judges import lexicon
 from persona_gym.judges.base import LABELS, Verdict, validate_item
 from persona_gym.judges.lexical import LexicalJudge
 
-__all__ = ["ADAPTER_FILES", "HISTORY_LINES", "Adapter", "CrossEncoder", "LearnedJudge",
-           "pair_text", "pooled", "provenance", "shipped_adapters", "statement_units"]
+__all__ = ["ADAPTER_FILES", "HISTORY_LINES", "MEMBER_FILE", "Adapter", "CrossEncoder",
+           "LearnedJudge", "pair_text", "pooled", "provenance", "shipped_adapters",
+           "statement_units"]
 
 ADAPTER_FILES = ("consistency_adapter.npz", "consistency_adapter.json")
 """The shipped adapter's arrays and provenance, in ``persona_gym/judges/adapter/``; the other
 members of the shipped ensemble are ``consistency_adapter.seed{N}.npz`` beside it
 (:func:`shipped_adapters`)."""
+
+MEMBER_FILE = "consistency_adapter.seed{seed}.npz"
+"""File name of a shipped ensemble member after the first (``MEMBER_FILE.format(seed=N)``)."""
 
 HISTORY_LINES = 4
 """How many of the speaker's latest earlier lines the cross-encoder reads."""
@@ -249,10 +253,9 @@ def shipped_adapters() -> list[Adapter]:
     """The shipped ensemble: ``consistency_adapter.npz``, then its ``.seed{N}.npz`` siblings
     in name order."""
     folder = resources.files("persona_gym.judges").joinpath("adapter")
+    member = re.compile(re.escape(MEMBER_FILE).replace(r"\{seed\}", r"\d+") + "$")
     adapters = [Adapter.load()]
-    for name in sorted(r.name for r in folder.iterdir()
-                       if r.name.startswith("consistency_adapter.seed")
-                       and r.name.endswith(".npz")):
+    for name in sorted(r.name for r in folder.iterdir() if member.match(r.name)):
         with resources.as_file(folder.joinpath(name)) as path:
             adapters.append(Adapter.load(path))
     return adapters
