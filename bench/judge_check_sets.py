@@ -46,6 +46,14 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   persona on the same attribute) and labelled by six annotators who had not seen the judge
   (only the data README's definitions, dev.jsonl and bench/data/judge_label_instructions.md;
   ``confidence`` is theirs, 89 low).
+* ``train7`` (1,128 items: 187 contradictions, 82 entailments, 859 neutral; all pool B, lines
+  of other conversations on an attribute paired with a persona on the same attribute):
+  *training* data, drawn by ``python bench/judge_label_pool.py --spc ... --dev ... --set
+  train7 --out /tmp/pool7 --own 0 --partner 0 --other 0 --targeted 2000 --seed 7 --chunk 141
+  --families train,check,check2,check3,check4`` (the training families had 3 attribute lines
+  left, so the families of the check sets the adapter already trains on were added; ``check5``'s
+  never are) and labelled by eight annotators who had not seen the judge, from the same
+  instructions (``confidence`` theirs, 147 low). Committed before any judge ran on it.
 
 Figures (macro-F1; contradiction precision / recall) after round 4 (check4's misses were read
 for it; check5 was measured once with round 4's rules, 0.665 (1.00 / 0.41), then its misses

@@ -70,7 +70,14 @@ def main() -> None:
     parser.add_argument("--targeted", type=int, default=720, help="pool B lines")
     parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--families", default="train",
+                        help="comma-separated family splits to draw from (default train; the "
+                             "check sets already trained on, check..check4, may be added: "
+                             "round 7 did; check5 is refused)")
     args = parser.parse_args()
+    splits = tuple(args.families.split(","))
+    if "check5" in splits:
+        parser.error("--families must not include check5: it is the held-out set")
 
     sys.path.insert(0, str(Path(__file__).parent))
     from judge_check_sets import LABELS_FILE
@@ -79,7 +86,7 @@ def main() -> None:
     from persona_gym.logs import read_spc_csv
 
     convs = list(read_spc_csv(args.spc))
-    train, _ = training_conversations(convs, args.dev)
+    train, _ = training_conversations(convs, args.dev, splits)
     done = set()
     for raw in LABELS_FILE.read_text("utf-8").splitlines():
         ref = json.loads(raw)

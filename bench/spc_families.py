@@ -62,8 +62,14 @@ def families(convs: list) -> dict[str, str]:
     return {p: name[find(p)] for p in list(parent)}
 
 
-def training_conversations(convs: list, dev: Path | None) -> tuple[list, dict]:
-    """The conversations the head may learn from, and counts of what was left out."""
+def training_conversations(convs: list, dev: Path | None,
+                           splits: tuple[str, ...] = ("train",)) -> tuple[list, dict]:
+    """The conversations the head may learn from (every persona sentence of both speakers in a
+    family of ``splits``; none of dev.jsonl's sources), and counts of what was left out.
+
+    ``("train",)`` keeps every check set's families out. Check sets the shipped adapter already
+    trains on (``check`` ... ``check4``) may be added to draw more lines to label; ``check5``,
+    the held-out one, must never be."""
     fam = families(convs)
     excluded = set()
     if dev is not None:
@@ -73,7 +79,7 @@ def training_conversations(convs: list, dev: Path | None) -> tuple[list, dict]:
                 if count[_norm(x)] <= 3}
         excluded = {c.id for c in convs if any(_norm(t) in keys for _, t in c.turns)}
     train = [c for c in convs if c.id not in excluded and all(
-        family_split(fam[_norm(p)]) == "train" for ps in c.personas.values() for p in ps)]
+        family_split(fam[_norm(p)]) in splits for ps in c.personas.values() for p in ps)]
     split = Counter(family_split(f) for f in set(fam.values()))
     return train, {"conversations": len(convs), "dev_source_conversations": len(excluded),
                    "families": dict(sorted(split.items())), "training_conversations": len(train)}
