@@ -54,6 +54,14 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   left, so the families of the check sets the adapter already trains on were added; ``check5``'s
   never are) and labelled by eight annotators who had not seen the judge, from the same
   instructions (``confidence`` theirs, 147 low). Committed before any judge ran on it.
+* ``train8`` (1,200 items: 58 contradictions, 444 entailments (324 against the speaker's own
+  earlier lines), 698 neutral; all pool C, the partner's reactions judged against the persona
+  and earlier lines of the speaker they react to): *training* data, drawn by ``python
+  bench/judge_label_pool.py --spc ... --dev ... --set train8 --out /tmp/pool8 --own 0
+  --partner 0 --other 0 --targeted 0 --reactions 1200 --seed 8 --chunk 150 --families
+  train,check,check2,check3,check4`` and labelled by eight annotators who had not seen the
+  judge, from the same instructions (``confidence`` theirs, 355 low: most are "Me too!" echoes
+  whose object is the partner's unseen line). Committed before any judge ran on it.
 
 Figures (macro-F1; contradiction precision / recall) after round 4 (check4's misses were read
 for it; check5 was measured once with round 4's rules, 0.665 (1.00 / 0.41), then its misses

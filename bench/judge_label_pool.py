@@ -10,7 +10,11 @@ Two pools, like check5's (bench/judge_check_sets.py):
 * ``B``: first-person lines of other conversations that speak to an attribute (where one lives,
   job, age, family, pets, favourites, food, "never" / "always wanted" / "hate" reactions),
   paired with a persona that has a sentence on the same attribute, so contradictions are not
-  rare.
+  rare;
+* ``C`` (``--reactions``, round 8): the partner's first-person reactions that speak to an
+  attribute or echo one ("I've never had hummus", "I've always wanted to go", "I love jazz
+  too!"), judged against the persona and earlier lines of the speaker they react to, as if
+  that speaker said them: dev.jsonl's "partner reaction" contradictions, and entailments.
 
 Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
 bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
@@ -49,6 +53,7 @@ ATTRIBUTES = {
                 r"\bi don't like\b|\bi can't\b",
 }
 _ATTR = {k: re.compile(v, re.IGNORECASE) for k, v in ATTRIBUTES.items()}
+_ECHO = re.compile(r"\btoo\b|\balso\b|\bme neither\b|\bsame here\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me)\b", re.IGNORECASE)
 
 
@@ -68,6 +73,8 @@ def main() -> None:
     parser.add_argument("--partner", type=int, default=120, help="pool A partner lines")
     parser.add_argument("--other", type=int, default=160, help="pool A other conversations")
     parser.add_argument("--targeted", type=int, default=720, help="pool B lines")
+    parser.add_argument("--reactions", type=int, default=0,
+                        help="pool C lines: the partner's reactions (default 0)")
     parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--families", default="train",
@@ -140,6 +147,17 @@ def main() -> None:
             conv, speaker = rng.choice(choices)
             add("B", "other-persona", conv, speaker, c, i, False)
             left -= 1
+    left = args.reactions
+    for c, i, s, t in lines:
+        if not left:
+            break
+        if (c.id, i) in used or not _FIRST_PERSON.search(t) or not (
+                attributes(t) or _ECHO.search(t)):
+            continue
+        other = next((o for o in c.personas if o != s and c.personas[o]), None)
+        if other is not None:
+            add("C", "partner-line", c, other, c, i, True)
+            left -= 1
     rng.shuffle(refs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "refs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs), "utf-8")
@@ -157,7 +175,7 @@ def main() -> None:
                         + ("".join(f"  - {x}\n" for x in hist) or "  (none)\n")
                         + f"LINE: {lc.turns[r['line']['turn']][1]}\n")
         (args.out / f"chunk-{n // args.chunk:02d}.txt").write_text("\n".join(text), "utf-8")
-    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B")}
+    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B", "C")}
     print(f"{len(refs)} references ({counts}) from {len(train)} training conversations "
           f"into {args.out}")
 
