@@ -291,7 +291,8 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
     sets = {"dev": _load(DEV), **build(SPC)}
     assert {k: len(v) for k, v in sets.items()} == {"dev": 240, "check": 240, "check2": 120,
                                                    "check3": 150, "check4": 149, "check5": 203,
-                                                   "train6": 781}
+                                                   "train6": 781, "train7": 1128,
+                                                   "train8": 1200}
     # (macro-F1, contradiction recall); measured: dev 0.987 / 0.988, check 0.928 / 0.988, check2
     # 0.881 / 0.925, check3 0.947 / 0.94, check4 0.917 / 1.00, check5 0.819 / 0.887
     floors = {"dev": (0.96, 0.95), "check": (0.91, 0.95), "check2": (0.86, 0.9),
