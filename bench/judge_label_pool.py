@@ -1,8 +1,9 @@
 """Draw a pool of Synthetic-Persona-Chat references for hand labelling (training data for the
-learned judge), from *training* persona families only (bench/spc_families.py), never from a
-line of dev.jsonl's source conversations or of an already labelled item.
+learned judge), from *training* persona families (bench/spc_families.py; ``--families`` adds
+those of the check sets the adapter already trains on, never ``check5``'s), never from a line
+of dev.jsonl's source conversations or of an already labelled item.
 
-Two pools, like check5's (bench/judge_check_sets.py):
+Two pools like check5's (bench/judge_check_sets.py), and a third:
 
 * ``A``: random own lines (with the speaker's earlier lines as history), partner lines (the
   partner's reaction, judged against the persona as if its owner said it) and lines of other
