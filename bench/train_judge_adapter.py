@@ -1,12 +1,13 @@
 """Train the learned judge's adapter (persona_gym/judges/adapter/): a low-rank cross-encoder
 adapter on all-MiniLM-L6-v2 (persona_gym.judges.learned), from hand-labelled real text. CPU,
-deterministic (seeds 0 and 1, one thread), about 30 minutes per seed.
+deterministic (seeds 0 and 1, one thread each), about 80 minutes per seed (``--jobs 2``: both at
+once on two cores).
 
 Data: the hand-labelled Synthetic-Persona-Chat items of ``--train-sets`` (default ``dev``,
-``check`` ... ``check4`` and ``train6``: 1,680 items; ``dev`` is
+``check`` ... ``check4`` and ``train6`` ... ``train8``: 4,008 items; ``dev`` is
 ../shared/data/persona-consistency/dev.jsonl, the others are bench/judge_check_sets.py's sets,
-``check`` ... ``check4`` labelled by the rule writer, ``train6`` by six annotators who never
-saw a judge). The sets left out are measured after training with the shipped inference path
+``check`` ... ``check4`` labelled by the rule writer, ``train6`` ... ``train8`` by annotators
+who never saw a judge). The sets left out are measured after training with the shipped inference path
 (the adapter merged into MiniLM; the cross-encoder alone and the judge, rules first): by
 default ``check5``, labelled by an annotator who never saw a judge. The figures go into the
 provenance next to the weights.
@@ -18,7 +19,7 @@ projections (the base stays frozen) and a linear classifier over ``[CLS, mean]``
 peak), batches of 16.
 
     python bench/train_judge_adapter.py --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv \
-        --dev ../shared/data/persona-consistency/dev.jsonl --out persona_gym/judges/adapter
+        --dev ../shared/data/persona-consistency/dev.jsonl --out persona_gym/judges/adapter --jobs 2
 
 With ``--train-sets check,check2,check3,check4`` the dev set is held out too (the run that
 measured it: docs/metrics.md, "Round 5"); ``--train-sets dev,check,check2,check3,check4`` is
@@ -171,7 +172,7 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, required=True,
                         help="dev.jsonl (../shared/data/persona-consistency/), the set 'dev'")
     parser.add_argument("--out", type=Path, required=True, help="folder for the adapter files")
-    parser.add_argument("--train-sets", default="dev,check,check2,check3,check4,train6",
+    parser.add_argument("--train-sets", default="dev,check,check2,check3,check4,train6,train7,train8",
                         help="comma-separated sets to train on (dev, check ... check5); the "
                         "others are measured")
     parser.add_argument("--rank", type=int, default=8)
