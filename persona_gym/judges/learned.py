@@ -21,9 +21,9 @@ The shipped judge averages the probabilities of two adapters trained with differ
 ensemble; :func:`shipped_adapters`). An adapter is data (arrays in a NumPy ``.npz`` read with
 ``allow_pickle=False``, about 300 kB; the provenance of both in the ``.json`` next to them),
 trained by ``bench/train_judge_adapter.py`` on 4,008 hand-labelled Synthetic-Persona-Chat items
-(../shared/data/persona-consistency/dev.jsonl and the ``check`` ... ``check4`` and ``train6`` ...
-``train8`` sets of bench/judge_check_sets.py), deterministic on the CPU. Loading merges each into a private
-copy of MiniLM's weights; nothing is downloaded.
+(../shared/data/persona-consistency/dev.jsonl and the ``check`` ... ``check4`` and ``train6``
+... ``train8`` sets of bench/judge_check_sets.py), deterministic on the CPU. Loading merges each
+into a private copy of MiniLM's weights; nothing is downloaded.
 
 Honest limits (docs/metrics.md, "Round 5" to "Round 7"): 4,008 training items from 87 of
 the SPC validation split's 95 persona families. Held out: ``check5`` (the other 8, labelled by an
