@@ -42,6 +42,9 @@ from typing import Any
 
 import numpy as np
 
+BATCH = 16
+"""Items per training step."""
+
 
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
@@ -99,8 +102,7 @@ def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, se
     counts = np.bincount(y, minlength=len(LABELS))
     loss_fn = nn.CrossEntropyLoss(weight=torch.tensor(len(y) / (len(LABELS) * counts),
                                                       dtype=torch.float32))
-    batch = 16
-    steps = epochs * math.ceil(len(items) / batch)
+    steps = epochs * math.ceil(len(items) / BATCH)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
     order = list(range(len(items)))
     from tqdm import tqdm
@@ -111,8 +113,8 @@ def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, se
     for epoch in range(epochs):
         rng.shuffle(order)
         total = 0.0
-        for i in range(0, len(order), batch):
-            chunk = [items[j] for j in order[i:i + batch]]
+        for i in range(0, len(order), BATCH):
+            chunk = [items[j] for j in order[i:i + BATCH]]
             enc = tokenizer([pair_text(it["persona"], it["history"]) for it in chunk],
                             [it["line"] for it in chunk], padding=True, truncation=True,
                             max_length=max_length, return_tensors="pt")
@@ -210,6 +212,9 @@ def main() -> None:
     if unknown:
         parser.error(f"unknown check set(s) {unknown}; choose from {sorted(sets)}")
     items = [it for n in names for it in sets[n]]
+    if args.epochs * math.ceil(len(items) / BATCH) <= 10:  # OneCycleLR needs a warm-up step
+        parser.error(f"{len(items)} items x {args.epochs} epochs is 10 training steps or fewer "
+                     f"(batches of {BATCH}); raise --epochs or add --train-sets")
     args.out.mkdir(parents=True, exist_ok=True)
     members = [args.out / (ADAPTER_FILES[0] if i == 0 else MEMBER_FILE.format(seed=seed))
                for i, seed in enumerate(seeds)]
