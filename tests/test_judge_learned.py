@@ -300,8 +300,9 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
     for name, (floor_f1, floor_recall) in floors.items():
         items = sets[name]
         r = _report(real, items)
-        c = r["per_label"]["contradiction"]
+        c, e = r["per_label"]["contradiction"], r["per_label"]["entailment"]
         print(f"\n{name}: macro-F1 {r['macro_f1']:.3f}, contradiction P/R "
-              f"{c['precision']:.3f}/{c['recall']:.3f}")
+              f"{c['precision']:.3f}/{c['recall']:.3f}, entailment P/R "
+              f"{e['precision']:.3f}/{e['recall']:.3f}")
         assert r["macro_f1"] >= floor_f1, name
         assert c["recall"] >= floor_recall, name

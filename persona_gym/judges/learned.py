@@ -32,8 +32,8 @@ adapter's provenance. The cross-encoder's contradictions are much less precise t
 (about four in five are right on ``check5``, where two lines in five are contradictions): the
 combination trades precision for recall. **On unlabelled logs, where contradictions are rare, it
 over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 7.4% that the rules do
-not, and of 25 of those read by hand about one was a contradiction (most are "I've always wanted
-to ..." / "I've never ..." reactions about things the persona does not mention).
+not, and of 25 of those read by hand about one was a contradiction (most are "I'm a [job]" lines
+against a persona that names no job, and reactions about things the persona does not mention).
 Use the rules (``--judge lexical``, the log importer's default) to flag real logs.
 Deterministic for a given machine; across machines float rounding may flip a verdict whose top
 two probabilities tie.
