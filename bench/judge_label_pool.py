@@ -15,7 +15,13 @@ Two pools like check5's (bench/judge_check_sets.py), and a third:
 * ``C`` (``--reactions``, round 8): the partner's first-person reactions that speak to an
   attribute or echo one ("I've never had hummus", "I've always wanted to go", "I love jazz
   too!"), judged against the persona and earlier lines of the speaker they react to, as if
-  that speaker said them: dev.jsonl's "partner reaction" contradictions, and entailments.
+  that speaker said them: dev.jsonl's "partner reaction" contradictions, and entailments;
+* ``D`` (``--flagged``, round 8): the shipped learned judge's own mistakes, or hits, where it
+  disagrees with the rules: references of pool A's three kinds (own line, partner line, a line
+  paired with another conversation's persona, in turn) that the learned judge calls
+  contradictions and the rules do not. Logs showed the judge over-calling there (docs/metrics.md,
+  "Round 7"), so these are the hard neutral items a precise judge must learn from. Lines of
+  bench/judge_log_flags.py's default sample are left out, so that measurement stays unseen.
 
 Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
 bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
@@ -34,6 +40,7 @@ import random
 import re
 import sys
 from pathlib import Path
+from typing import Any
 
 ATTRIBUTES = {
     "home": r"\bi live\b|\bi(?:'m| am) from\b|\bi grew up\b|"
@@ -62,6 +69,53 @@ def attributes(text: str) -> set[str]:
     return {k for k, rx in _ATTR.items() if rx.search(text)}
 
 
+def flagged(args: argparse.Namespace, lines: list, personas: list, used: set, add: Any,
+            rng: random.Random) -> None:
+    """Pool D: scan the unused ``lines`` in batches, as an own line, a partner line or a line
+    paired with another conversation's persona in turn, and ``add`` the first ``args.flagged``
+    that the shipped learned judge calls contradictions and its rules do not."""
+    from judge_log_flags import log_sample
+    from tqdm import tqdm
+
+    from persona_gym.judges.learned import LearnedJudge
+
+    logged = {ref for ref, _ in log_sample(args.spc, 1500, random.Random(0))[1]}
+    judge = LearnedJudge()
+    todo = []  # (add arguments, judged triple)
+    for n, (c, i, s, t) in enumerate(lines):
+        if (c.id, i) in used or (c.id, i) in logged:
+            continue
+        kind = ("own-line", "partner-line", "other-persona")[n % 3]
+        if kind == "own-line":
+            who = s if c.personas.get(s) else None
+        elif kind == "partner-line":
+            who = next((o for o in c.personas if o != s and c.personas[o]), None)
+        else:
+            conv, who = rng.choice([p for p in personas if p[0].id != c.id])
+        if who is None:
+            continue
+        if kind == "other-persona":
+            todo.append(((kind, conv, who, c, i, False), (list(conv.personas[who]), [], t)))
+        else:
+            history = [x for y, x in c.turns[:i] if y == who]
+            todo.append(((kind, c, who, c, i, True), (list(c.personas[who]), history, t)))
+    left = args.flagged
+    bar = tqdm(total=left, desc="pool D: judge contradictions beyond the rules", unit="item")
+    for start in range(0, len(todo), 256):
+        batch = todo[start:start + 256]
+        triples = [triple for _, triple in batch]
+        verdicts = judge.judge_many(triples, judge.probabilities(triples))
+        for (ref, triple), verdict in zip(batch, verdicts, strict=True):
+            if left and verdict.label == "contradiction" and \
+                    judge.rules.judge(*triple).label == "neutral":
+                add("D", *ref)
+                left -= 1
+                bar.update()
+        if not left:
+            break
+    bar.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spc", type=Path, required=True,
@@ -76,6 +130,9 @@ def main() -> None:
     parser.add_argument("--targeted", type=int, default=720, help="pool B lines")
     parser.add_argument("--reactions", type=int, default=0,
                         help="pool C lines: the partner's reactions (default 0)")
+    parser.add_argument("--flagged", type=int, default=0,
+                        help="pool D lines: the learned judge's contradictions beyond the rules "
+                             "(default 0; needs persona-gym[minilm])")
     parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--families", default="train",
@@ -159,6 +216,8 @@ def main() -> None:
         if other is not None:
             add("C", "partner-line", c, other, c, i, True)
             left -= 1
+    if args.flagged:
+        flagged(args, lines, personas, used, add, rng)
     rng.shuffle(refs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "refs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs), "utf-8")
@@ -176,7 +235,7 @@ def main() -> None:
                         + ("".join(f"  - {x}\n" for x in hist) or "  (none)\n")
                         + f"LINE: {lc.turns[r['line']['turn']][1]}\n")
         (args.out / f"chunk-{n // args.chunk:02d}.txt").write_text("\n".join(text), "utf-8")
-    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B", "C")}
+    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B", "C", "D")}
     print(f"{len(refs)} references ({counts}) from {len(train)} training conversations "
           f"into {args.out}")
 

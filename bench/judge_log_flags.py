@@ -17,6 +17,25 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
+Ref = tuple[tuple[str, int], tuple[list[str], list[str], str]]
+
+
+def log_sample(spc: Path, n: int, rng: random.Random) -> tuple[int, list[Ref]]:
+    """How many lines the CSV has whose speaker has a persona, and a sample of ``n`` of them
+    drawn with ``rng``: ``((conversation id, turn), (persona, the speaker's earlier lines,
+    line))``. bench/judge_label_pool.py keeps the default sample (seed 0) out of its pools."""
+    from persona_gym.logs import read_spc_csv
+
+    items: list[Ref] = []
+    for conv in read_spc_csv(spc):
+        said: dict[str, list[str]] = defaultdict(list)
+        for turn, (speaker, text) in enumerate(conv.turns):
+            if speaker in conv.personas:
+                items.append(((conv.id, turn),
+                              (list(conv.personas[speaker]), list(said[speaker]), text)))
+            said[speaker].append(text)
+    return len(items), rng.sample(items, min(n, len(items)))
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -31,17 +50,10 @@ def main() -> None:
 
     from persona_gym.judges.base import LABELS
     from persona_gym.judges.learned import LearnedJudge
-    from persona_gym.logs import read_spc_csv
 
-    items = []
-    for conv in read_spc_csv(args.spc):
-        said: dict[str, list[str]] = defaultdict(list)
-        for speaker, text in conv.turns:
-            if speaker in conv.personas:
-                items.append((list(conv.personas[speaker]), list(said[speaker]), text))
-            said[speaker].append(text)
     rng = random.Random(args.seed)
-    sample = rng.sample(items, min(args.sample, len(items)))
+    lines, refs = log_sample(args.spc, args.sample, rng)
+    sample = [item for _, item in refs]
     judge = LearnedJudge(args.adapter)
     probs = judge.probabilities(sample)
     model = [LABELS[int(p.argmax())] for p in probs]
@@ -54,7 +66,7 @@ def main() -> None:
         print(f"--- {' / '.join(persona)}\n    LINE: {line}")
     n = len(sample)
     print(json.dumps({
-        "lines": len(items), "sample": n,
+        "lines": lines, "sample": n,
         "rules": {k: round(v / n, 4) for k, v in sorted(Counter(rules).items())},
         "cross_encoder": {k: round(v / n, 4) for k, v in sorted(Counter(model).items())},
         "judge": {k: round(v / n, 4) for k, v in sorted(Counter(learned).items())},
