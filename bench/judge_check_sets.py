@@ -62,15 +62,15 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   train,check,check2,check3,check4`` and labelled by eight annotators who had not seen the
   judge, from the same instructions (``confidence`` theirs, 355 low: most are "Me too!" echoes
   whose object is the partner's unseen line). Committed before any judge ran on it.
-* ``train9`` (445 items: 98 contradictions, 56 entailments, 291 neutral; all pool D, the
-  round-7 learned judge's contradictions beyond the rules: 156 own lines, 153 partner lines,
-  136 lines paired with another conversation's persona): *training* data of hard items, drawn
-  by ``python bench/judge_label_pool.py --spc ... --dev ... --set train9 --out /tmp/pool9
-  --own 0 --partner 0 --other 0 --targeted 0 --flagged 480 --seed 9 --chunk 60 --families
-  train,check,check2,check3,check4`` with the round-7 adapter (the unused lines ran out at
-  445) and labelled by eight annotators who had not seen the judge or been told how the items
-  were chosen, from the same instructions (``confidence`` theirs, 146 low). The annotators
-  call 22% of the judge's picks contradictions. Committed before any judge was trained on it.
+* ``train9`` (445 items: 98 contradictions, 56 entailments, 291 neutral; all pool D, the round-7
+  learned judge's contradictions beyond the rules: 156 own lines, 153 partner lines, 136 lines
+  paired with another conversation's persona): *training* data of hard items, drawn by ``python
+  bench/judge_label_pool.py --spc ... --dev ... --set train9 --out /tmp/pool9 --own 0 --partner 0
+  --other 0 --targeted 0 --flagged 480 --seed 9 --chunk 60 --families
+  train,check,check2,check3,check4`` with the round-7 adapter (commit 63dfdbb; the unused lines ran
+  out at 445) and labelled by eight annotators who had not seen the judge or been told how the items
+  were chosen, from the same instructions (``confidence`` theirs, 146 low). The annotators call 22%
+  of the judge's picks contradictions. Committed before any judge was trained on it.
 
 Figures (macro-F1; contradiction precision / recall) after round 4 (check4's misses were read
 for it; check5 was measured once with round 4's rules, 0.665 (1.00 / 0.41), then its misses

@@ -3,7 +3,7 @@ learned judge), from *training* persona families (bench/spc_families.py; ``--fam
 those of the check sets the adapter already trains on, never ``check5``'s), never from a line
 of dev.jsonl's source conversations or of an already labelled item.
 
-Two pools like check5's (bench/judge_check_sets.py), and a third:
+Two pools like check5's (bench/judge_check_sets.py), and two more:
 
 * ``A``: random own lines (with the speaker's earlier lines as history), partner lines (the
   partner's reaction, judged against the persona as if its owner said it) and lines of other
@@ -12,16 +12,17 @@ Two pools like check5's (bench/judge_check_sets.py), and a third:
   job, age, family, pets, favourites, food, "never" / "always wanted" / "hate" reactions),
   paired with a persona that has a sentence on the same attribute, so contradictions are not
   rare;
-* ``C`` (``--reactions``, round 8): the partner's first-person reactions that speak to an
+* ``C`` (``--reactions``, round 7): the partner's first-person reactions that speak to an
   attribute or echo one ("I've never had hummus", "I've always wanted to go", "I love jazz
   too!"), judged against the persona and earlier lines of the speaker they react to, as if
   that speaker said them: dev.jsonl's "partner reaction" contradictions, and entailments;
 * ``D`` (``--flagged``, round 8): the shipped learned judge's own mistakes, or hits, where it
-  disagrees with the rules: references of pool A's three kinds (own line, partner line, a line
-  paired with another conversation's persona, in turn) that the learned judge calls
-  contradictions and the rules do not. Logs showed the judge over-calling there (docs/metrics.md,
-  "Round 7"), so these are the hard neutral items a precise judge must learn from. Lines of
-  bench/judge_log_flags.py's default sample are left out, so that measurement stays unseen.
+  disagrees with the rules (so the pool depends on the shipped adapter): references of pool A's
+  three kinds (own line, partner line, a line paired with another conversation's persona, in turn)
+  that the learned judge calls contradictions and the rules do not. Logs showed the judge
+  over-calling there (docs/metrics.md, "Round 7"), so these are the hard neutral items a precise
+  judge must learn from. Lines of bench/judge_log_flags.py's default sample are left out, so that
+  measurement stays unseen.
 
 Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
 bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
