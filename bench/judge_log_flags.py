@@ -44,8 +44,9 @@ def main() -> None:
     parser.add_argument("--show", type=int, default=25,
                         help="flags of the judge but not the rules printed")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--adapter", type=Path, default=None,
-                        help="a cross-encoder adapter .npz (default: the shipped one)")
+    parser.add_argument("--adapter", type=Path, nargs="+", default=None,
+                        help="cross-encoder adapter .npz files, one or an ensemble whose "
+                             "probabilities are averaged (default: the shipped ensemble)")
     args = parser.parse_args()
 
     from persona_gym.judges.base import LABELS
