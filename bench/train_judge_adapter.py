@@ -146,6 +146,16 @@ def train_member(items: list[dict], rank: int, alpha: float, epochs: int, lr: fl
     train(items, rank, alpha, epochs, lr, seed, max_length).save(weights)
 
 
+def die_with_parent() -> None:
+    """On Linux, make this worker process get SIGTERM when the process that started it dies, so
+    that killing the training by its pid does not leave the members training on."""
+    if sys.platform.startswith("linux"):
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGTERM))  # PR_SET_PDEATHSIG
+
+
 def figures(judge: Any, items: list[dict]) -> dict[str, Any]:
     """Macro-F1 and contradiction precision / recall of the cross-encoder alone and of the
     judge (rules first) on ``items``."""
@@ -227,7 +237,8 @@ def main() -> None:
         from concurrent.futures import ProcessPoolExecutor
         from multiprocessing import get_context
 
-        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn")) as pool:
+        with ProcessPoolExecutor(args.jobs, mp_context=get_context("spawn"),
+                                 initializer=die_with_parent) as pool:
             list(pool.map(train_member, *zip(*jobs, strict=True)))
     judge = LearnedJudge(members)
     held_out = {n: figures(judge, v) for n, v in sets.items() if n not in names}
