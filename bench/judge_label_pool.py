@@ -75,12 +75,12 @@ def flagged(args: argparse.Namespace, lines: list, personas: list, used: set, ad
     """Pool D: scan the unused ``lines`` in batches, as an own line, a partner line or a line
     paired with another conversation's persona in turn, and ``add`` the first ``args.flagged``
     that the shipped learned judge calls contradictions and its rules do not."""
-    from judge_log_flags import log_sample
+    from judge_log_flags import SAMPLE, SEED, log_sample
     from tqdm import tqdm
 
     from persona_gym.judges.learned import LearnedJudge
 
-    logged = {ref for ref, _ in log_sample(args.spc, 1500, random.Random(0))[1]}
+    logged = {ref for ref, _ in log_sample(args.spc, SAMPLE, random.Random(SEED))[1]}
     judge = LearnedJudge()
     todo = []  # (add arguments, judged triple)
     for n, (c, i, s, t) in enumerate(lines):

@@ -17,13 +17,17 @@ import random
 from collections import Counter, defaultdict
 from pathlib import Path
 
+SAMPLE, SEED = 1500, 0
+"""The default sample: lines judged, and the seed that draws them (bench/judge_label_pool.py
+keeps these lines out of its pools)."""
+
 Ref = tuple[tuple[str, int], tuple[list[str], list[str], str]]
 
 
 def log_sample(spc: Path, n: int, rng: random.Random) -> tuple[int, list[Ref]]:
     """How many lines the CSV has whose speaker has a persona, and a sample of ``n`` of them
     drawn with ``rng``: ``((conversation id, turn), (persona, the speaker's earlier lines,
-    line))``. bench/judge_label_pool.py keeps the default sample (seed 0) out of its pools."""
+    line))``."""
     from persona_gym.logs import read_spc_csv
 
     items: list[Ref] = []
@@ -40,10 +44,10 @@ def log_sample(spc: Path, n: int, rng: random.Random) -> tuple[int, list[Ref]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("spc", type=Path, help="Synthetic-Persona-Chat_valid.csv")
-    parser.add_argument("--sample", type=int, default=1500, help="lines judged")
+    parser.add_argument("--sample", type=int, default=SAMPLE, help="lines judged")
     parser.add_argument("--show", type=int, default=25,
                         help="flags of the judge but not the rules printed")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--adapter", type=Path, nargs="+", default=None,
                         help="cross-encoder adapter .npz files, one or an ensemble whose "
                              "probabilities are averaged (default: the shipped ensemble)")
