@@ -121,8 +121,10 @@ def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
                        if s == h["speaker"]]
         item = {"id": ref["id"], "persona": persona, "history": history, "line": line,
                 "label": ref["label"], "half": ref["half"], "source": ref["source"]}
-        if "confidence" in ref:  # check5: the annotator's own "high" / "low"
-            item["confidence"] = ref["confidence"]
+        # the annotator's own "high" / "low"; a second annotator's label of a low one
+        for key in ("confidence", "label2"):  # (bench/judge_second_labels.py)
+            if key in ref:
+                item[key] = ref[key]
         out.setdefault(ref["set"], []).append(item)
     return out
 

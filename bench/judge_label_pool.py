@@ -117,6 +117,26 @@ def flagged(args: argparse.Namespace, lines: list, personas: list, used: set, ad
     bar.close()
 
 
+def write_chunks(refs: list[dict], convs: list, out: Path, chunk: int) -> None:
+    """Write ``refs`` (label-file references) as ``out/chunk-NN.txt`` files of ``chunk`` items
+    each, showing an annotator each item's persona, the speaker's earlier lines and the line
+    (no label)."""
+    by_id = {c.id: c for c in convs}
+    for n in range(0, len(refs), chunk):
+        text = []
+        for r in refs[n:n + chunk]:
+            p = by_id[r["persona"]["conv"]].personas[r["persona"]["speaker"]]
+            lc = by_id[r["line"]["conv"]]
+            hist = [] if r["history"] is None else [
+                t for s, t in lc.turns[: r["history"]["before_turn"]]
+                if s == r["history"]["speaker"]]
+            text.append(f"### {r['id']}\nPERSONA:\n" + "".join(f"  - {x}\n" for x in p)
+                        + "HISTORY (the speaker's own earlier lines, oldest first):\n"
+                        + ("".join(f"  - {x}\n" for x in hist) or "  (none)\n")
+                        + f"LINE: {lc.turns[r['line']['turn']][1]}\n")
+        (out / f"chunk-{n // chunk:02d}.txt").write_text("\n".join(text), "utf-8")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--spc", type=Path, required=True,
@@ -222,20 +242,7 @@ def main() -> None:
     rng.shuffle(refs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "refs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs), "utf-8")
-    by_id = {c.id: c for c in convs}
-    for n in range(0, len(refs), args.chunk):
-        text = []
-        for r in refs[n:n + args.chunk]:
-            p = by_id[r["persona"]["conv"]].personas[r["persona"]["speaker"]]
-            lc = by_id[r["line"]["conv"]]
-            hist = [] if r["history"] is None else [
-                t for s, t in lc.turns[: r["history"]["before_turn"]]
-                if s == r["history"]["speaker"]]
-            text.append(f"### {r['id']}\nPERSONA:\n" + "".join(f"  - {x}\n" for x in p)
-                        + "HISTORY (the speaker's own earlier lines, oldest first):\n"
-                        + ("".join(f"  - {x}\n" for x in hist) or "  (none)\n")
-                        + f"LINE: {lc.turns[r['line']['turn']][1]}\n")
-        (args.out / f"chunk-{n // args.chunk:02d}.txt").write_text("\n".join(text), "utf-8")
+    write_chunks(refs, convs, args.out, args.chunk)
     counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B", "C", "D")}
     print(f"{len(refs)} references ({counts}) from {len(train)} training conversations "
           f"into {args.out}")

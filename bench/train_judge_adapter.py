@@ -146,6 +146,16 @@ def train_member(items: list[dict], rank: int, alpha: float, epochs: int, lr: fl
     train(items, rank, alpha, epochs, lr, seed, max_length).save(weights)
 
 
+def training_items(sets: dict[str, list[dict]], names: list[str], disagreements: str
+                   ) -> list[dict]:
+    """The items of the sets ``names``, in order; with ``disagreements="drop"`` without those
+    whose second label (``label2``, bench/judge_second_labels.py) differs from the first."""
+    if disagreements not in ("drop", "keep"):
+        raise ValueError(f"disagreements must be 'drop' or 'keep', got {disagreements!r}")
+    return [it for n in names for it in sets[n]
+            if disagreements == "keep" or it.get("label2", it["label"]) == it["label"]]
+
+
 def die_with_parent() -> None:
     """On Linux, make this worker process get SIGTERM when the process that started it dies, so
     that killing the training by its pid does not leave the members training on."""
@@ -199,6 +209,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="members trained at once, one process and one thread each (the "
                         "same adapters as --jobs 1, faster on a machine with that many cores)")
+    parser.add_argument("--disagreements", choices=("drop", "keep"), default="drop",
+                        help="items whose second label (bench/judge_second_labels.py) differs "
+                        "from the first: left out of training (drop, round 9) or trained on "
+                        "with the first label (keep, rounds 5-8)")
     args = parser.parse_args()
     seeds = [int(x) for x in args.seeds.split(",")]
     if args.jobs < 1:
@@ -221,7 +235,8 @@ def main() -> None:
     unknown = [n for n in names if n not in sets]
     if unknown:
         parser.error(f"unknown check set(s) {unknown}; choose from {sorted(sets)}")
-    items = [it for n in names for it in sets[n]]
+    items = training_items(sets, names, args.disagreements)
+    dropped = sum(len(sets[n]) for n in names) - len(items)
     if args.epochs * math.ceil(len(items) / BATCH) <= 10:  # OneCycleLR needs a warm-up step
         parser.error(f"{len(items)} items x {args.epochs} epochs is 10 training steps or fewer "
                      f"(batches of {BATCH}); raise --epochs or add --train-sets")
@@ -263,6 +278,7 @@ def main() -> None:
             "labels": {"file": f"bench/data/{LABELS_FILE.name}", "sha256": sha256(LABELS_FILE)},
             "dev": {"file": args.dev.name, "sha256": sha256(args.dev)},
             "train_sets": {n: len(sets[n]) for n in names},
+            "disagreements_dropped": dropped,
             "train_labels": {lab: sum(it["label"] == lab for it in items)
                              for lab in ("contradiction", "entailment", "neutral")},
         },

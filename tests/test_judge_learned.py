@@ -309,3 +309,56 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
         assert r["macro_f1"] >= floor_f1, name
         assert c["precision"] >= floor_precision, name
         assert c["recall"] >= floor_recall, name
+
+
+def _bench(name: str):
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.pop(0)
+
+
+def test_second_labels_merge_and_training_drop(tmp_path: Path, monkeypatch) -> None:
+    """bench/judge_second_labels.py merge writes each drawn item's second label into the label
+    file only when every drawn item has exactly one valid label (else the file is untouched),
+    and training with ``disagreements="drop"`` leaves out the items whose two labels differ."""
+    second = _bench("judge_second_labels")
+    train = _bench("train_judge_adapter")
+    ref = {"half": "A", "source": "own-line", "persona": {"conv": "x/1", "speaker": "user 1"},
+           "line": {"conv": "x/1", "turn": 0}, "history": None}
+    rows = [{"id": f"train6-{i:04d}", "set": "train6", "label": lab, "confidence": conf, **ref}
+            for i, (lab, conf) in enumerate([("neutral", "low"), ("contradiction", "low"),
+                                             ("entailment", "high")], 1)]
+    labels = tmp_path / "labels.jsonl"
+    labels.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
+    monkeypatch.setattr(second, "LABELS_FILE", labels)
+    folder = tmp_path / "second"
+    folder.mkdir()
+    (folder / "refs.jsonl").write_text("".join(json.dumps({"id": r["id"]}) + "\n"
+                                               for r in rows[:2]), "utf-8")
+    out = folder / "labels-00.jsonl"
+    before = labels.read_bytes()
+    for bad, message in [
+            ([("train6-0001", "neutral")], "1 drawn items have no second label"),
+            ([("train6-0001", "neutral"), ("train6-0001", "neutral")], "labelled twice"),
+            ([("train6-0003", "neutral")], "was not drawn"),
+            ([("train6-0001", "maybe")], "label must be one of")]:
+        out.write_text("".join(json.dumps({"id": i, "label": lab, "against": None,
+                                           "confidence": "high"}) + "\n" for i, lab in bad))
+        with pytest.raises(SystemExit, match=message):
+            second.merge(folder)
+        assert labels.read_bytes() == before
+    out.write_text("".join(json.dumps({"id": i, "label": lab, "against": None,
+                                       "confidence": "low"}) + "\n"
+                           for i, lab in [("train6-0001", "neutral"),
+                                          ("train6-0002", "neutral")]))
+    second.merge(folder)
+    merged = [json.loads(x) for x in labels.read_text("utf-8").splitlines()]
+    assert [r.get("label2") for r in merged] == ["neutral", "neutral", None]
+    assert [r["label"] for r in merged] == ["neutral", "contradiction", "entailment"]
+    sets = {"train6": [{"id": r["id"], "label": r["label"],
+                        **({"label2": r["label2"]} if "label2" in r else {})} for r in merged]}
+    kept = train.training_items(sets, ["train6"], "drop")
+    assert [it["id"] for it in kept] == ["train6-0001", "train6-0003"]
+    assert len(train.training_items(sets, ["train6"], "keep")) == 3
