@@ -40,6 +40,15 @@ PERSONA = ["I am 40 years old.", "I like to play chess.", "I have two cats.",
            "I live in Colorado."]
 
 
+def _bench(name: str):
+    """Import ``name`` from the project's bench/ folder (scripts, not a package)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    try:
+        return __import__(name)
+    finally:
+        sys.path.pop(0)
+
+
 def fake_encoder(texts):
     """Deterministic unit vectors from a hash of each text (no model)."""
     out = []
@@ -115,11 +124,7 @@ def test_merged_adapter_reproduces_the_training_path() -> None:
     trains the same updates as separate low-rank modules. Both must give the same states."""
     import torch
 
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        from train_judge_adapter import lora_model
-    finally:
-        sys.path.pop(0)
+    lora_model = _bench("train_judge_adapter").lora_model
     from persona_gym.judges.learned import CrossEncoder
 
     torch.manual_seed(0)
@@ -283,11 +288,7 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
     rules, not generalisation; the train sets' 3,554 items are left out here to keep the suite
     short); ``check5`` (an independent annotator's labels, 8 persona families no training saw) is
     held out (docs/metrics.md, rounds 5 to 8)."""
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        from judge_check_sets import build
-    finally:
-        sys.path.pop(0)
+    build = _bench("judge_check_sets").build
     sets = {"dev": _load(DEV), **build(SPC)}
     assert {k: len(v) for k, v in sets.items()} == {"dev": 240, "check": 240, "check2": 120,
                                                    "check3": 150, "check4": 149, "check5": 203,
@@ -309,14 +310,6 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
         assert r["macro_f1"] >= floor_f1, name
         assert c["precision"] >= floor_precision, name
         assert c["recall"] >= floor_recall, name
-
-
-def _bench(name: str):
-    sys.path.insert(0, str(ROOT / "bench"))
-    try:
-        return __import__(name)
-    finally:
-        sys.path.pop(0)
 
 
 def test_second_labels_merge_and_training_drop(tmp_path: Path, monkeypatch) -> None:
