@@ -71,6 +71,11 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   out at 445) and labelled by eight annotators who had not seen the judge or been told how the items
   were chosen, from the same instructions (``confidence`` theirs, 146 low). The annotators call 22%
   of the judge's picks contradictions. Committed before any judge was trained on it.
+* second labels (round 9): the 737 low-confidence items of ``train6`` ... ``train9`` labelled
+  again by eight annotators who saw neither the first label nor any judge
+  (``python bench/judge_second_labels.py draw ...``, then ``merge``), stored as ``label2``
+  (``against2``, ``confidence2``) next to the first. 561 agree (76%); the 176 that do not are
+  left out of training (bench/train_judge_adapter.py ``--disagreements``).
 
 Figures (macro-F1; contradiction precision / recall) after round 4 (check4's misses were read
 for it; check5 was measured once with round 4's rules, 0.665 (1.00 / 0.41), then its misses

@@ -23,6 +23,13 @@ Two pools like check5's (bench/judge_check_sets.py), and two more:
   over-calling there (docs/metrics.md, "Round 7"), so these are the hard neutral items a precise
   judge must learn from. Lines of bench/judge_log_flags.py's default sample are left out, so that
   measurement stays unseen.
+* ``E`` (``--repaired``, round 10): pool B's pairing again, over every first-person attribute
+  line of the training families, labelled ones included (only the pairing is new, never one
+  already labelled), each with up to three fresh same-attribute personas of other
+  conversations; kept, like pool D, where the shipped learned judge calls a contradiction and
+  the rules do not. The held-out ``check5`` is mostly such pairings, and the judge's
+  contradictions there are less precise than issue 13 asks (docs/metrics.md, "Round 8").
+  Pool D's log sample is left out too.
 
 Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
 bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
@@ -63,6 +70,8 @@ ATTRIBUTES = {
 }
 _ATTR = {k: re.compile(v, re.IGNORECASE) for k, v in ATTRIBUTES.items()}
 _ECHO = re.compile(r"\btoo\b|\balso\b|\bme neither\b|\bsame here\b", re.IGNORECASE)
+E_PAIRINGS = 3
+"""Pool E pairs each attribute line with up to this many personas (one per pass)."""
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me)\b", re.IGNORECASE)
 
 
@@ -70,19 +79,13 @@ def attributes(text: str) -> set[str]:
     return {k for k, rx in _ATTR.items() if rx.search(text)}
 
 
-def flagged(args: argparse.Namespace, lines: list, personas: list, used: set, add: Any,
-            rng: random.Random) -> None:
-    """Pool D: scan the unused ``lines`` in batches, as an own line, a partner line or a line
-    paired with another conversation's persona in turn, and ``add`` the first ``args.flagged``
-    that the shipped learned judge calls contradictions and its rules do not."""
-    from judge_log_flags import SAMPLE, SEED, log_sample
-    from tqdm import tqdm
-
-    from persona_gym.judges.learned import LearnedJudge
-
-    logged = {ref for ref, _ in log_sample(args.spc, SAMPLE, random.Random(SEED))[1]}
-    judge = LearnedJudge()
-    todo = []  # (add arguments, judged triple)
+def flagged(args: argparse.Namespace, lines: list, personas: list, used: set,
+            rng: random.Random) -> list[tuple[tuple, tuple]]:
+    """Pool D's candidates: the unused ``lines`` as an own line, a partner line or a line
+    paired with another conversation's persona in turn, as ``(add arguments, (persona,
+    history, line))``."""
+    logged = _logged(args.spc)
+    todo = []
     for n, (c, i, s, t) in enumerate(lines):
         if (c.id, i) in used or (c.id, i) in logged:
             continue
@@ -100,8 +103,55 @@ def flagged(args: argparse.Namespace, lines: list, personas: list, used: set, ad
         else:
             history = [x for y, x in c.turns[:i] if y == who]
             todo.append(((kind, c, who, c, i, True), (list(c.personas[who]), history, t)))
-    left = args.flagged
-    bar = tqdm(total=left, desc="pool D: judge contradictions beyond the rules", unit="item")
+    return todo
+
+
+def repaired(args: argparse.Namespace, train: list, by_attr: dict, pairs: set,
+             rng: random.Random) -> list[tuple[tuple, tuple]]:
+    """Pool E's candidates: every first-person attribute line of the training conversations
+    (labelled ones too: only the pairing is new) paired :data:`E_PAIRINGS` times, like pool B,
+    with a persona of another conversation that has a sentence on the same attribute, never a
+    pairing already labelled or drawn (``pairs``: (persona conversation, speaker, line
+    conversation, turn))."""
+    logged = _logged(args.spc)
+    pairs = set(pairs)
+    todo = []
+    for _ in range(E_PAIRINGS):
+        for c in train:
+            for i, (_, t) in enumerate(c.turns):
+                found = sorted(attributes(t))
+                if (c.id, i) in logged or len(t.split()) < 3 or not found or \
+                        not _FIRST_PERSON.search(t):
+                    continue
+                choices = [p for p in by_attr[rng.choice(found)] if p[0].id != c.id
+                           and (p[0].id, p[1], c.id, i) not in pairs]
+                if choices:
+                    conv, who = rng.choice(choices)
+                    pairs.add((conv.id, who, c.id, i))
+                    todo.append((("other-persona", conv, who, c, i, False),
+                                 (list(conv.personas[who]), [], t)))
+    rng.shuffle(todo)
+    return todo
+
+
+def _logged(spc: Path) -> set[tuple[str, int]]:
+    """The lines of bench/judge_log_flags.py's default sample (left out of pools D and E, so
+    that measurement stays unseen)."""
+    from judge_log_flags import SAMPLE, SEED, log_sample
+
+    return {ref for ref, _ in log_sample(spc, SAMPLE, random.Random(SEED))[1]}
+
+
+def judge_flags(todo: list[tuple[tuple, tuple]], half: str, left: int, add: Any) -> None:
+    """``add`` (as ``half``) the first ``left`` candidates of ``todo`` that the shipped learned
+    judge calls contradictions and its rules do not."""
+    from tqdm import tqdm
+
+    from persona_gym.judges.learned import LearnedJudge
+
+    judge = LearnedJudge()
+    bar = tqdm(total=left, desc=f"pool {half}: judge contradictions beyond the rules",
+               unit="item")
     for start in range(0, len(todo), 256):
         batch = todo[start:start + 256]
         triples = [triple for _, triple in batch]
@@ -109,7 +159,7 @@ def flagged(args: argparse.Namespace, lines: list, personas: list, used: set, ad
         for (ref, triple), verdict in zip(batch, verdicts, strict=True):
             if left and verdict.label == "contradiction" and \
                     judge.rules.judge(*triple).label == "neutral":
-                add("D", *ref)
+                add(half, *ref)
                 left -= 1
                 bar.update()
         if not left:
@@ -154,6 +204,10 @@ def main() -> None:
     parser.add_argument("--flagged", type=int, default=0,
                         help="pool D lines: the learned judge's contradictions beyond the rules "
                              "(default 0; needs persona-gym[minilm])")
+    parser.add_argument("--repaired", type=int, default=0,
+                        help="pool E lines: attribute lines (labelled ones too) in new pairings "
+                        "with a same-attribute persona that the learned judge calls "
+                        "contradictions beyond the rules (default 0; needs persona-gym[minilm])")
     parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--families", default="train",
@@ -173,10 +227,12 @@ def main() -> None:
 
     convs = list(read_spc_csv(args.spc))
     train, _ = training_conversations(convs, args.dev, splits)
-    done = set()
+    done, pairs = set(), set()
     for raw in LABELS_FILE.read_text("utf-8").splitlines():
         ref = json.loads(raw)
         done.add((ref["line"]["conv"], ref["line"]["turn"]))
+        pairs.add((ref["persona"]["conv"], ref["persona"]["speaker"], ref["line"]["conv"],
+                   ref["line"]["turn"]))
     rng = random.Random(args.seed)
     lines = [(c, i, s, t) for c in train for i, (s, t) in enumerate(c.turns)
              if (c.id, i) not in done and len(t.split()) >= 3]
@@ -238,12 +294,14 @@ def main() -> None:
             add("C", "partner-line", c, other, c, i, True)
             left -= 1
     if args.flagged:
-        flagged(args, lines, personas, used, add, rng)
+        judge_flags(flagged(args, lines, personas, used, rng), "D", args.flagged, add)
+    if args.repaired:
+        judge_flags(repaired(args, train, by_attr, pairs, rng), "E", args.repaired, add)
     rng.shuffle(refs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "refs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs), "utf-8")
     write_chunks(refs, convs, args.out, args.chunk)
-    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B", "C", "D")}
+    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B", "C", "D", "E")}
     print(f"{len(refs)} references ({counts}) from {len(train)} training conversations "
           f"into {args.out}")
 
