@@ -73,7 +73,7 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   of the judge's picks contradictions. Committed before any judge was trained on it.
 * second labels (round 9): the 737 low-confidence items of ``train6`` ... ``train9`` labelled
   again by eight annotators who saw neither the first label nor any judge
-  (``python bench/judge_second_labels.py draw ...``, then ``merge``), stored as ``label2``
+  (``python bench/judge_annotations.py draw ...``, then ``merge``), stored as ``label2``
   (``against2``, ``confidence2``) next to the first. 561 agree (76%); the 176 that do not are
   left out of training (bench/train_judge_adapter.py ``--disagreements``).
 
@@ -127,7 +127,7 @@ def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
         item = {"id": ref["id"], "persona": persona, "history": history, "line": line,
                 "label": ref["label"], "half": ref["half"], "source": ref["source"]}
         # the annotator's own "high" / "low"; a second annotator's label of a low one
-        for key in ("confidence", "label2"):  # (bench/judge_second_labels.py)
+        for key in ("confidence", "label2"):  # (bench/judge_annotations.py)
             if key in ref:
                 item[key] = ref[key]
         out.setdefault(ref["set"], []).append(item)

@@ -149,7 +149,7 @@ def train_member(items: list[dict], rank: int, alpha: float, epochs: int, lr: fl
 def training_items(sets: dict[str, list[dict]], names: list[str], disagreements: str
                    ) -> list[dict]:
     """The items of the sets ``names``, in order; with ``disagreements="drop"`` without those
-    whose second label (``label2``, bench/judge_second_labels.py) differs from the first."""
+    whose second label (``label2``, bench/judge_annotations.py) differs from the first."""
     if disagreements not in ("drop", "keep"):
         raise ValueError(f"disagreements must be 'drop' or 'keep', got {disagreements!r}")
     return [it for n in names for it in sets[n]
@@ -210,7 +210,7 @@ def main() -> None:
                         help="members trained at once, one process and one thread each (the "
                         "same adapters as --jobs 1, faster on a machine with that many cores)")
     parser.add_argument("--disagreements", choices=("drop", "keep"), default="drop",
-                        help="items whose second label (bench/judge_second_labels.py) differs "
+                        help="items whose second label (bench/judge_annotations.py) differs "
                         "from the first: left out of training (drop, round 9) or trained on "
                         "with the first label (keep, rounds 5-8)")
     args = parser.parse_args()

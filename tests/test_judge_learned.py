@@ -312,46 +312,56 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
         assert c["recall"] >= floor_recall, name
 
 
-def test_second_labels_merge_and_training_drop(tmp_path: Path, monkeypatch) -> None:
-    """bench/judge_second_labels.py merge writes each drawn item's second label into the label
-    file only when every drawn item has exactly one valid label (else the file is untouched),
-    and training with ``disagreements="drop"`` leaves out the items whose two labels differ."""
-    second = _bench("judge_second_labels")
+def test_annotations_merge_and_training_drop(tmp_path: Path, monkeypatch) -> None:
+    """bench/judge_annotations.py merge writes an annotation folder into the label file only
+    when every drawn item has exactly one valid answer (else the file is untouched): items
+    already there get a second label, new ones are appended; training with
+    ``disagreements="drop"`` leaves out the items whose two labels differ."""
+    annotations = _bench("judge_annotations")
     train = _bench("train_judge_adapter")
-    ref = {"half": "A", "source": "own-line", "persona": {"conv": "x/1", "speaker": "user 1"},
+    ref = {"source": "own-line", "persona": {"conv": "x/1", "speaker": "user 1"},
            "line": {"conv": "x/1", "turn": 0}, "history": None}
-    rows = [{"id": f"train6-{i:04d}", "set": "train6", "label": lab, "confidence": conf, **ref}
+    rows = [{"id": f"train6-{i:04d}", "set": "train6", "half": "A", "label": lab, **ref,
+             "confidence": conf}
             for i, (lab, conf) in enumerate([("neutral", "low"), ("contradiction", "low"),
                                              ("entailment", "high")], 1)]
     labels = tmp_path / "labels.jsonl"
     labels.write_text("".join(json.dumps(r) + "\n" for r in rows), "utf-8")
-    monkeypatch.setattr(second, "LABELS_FILE", labels)
-    folder = tmp_path / "second"
+    monkeypatch.setattr(annotations, "LABELS_FILE", labels)
+    folder = tmp_path / "annotated"
     folder.mkdir()
-    (folder / "refs.jsonl").write_text("".join(json.dumps({"id": r["id"]}) + "\n"
-                                               for r in rows[:2]), "utf-8")
+    new = {"id": "train10-0001", "set": "train10", "half": "E", **ref}
+    (folder / "refs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in [
+        {"id": "train6-0001", "set": "train6", "half": "A", **ref},
+        {"id": "train6-0002", "set": "train6", "half": "A", **ref}, new]), "utf-8")
     out = folder / "labels-00.jsonl"
+
+    def answer(*pairs: tuple[str, str]) -> None:
+        out.write_text("".join(json.dumps({"id": i, "label": lab, "against": None,
+                                           "confidence": "low"}) + "\n" for i, lab in pairs))
+
     before = labels.read_bytes()
     for bad, message in [
-            ([("train6-0001", "neutral")], "1 drawn items have no second label"),
+            ([("train6-0001", "neutral"), ("train10-0001", "neutral")],
+             "1 drawn items have no label"),
             ([("train6-0001", "neutral"), ("train6-0001", "neutral")], "labelled twice"),
             ([("train6-0003", "neutral")], "was not drawn"),
             ([("train6-0001", "maybe")], "label must be one of")]:
-        out.write_text("".join(json.dumps({"id": i, "label": lab, "against": None,
-                                           "confidence": "high"}) + "\n" for i, lab in bad))
+        answer(*bad)
         with pytest.raises(SystemExit, match=message):
-            second.merge(folder)
+            annotations.merge(folder)
         assert labels.read_bytes() == before
-    out.write_text("".join(json.dumps({"id": i, "label": lab, "against": None,
-                                       "confidence": "low"}) + "\n"
-                           for i, lab in [("train6-0001", "neutral"),
-                                          ("train6-0002", "neutral")]))
-    second.merge(folder)
+    answer(("train6-0001", "neutral"), ("train6-0002", "neutral"),
+           ("train10-0001", "contradiction"))
+    annotations.merge(folder)
     merged = [json.loads(x) for x in labels.read_text("utf-8").splitlines()]
-    assert [r.get("label2") for r in merged] == ["neutral", "neutral", None]
-    assert [r["label"] for r in merged] == ["neutral", "contradiction", "entailment"]
+    assert [r.get("label2") for r in merged] == ["neutral", "neutral", None, None]
+    assert [r["label"] for r in merged] == ["neutral", "contradiction", "entailment",
+                                            "contradiction"]
+    assert merged[3] == {**new, "label": "contradiction", "confidence": "low"}
+    assert list(merged[3]) == list(rows[0])  # the label file's key order
     sets = {"train6": [{"id": r["id"], "label": r["label"],
                         **({"label2": r["label2"]} if "label2" in r else {})} for r in merged]}
     kept = train.training_items(sets, ["train6"], "drop")
-    assert [it["id"] for it in kept] == ["train6-0001", "train6-0003"]
-    assert len(train.training_items(sets, ["train6"], "keep")) == 3
+    assert [it["id"] for it in kept] == ["train6-0001", "train6-0003", "train10-0001"]
+    assert len(train.training_items(sets, ["train6"], "keep")) == 4

@@ -1,22 +1,24 @@
-"""Second, blind labels for the training items their first annotator was unsure of.
+"""Annotators' labels into bench/data/judge_check_labels.jsonl: new items, and second labels.
 
-The training sets (``train6`` ... ``train9``, bench/judge_check_sets.py) carry the first
-annotator's own ``confidence``; 737 of their 3,554 items are ``low``. Round 9 of the judge work
-(docs/metrics.md) had each of those labelled again by an annotator who saw neither the first
-label nor the judge, from the same instructions (bench/data/judge_label_instructions.md), and
-trains the adapter only on the items whose two labels agree (bench/train_judge_adapter.py).
-``check5`` is never drawn: it is the held-out set.
+An annotation folder holds ``refs.jsonl`` (label-file references without labels) and the
+annotators' chunks ``chunk-NN.txt``, written by ``bench/judge_label_pool.py`` (new items) or by
+``draw`` here (items already labelled, for a second label), and the annotators' answers
+``labels-NN.jsonl`` (one ``{"id", "label", "against", "confidence"}`` per item, from
+bench/data/judge_label_instructions.md). ``merge`` checks that every item of ``refs.jsonl`` has
+exactly one valid answer, then writes them all or nothing: a new item is appended with its
+``label`` and ``confidence`` (the label file's format); an item already in the file gets the
+answer as ``label2``, ``against2`` and ``confidence2`` next to its first label.
 
-    python bench/judge_second_labels.py draw \\
+Second labels (round 9 of the judge work, docs/metrics.md): ``draw`` writes the training items
+(``train6`` ... ``train9``) whose first annotator marked them low-confidence, in a seeded order
+and without their labels, for annotators who see neither the first label nor any judge;
+bench/train_judge_adapter.py leaves out the items whose two labels differ. ``check5`` is never
+drawn: it is the held-out set.
+
+    python bench/judge_annotations.py draw \\
         --spc ../shared/data/spc/Synthetic-Persona-Chat_valid.csv --out /tmp/second
     # annotators label /tmp/second/chunk-NN.txt into /tmp/second/labels-NN.jsonl
-    python bench/judge_second_labels.py merge /tmp/second
-
-``draw`` writes ``refs.jsonl`` and the annotators' ``chunk-NN.txt`` files (the items in a seeded
-order, without labels); ``merge`` checks that every drawn item has exactly one valid label and
-then writes it into bench/data/judge_check_labels.jsonl as ``label2`` (and the second
-annotator's ``against`` and ``confidence`` as ``against2`` and ``confidence2``), replacing the
-file whole.
+    python bench/judge_annotations.py merge /tmp/second
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from judge_check_sets import LABELS_FILE
 from judge_label_pool import write_chunks
 
 TRAIN_SETS = ("train6", "train7", "train8", "train9")
+"""The sets ``draw`` takes its low-confidence items from."""
 LABELS = ("contradiction", "entailment", "neutral")
 
 
@@ -53,42 +56,49 @@ def draw(spc: Path, out: Path, chunk: int, seed: int) -> None:
 
 
 def merge(folder: Path) -> None:
-    """Write the second labels in ``folder/labels-NN.jsonl`` into the label file (module docs)."""
-    wanted = [json.loads(x)["id"] for x in (folder / "refs.jsonl").read_text("utf-8").splitlines()]
-    second: dict[str, dict] = {}
+    """Write the answers in ``folder/labels-NN.jsonl`` into the label file (module docs)."""
+    refs = {r["id"]: r for r in map(json.loads,
+                                    (folder / "refs.jsonl").read_text("utf-8").splitlines())}
+    answers: dict[str, dict] = {}
     for path in sorted(folder.glob("labels-*.jsonl")):
         for n, raw in enumerate(path.read_text("utf-8").splitlines(), 1):
             if not raw.strip():
                 continue
             row = json.loads(raw)
             where = f"{path.name}:{n}"
-            if row.get("id") not in wanted:
+            if row.get("id") not in refs:
                 sys.exit(f"{where}: id {row.get('id')!r} was not drawn (refs.jsonl)")
-            if row["id"] in second:
+            if row["id"] in answers:
                 sys.exit(f"{where}: {row['id']} is labelled twice")
             if row.get("label") not in LABELS or row.get("confidence") not in ("high", "low"):
                 sys.exit(f"{where}: label must be one of {LABELS} and confidence high or low, "
                          f"got {row.get('label')!r} / {row.get('confidence')!r}")
-            second[row["id"]] = row
-    missing = [i for i in wanted if i not in second]
+            answers[row["id"]] = row
+    missing = [i for i in refs if i not in answers]
     if missing:
-        sys.exit(f"{len(missing)} drawn items have no second label (first: {missing[0]}); "
-                 "label them before merging")
-    lines = []
+        sys.exit(f"{len(missing)} drawn items have no label (first: {missing[0]}); label them "
+                 "before merging")
+    lines, second = [], []
     for raw in LABELS_FILE.read_text("utf-8").splitlines():
         ref = json.loads(raw)
-        row = second.get(ref["id"])
+        row = answers.pop(ref["id"], None)
         if row is not None:
             ref.update(label2=row["label"], against2=row.get("against"),
                        confidence2=row["confidence"])
+            second.append(ref["label2"] == ref["label"])
         lines.append(json.dumps(ref) + "\n")
+    for key, row in answers.items():  # new items, in refs.jsonl's order
+        ref = refs[key]
+        lines.append(json.dumps({**{k: ref[k] for k in ("id", "set", "half")},
+                                 "label": row["label"],
+                                 **{k: ref[k] for k in ("source", "persona", "line", "history")},
+                                 "confidence": row["confidence"]}) + "\n")
     tmp = LABELS_FILE.with_suffix(".tmp")
     tmp.write_text("".join(lines), "utf-8")
     tmp.replace(LABELS_FILE)
-    agree = sum(json.loads(x).get("label2") == json.loads(x)["label"] for x in lines
-                if "label2" in json.loads(x))
-    print(f"merged {len(second)} second labels into {LABELS_FILE}: {agree} agree with the first "
-          f"({agree / len(second):.0%}), {len(second) - agree} do not")
+    print(f"merged into {LABELS_FILE}: {len(answers)} new items, {len(second)} second labels"
+          + (f" ({sum(second)} agree with the first, {len(second) - sum(second)} do not)"
+             if second else ""))
 
 
 def main() -> None:
@@ -102,8 +112,8 @@ def main() -> None:
     d.add_argument("--out", type=Path, required=True, help="folder for refs and chunks")
     d.add_argument("--chunk", type=int, default=93, help="items per annotator chunk")
     d.add_argument("--seed", type=int, default=9)
-    m = sub.add_parser("merge", help="write the second labels into the label file")
-    m.add_argument("folder", type=Path, help="draw's folder, with labels-NN.jsonl added")
+    m = sub.add_parser("merge", help="write an annotation folder's labels into the label file")
+    m.add_argument("folder", type=Path, help="a folder with refs.jsonl and labels-NN.jsonl")
     args = parser.parse_args()
     if args.command == "draw":
         draw(args.spc, args.out, args.chunk, args.seed)
