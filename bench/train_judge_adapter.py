@@ -229,6 +229,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     start = time.time()
+    labels_sha = sha256(LABELS_FILE)  # the file as read now (it may change during the run)
     sets = {"dev": [json.loads(x) for x in args.dev.read_text("utf-8").splitlines()
                     if x.strip()], **build(args.spc)}
     names = args.train_sets.split(",")
@@ -275,7 +276,7 @@ def main() -> None:
         "data": {
             "spc": {"file": args.spc.name, "sha256": sha256(args.spc),
                     "license": "CC-BY 4.0, Jandaghi et al. 2023 (arXiv:2312.10007)"},
-            "labels": {"file": f"bench/data/{LABELS_FILE.name}", "sha256": sha256(LABELS_FILE)},
+            "labels": {"file": f"bench/data/{LABELS_FILE.name}", "sha256": labels_sha},
             "dev": {"file": args.dev.name, "sha256": sha256(args.dev)},
             "train_sets": {n: len(sets[n]) for n in names},
             "disagreements_dropped": dropped,
