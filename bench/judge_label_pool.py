@@ -3,7 +3,7 @@ learned judge), from *training* persona families (bench/spc_families.py; ``--fam
 those of the check sets the adapter already trains on, never ``check5``'s), never from a line
 of dev.jsonl's source conversations or of an already labelled item.
 
-Two pools like check5's (bench/judge_check_sets.py), and two more:
+Two pools like check5's (bench/judge_check_sets.py), and three more:
 
 * ``A``: random own lines (with the speaker's earlier lines as history), partner lines (the
   partner's reaction, judged against the persona as if its owner said it) and lines of other
@@ -70,9 +70,9 @@ ATTRIBUTES = {
 }
 _ATTR = {k: re.compile(v, re.IGNORECASE) for k, v in ATTRIBUTES.items()}
 _ECHO = re.compile(r"\btoo\b|\balso\b|\bme neither\b|\bsame here\b", re.IGNORECASE)
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me)\b", re.IGNORECASE)
 E_PAIRINGS = 3
 """Pool E pairs each attribute line with up to this many personas (one per pass)."""
-_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me)\b", re.IGNORECASE)
 
 
 def attributes(text: str) -> set[str]:
