@@ -195,7 +195,7 @@ def main() -> None:
                         help="dev.jsonl (../shared/data/persona-consistency/), the set 'dev'")
     parser.add_argument("--out", type=Path, required=True, help="folder for the adapter files")
     parser.add_argument("--train-sets",
-                        default="dev,check,check2,check3,check4,train6,train7,train8,train9",
+                        default="dev,check,check2,check3,check4,train6,train7,train8,train9,train10",
                         help="comma-separated sets to train on (dev, check ... check5); the "
                         "others are measured")
     parser.add_argument("--rank", type=int, default=8)
@@ -209,10 +209,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1,
                         help="members trained at once, one process and one thread each (the "
                         "same adapters as --jobs 1, faster on a machine with that many cores)")
-    parser.add_argument("--disagreements", choices=("drop", "keep"), default="drop",
+    parser.add_argument("--disagreements", choices=("drop", "keep"), default="keep",
                         help="items whose second label (bench/judge_annotations.py) differs "
-                        "from the first: left out of training (drop, round 9) or trained on "
-                        "with the first label (keep, rounds 5-8)")
+                        "from the first: trained on with the first label (keep) or left out "
+                        "(drop: round 9, not shipped, docs/metrics.md)")
     args = parser.parse_args()
     seeds = [int(x) for x in args.seeds.split(",")]
     if args.jobs < 1:
