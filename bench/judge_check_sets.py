@@ -71,6 +71,17 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   out at 445) and labelled by eight annotators who had not seen the judge or been told how the items
   were chosen, from the same instructions (``confidence`` theirs, 146 low). The annotators call 22%
   of the judge's picks contradictions. Committed before any judge was trained on it.
+* ``train10`` (600 items: 288 contradictions, 16 entailments, 296 neutral; all pool E: first-person
+  attribute lines of the training families, labelled ones too, in new pairings with a persona of
+  another conversation on the same attribute, that the round-8 learned judge calls
+  contradictions and the rules do not): *training* data, drawn by ``python
+  bench/judge_label_pool.py --spc ... --dev ... --set train10 --out /tmp/pool10 --own 0
+  --partner 0 --other 0 --targeted 0 --repaired 600 --seed 10 --chunk 75 --families
+  train,check,check2,check3,check4`` at commit 744daf1 (the round-8 adapter; the label file
+  before ``train10``) and labelled by eight annotators
+  who had not seen the judge or been told how the items were chosen (``confidence`` theirs, 215
+  low). The annotators call 48% of the judge's picks contradictions. Committed before any
+  judge was trained on it.
 * second labels (round 9): the 737 low-confidence items of ``train6`` ... ``train9`` labelled
   again by eight annotators who saw neither the first label nor any judge
   (``python bench/judge_annotations.py draw ...``, then ``merge``), stored as ``label2``
