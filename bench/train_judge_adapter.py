@@ -4,10 +4,11 @@ deterministic (seeds 0 and 1, one thread each), about 80 minutes per seed (``--j
 once on two cores).
 
 Data: the hand-labelled Synthetic-Persona-Chat items of ``--train-sets`` (default ``dev``,
-``check`` ... ``check4`` and ``train6`` ... ``train9``: 4,453 items; ``dev`` is
+``check`` ... ``check4`` and ``train6`` ... ``train10``: 5,053 items; ``dev`` is
 ../shared/data/persona-consistency/dev.jsonl, the others are bench/judge_check_sets.py's sets,
-``check`` ... ``check4`` labelled by the rule writer, ``train6`` ... ``train9`` by annotators
-who never saw a judge). The sets left out are measured after training with the shipped
+``check`` ... ``check4`` labelled by the rule writer, ``train6`` ... ``train10`` by annotators
+who never saw a judge; ``--disagreements drop`` leaves out the items whose second label differs
+from the first). The sets left out are measured after training with the shipped
 inference path (the adapter merged into MiniLM; the cross-encoder alone and the judge, rules
 first): by default ``check5``, labelled by an annotator who never saw a judge. The figures go
 into the provenance next to the weights.
