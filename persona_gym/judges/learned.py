@@ -20,18 +20,18 @@ whole and names no sentence itself.
 The shipped judge averages the probabilities of two adapters trained with different seeds (an
 ensemble; :func:`shipped_adapters`). An adapter is data (arrays in a NumPy ``.npz`` read with
 ``allow_pickle=False``, about 300 kB; the provenance of both in the ``.json`` next to them),
-trained by ``bench/train_judge_adapter.py`` on 4,453 hand-labelled Synthetic-Persona-Chat items
+trained by ``bench/train_judge_adapter.py`` on 5,053 hand-labelled Synthetic-Persona-Chat items
 (../shared/data/persona-consistency/dev.jsonl and the ``check`` ... ``check4`` and ``train6``
-... ``train9`` sets of bench/judge_check_sets.py), deterministic on the CPU. Loading merges each
+... ``train10`` sets of bench/judge_check_sets.py), deterministic on the CPU. Loading merges each
 into a private copy of MiniLM's weights; nothing is downloaded.
 
-Honest limits (docs/metrics.md, "Round 5" to "Round 8"): 4,453 training items from 87 of
+Honest limits (docs/metrics.md, "Round 5" to "Round 10"): 5,053 training items from 87 of
 the SPC validation split's 95 persona families. Held out: ``check5`` (the other 8, labelled by an
-annotator who never saw any judge), macro-F1 0.865, below issue 13's 0.90; its figures are in
+annotator who never saw any judge), macro-F1 0.882, below issue 13's 0.90; its figures are in
 the adapter's provenance. The cross-encoder's contradictions are less precise than the rules'
-(about 85 in 100 are right on ``check5``, where two lines in five are contradictions): the
+(about 88 in 100 are right on ``check5``, where two lines in five are contradictions): the
 combination trades precision for recall. **On unlabelled logs, where contradictions are rare, it
-over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 4.8% that the rules do
+over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 5.5% that the rules do
 not, and of 25 of those read by hand about one was a contradiction (most are "I'm a [job]" lines
 against a persona that names no job, and reactions about things the persona does not mention).
 Use the rules (``--judge lexical``, the log importer's default) to flag real logs.
