@@ -12,7 +12,8 @@ answer as ``label2``, ``against2`` and ``confidence2`` next to its first label.
 Second labels (round 9 of the judge work, docs/metrics.md): ``draw`` writes the training items
 (``train6`` ... ``train9``) whose first annotator marked them low-confidence, in a seeded order
 and without their labels, for annotators who see neither the first label nor any judge;
-bench/train_judge_adapter.py leaves out the items whose two labels differ. ``check5`` is never
+``bench/train_judge_adapter.py --disagreements drop`` leaves out the items whose two labels
+differ (round 9; not shipped: the default keeps them with their first label). ``check5`` is never
 drawn: it is the held-out set.
 
     python bench/judge_annotations.py draw \\
@@ -33,9 +34,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from judge_check_sets import LABELS_FILE
 from judge_label_pool import write_chunks
 
+from persona_gym.judges.base import LABELS
+
 TRAIN_SETS = ("train6", "train7", "train8", "train9")
 """The sets ``draw`` takes its low-confidence items from."""
-LABELS = ("contradiction", "entailment", "neutral")
 
 
 def draw(spc: Path, out: Path, chunk: int, seed: int) -> None:
@@ -64,8 +66,11 @@ def merge(folder: Path) -> None:
         for n, raw in enumerate(path.read_text("utf-8").splitlines(), 1):
             if not raw.strip():
                 continue
-            row = json.loads(raw)
             where = f"{path.name}:{n}"
+            try:
+                row = json.loads(raw)
+            except json.JSONDecodeError as err:
+                sys.exit(f"{where}: not a JSON object ({err}); fix the line and merge again")
             if row.get("id") not in refs:
                 sys.exit(f"{where}: id {row.get('id')!r} was not drawn (refs.jsonl)")
             if row["id"] in answers:

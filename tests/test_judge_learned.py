@@ -354,6 +354,10 @@ def test_annotations_merge_and_training_drop(tmp_path: Path, monkeypatch) -> Non
         with pytest.raises(SystemExit, match=message):
             annotations.merge(folder)
         assert labels.read_bytes() == before
+    out.write_text('{"id": "train6-0001", "label": "neutral"\n')
+    with pytest.raises(SystemExit, match=r"labels-00\.jsonl:1: not a JSON object"):
+        annotations.merge(folder)
+    assert labels.read_bytes() == before
     answer(("train6-0001", "neutral"), ("train6-0002", "neutral"),
            ("train10-0001", "contradiction"))
     annotations.merge(folder)
