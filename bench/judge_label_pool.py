@@ -25,8 +25,8 @@ Two pools like check5's (bench/judge_check_sets.py), and three more:
   measurement stays unseen.
 * ``E`` (``--repaired``, round 10): pool B's pairing again, over every first-person attribute
   line of the training families, labelled ones included (only the pairing is new, never one
-  already labelled), each with up to three fresh same-attribute personas of other
-  conversations; kept, like pool D, where the shipped learned judge calls a contradiction and
+  already labelled), each with up to ``--pairings`` (default 3) fresh same-attribute personas
+  of other conversations; kept, like pool D, where the shipped learned judge calls a contradiction and
   the rules do not. The held-out ``check5`` is mostly such pairings, and the judge's
   contradictions there are less precise than issue 13 asks (docs/metrics.md, "Round 8").
   Pool D's log sample is left out too.
@@ -71,8 +71,6 @@ ATTRIBUTES = {
 _ATTR = {k: re.compile(v, re.IGNORECASE) for k, v in ATTRIBUTES.items()}
 _ECHO = re.compile(r"\btoo\b|\balso\b|\bme neither\b|\bsame here\b", re.IGNORECASE)
 _FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|my|me)\b", re.IGNORECASE)
-E_PAIRINGS = 3
-"""Pool E pairs each attribute line with up to this many personas (one per pass)."""
 
 
 def attributes(text: str) -> set[str]:
@@ -109,14 +107,14 @@ def flagged(args: argparse.Namespace, lines: list, personas: list, used: set,
 def repaired(args: argparse.Namespace, train: list, by_attr: dict, pairs: set,
              rng: random.Random) -> list[tuple[tuple, tuple]]:
     """Pool E's candidates: every first-person attribute line of the training conversations
-    (labelled ones too: only the pairing is new) paired :data:`E_PAIRINGS` times, like pool B,
+    (labelled ones too: only the pairing is new) paired ``args.pairings`` times, like pool B,
     with a persona of another conversation that has a sentence on the same attribute, never a
     pairing already labelled or drawn (``pairs``: (persona conversation, speaker, line
     conversation, turn))."""
     logged = _logged(args.spc)
     pairs = set(pairs)
     todo = []
-    for _ in range(E_PAIRINGS):
+    for _ in range(args.pairings):
         for c in train:
             for i, (_, t) in enumerate(c.turns):
                 found = sorted(attributes(t))
@@ -208,6 +206,9 @@ def main() -> None:
                         help="pool E lines: attribute lines (labelled ones too) in new pairings "
                         "with a same-attribute persona that the learned judge calls "
                         "contradictions beyond the rules (default 0; needs persona-gym[minilm])")
+    parser.add_argument("--pairings", type=int, default=3,
+                        help="pool E: new personas paired with each attribute line, one per pass "
+                             "(default 3, round 10's)")
     parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--families", default="train",
