@@ -26,10 +26,10 @@ Two pools like check5's (bench/judge_check_sets.py), and three more:
 * ``E`` (``--repaired``, round 10): pool B's pairing again, over every first-person attribute
   line of the training families, labelled ones included (only the pairing is new, never one
   already labelled), each with up to ``--pairings`` (default 3) fresh same-attribute personas
-  of other conversations; kept, like pool D, where the shipped learned judge calls a contradiction and
-  the rules do not. The held-out ``check5`` is mostly such pairings, and the judge's
-  contradictions there are less precise than issue 13 asks (docs/metrics.md, "Round 8").
-  Pool D's log sample is left out too.
+  of other conversations; kept, like pool D, where the shipped learned judge calls a
+  contradiction and the rules do not. The held-out ``check5`` is mostly such pairings, and the
+  judge's contradictions there are less precise than issue 13 asks (docs/metrics.md, "Round
+  8"). Pool D's log sample is left out too.
 
 Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
 bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
