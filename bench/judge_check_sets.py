@@ -81,6 +81,14 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   before ``train10``) and labelled by eight annotators who had not seen the judge or been told
   how the items were chosen (``confidence`` theirs, 215 low). The annotators call 48% of the
   judge's picks contradictions. Committed before any judge was trained on it.
+* ``train11`` (800 items: 512 contradictions, 12 entailments, 276 neutral; all pool E again,
+  picked by the round-10 judge): *training* data, drawn by ``python bench/judge_label_pool.py
+  --spc ... --dev ... --set train11 --out /tmp/pool11 --own 0 --partner 0 --other 0 --targeted 0
+  --repaired 800 --pairings 5 --seed 11 --chunk 100 --families train,check,check2,check3,check4``
+  at commit 4c583da (the round-10 adapter; the label file before ``train11``) and labelled by
+  eight annotators who had not seen the judge or been told how the items were chosen
+  (``confidence`` theirs, 288 low). The annotators call 64% of the judge's picks
+  contradictions. Committed before any judge was trained on it.
 * second labels (round 9): the 737 low-confidence items of ``train6`` ... ``train9`` labelled
   again by eight annotators who saw neither the first label nor any judge
   (``python bench/judge_annotations.py draw ...``, then ``merge``), stored as ``label2``
