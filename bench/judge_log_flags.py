@@ -51,6 +51,9 @@ def main() -> None:
     parser.add_argument("--adapter", type=Path, nargs="+", default=None,
                         help="cross-encoder adapter .npz files, one or an ensemble whose "
                              "probabilities are averaged (default: the shipped ensemble)")
+    parser.add_argument("--contradiction-threshold", type=float, default=None,
+                        help="probability the cross-encoder's contradiction needs (default: "
+                             "persona_gym.judges.learned.CONTRADICTION_THRESHOLD)")
     args = parser.parse_args()
 
     from persona_gym.judges.base import LABELS
@@ -59,7 +62,8 @@ def main() -> None:
     rng = random.Random(args.seed)
     lines, refs = log_sample(args.spc, args.sample, rng)
     sample = [item for _, item in refs]
-    judge = LearnedJudge(args.adapter)
+    judge = LearnedJudge(args.adapter) if args.contradiction_threshold is None else \
+        LearnedJudge(args.adapter, contradiction_threshold=args.contradiction_threshold)
     probs = judge.probabilities(sample)
     model = [LABELS[int(p.argmax())] for p in probs]
     learned = [v.label for v in judge.judge_many(sample, probs)]

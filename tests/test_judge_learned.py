@@ -19,6 +19,7 @@ from persona_gym.judges.base import LABELS, TextJudge
 from persona_gym.judges.evaluate import classification_report
 from persona_gym.judges.learned import (
     ADAPTER_FILES,
+    CONTRADICTION_THRESHOLD,
     HISTORY_LINES,
     Adapter,
     LearnedJudge,
@@ -245,6 +246,26 @@ def test_judge_many_decides_from_given_probabilities(neutral: LearnedJudge) -> N
     assert (verdicts[1].label, verdicts[1].evidence) == (rule.label, rule.evidence)
     with pytest.raises(ValueError, match="probs has shape"):
         neutral.judge_many(items, sure[:1])
+
+
+def test_a_contradiction_threshold_holds_back_unsure_contradictions() -> None:
+    """With ``contradiction_threshold``, the cross-encoder's contradiction stands only at that
+    probability; below it the better of entailment and neutral is the verdict. The rules'
+    contradictions need no threshold, and the default is the most probable label."""
+    judge = LearnedJudge(random_adapter(bias=(0.0, 0.0, 50.0)), encoder=fake_encoder,
+                         contradiction_threshold=0.8)
+    assert LearnedJudge(random_adapter()).contradiction_threshold == CONTRADICTION_THRESHOLD
+    items = [(PERSONA, [], "I play the tuba daily.")] * 4 + [(PERSONA, [], "I'm 13.")]
+    probs = np.array([[0.85, 0.05, 0.10], [0.70, 0.05, 0.25], [0.70, 0.20, 0.10],
+                      [0.10, 0.05, 0.85], [0.01, 0.01, 0.98]], dtype=np.float32)
+    labels = [v.label for v in judge.judge_many(items, probs)]
+    assert labels == ["contradiction", "neutral", "entailment", "neutral", "contradiction"]
+    argmax = LearnedJudge(random_adapter(bias=(0.0, 0.0, 50.0)), encoder=fake_encoder,
+                          contradiction_threshold=0.0)
+    assert [v.label for v in argmax.judge_many(items[:3], probs[:3])] == ["contradiction"] * 3
+    for bad in (-0.1, 1.5):
+        with pytest.raises(ValueError, match="contradiction_threshold must be in"):
+            LearnedJudge(random_adapter(), contradiction_threshold=bad)
 
 
 def test_encoder_of_the_wrong_shape_is_named() -> None:

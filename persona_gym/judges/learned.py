@@ -55,8 +55,8 @@ from persona_gym.judges import lexicon
 from persona_gym.judges.base import LABELS, Verdict, validate_item
 from persona_gym.judges.lexical import LexicalJudge
 
-__all__ = ["ADAPTER_FILES", "HISTORY_LINES", "MEMBER_FILE", "Adapter", "CrossEncoder",
-           "LearnedJudge", "pair_text", "pooled", "provenance", "shipped_adapters",
+__all__ = ["ADAPTER_FILES", "CONTRADICTION_THRESHOLD", "HISTORY_LINES", "MEMBER_FILE", "Adapter",
+           "CrossEncoder", "LearnedJudge", "pair_text", "pooled", "provenance", "shipped_adapters",
            "statement_units"]
 
 ADAPTER_FILES = ("consistency_adapter.npz", "consistency_adapter.json")
@@ -72,6 +72,10 @@ HISTORY_LINES = 4
 
 HIDDEN = 384
 """MiniLM's hidden size."""
+
+CONTRADICTION_THRESHOLD = 0.0
+"""The cross-encoder's contradiction stands only at this probability or above; below it the
+better of entailment and neutral is the verdict (0: the most probable label, whatever it is)."""
 
 
 def pair_text(persona: Sequence[str], history: Sequence[str]) -> str:
@@ -232,6 +236,7 @@ def minilm_encoder(batch_size: int = 64) -> Encoder:
 
 
 _WORD = re.compile(r"[a-z0-9]+")
+_C = LABELS.index("contradiction")
 _EMPTY = lexicon.STOP - {"too"}  # "Me too!" asserts what the partner said of themselves
 
 
@@ -268,14 +273,20 @@ class LearnedJudge:
     whose probabilities are averaged (default: the shipped ensemble, :func:`shipped_adapters`);
     ``encoder`` the :data:`Encoder` that picks the evidence (default: MiniLM); ``rules`` the
     :class:`~persona_gym.judges.lexical.LexicalJudge` whose verdicts stand where they decide;
-    ``batch_size`` items per forward pass. The model is loaded on first use.
+    ``batch_size`` items per forward pass; ``contradiction_threshold`` the probability the
+    cross-encoder's contradiction needs (:data:`CONTRADICTION_THRESHOLD`; the rules'
+    contradictions need none). The model is loaded on first use.
     """
 
     name = "learned"
 
     def __init__(self, adapter: AdapterSpec | Sequence[AdapterSpec] | None = None,
                  encoder: Encoder | None = None, rules: LexicalJudge | None = None,
-                 batch_size: int = 32) -> None:
+                 batch_size: int = 32,
+                 contradiction_threshold: float = CONTRADICTION_THRESHOLD) -> None:
+        if not 0.0 <= contradiction_threshold <= 1.0:
+            raise ValueError(f"contradiction_threshold must be in [0, 1], got "
+                             f"{contradiction_threshold!r}")
         if adapter is None:
             self.adapters = shipped_adapters()
         elif isinstance(adapter, (Adapter, str, Path)):
@@ -285,6 +296,7 @@ class LearnedJudge:
             if not self.adapters:
                 raise ValueError("pass at least one adapter (or None for the shipped ones)")
         self.batch_size = batch_size
+        self.contradiction_threshold = contradiction_threshold
         self.rules = rules if rules is not None else LexicalJudge()
         self._encoder = encoder
         self._models: list[CrossEncoder] | None = None
@@ -331,6 +343,8 @@ class LearnedJudge:
             scores[rule.label] = max(scores[rule.label], rule.scores[rule.label])
             return Verdict(rule.label, rule.against, rule.evidence, scores)
         label = LABELS[int(np.argmax(probs))]
+        if label == "contradiction" and probs[_C] < self.contradiction_threshold:
+            label = max(("entailment", "neutral"), key=lambda k: probs[LABELS.index(k)])
         if label == "neutral" or not statement_units(line):  # nothing asserted
             return Verdict("neutral", None, None, scores)
         against, evidence = self._evidence(persona, history, line)
