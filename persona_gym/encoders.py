@@ -475,6 +475,7 @@ class FactCoder:
         self.moves = {m: self.codes_size + len(acts) + i for i, m in enumerate(moves)}
         self.size = self.codes_size + len(acts) + len(moves)
         self._codes: dict[tuple[str, str], np.ndarray] = {}
+        self._units: dict[tuple[str, str], tuple[np.ndarray, np.ndarray]] = {}
         self._cache: dict[tuple, np.ndarray] = {}
 
     def code(self, relation: str, value: str) -> np.ndarray:
@@ -486,13 +487,32 @@ class FactCoder:
             vec = self._codes[key] = (vec / np.linalg.norm(vec)).astype(np.float32)
         return vec
 
+    def _unit(self, relation: str, value: str) -> tuple[np.ndarray, np.ndarray]:
+        """``(code, negated code)`` of ``relation = value`` as :meth:`normalize` leaves them
+        in a slot that holds nothing else (the same bits: a slot is scaled by its own norm)."""
+        key = (relation, value)
+        pair = self._units.get(key)
+        if pair is None:
+            vec = np.zeros(self.size, dtype=np.float32)
+            i = self.slots[relation] * self.code_dim
+            vec[i : i + self.code_dim] = self.code(relation, value)
+            unit = self.normalize(vec)[i : i + self.code_dim]
+            pair = self._units[key] = (unit, -unit)
+        return pair
+
+    def _coded(self, facts: Sequence[tuple[str, str, bool]]) -> list[tuple[str, str, bool]]:
+        """``facts`` as ``(slot relation, value, negated)``: a fact on an opposite relation is
+        the negation of the same value on the relation that keeps the slot."""
+        out = []
+        for relation, value, negated in facts:
+            base = self.opposites.get(relation)
+            out.append((relation, value, negated) if base is None else (base, value, not negated))
+        return out
+
     def add(self, out: np.ndarray, facts: Sequence[tuple[str, str, bool]]) -> None:
         """Add the codes of ``facts`` (``(relation, value, negated)``) into ``out``."""
         c = self.code_dim
-        for relation, value, negated in facts:
-            base = self.opposites.get(relation)
-            if base is not None:
-                relation, negated = base, not negated
+        for relation, value, negated in self._coded(facts):
             i = self.slots[relation] * c
             if negated:
                 out[i : i + c] -= self.code(relation, value)
@@ -521,12 +541,19 @@ class FactCoder:
         vec = self._cache.get(key)
         if vec is None:
             vec = np.zeros(self.size, dtype=np.float32)
-            self.add(vec, facts)
             if act in self.acts:
                 vec[self.acts[act]] = 1.0
             if move in self.moves:
                 vec[self.moves[move]] = 1.0
-            vec = self.normalize(vec)
+            coded = self._coded(facts)
+            if len({relation for relation, _, _ in coded}) == len(coded):
+                c = self.code_dim  # one code per slot: :meth:`normalize` of it, precomputed
+                for relation, value, negated in coded:
+                    i = self.slots[relation] * c
+                    vec[i : i + c] = self._unit(relation, value)[negated]
+            else:
+                self.add(vec, facts)
+                vec = self.normalize(vec)
             if len(self._cache) >= _CACHE_LIMIT:
                 self._cache.clear()
             self._cache[key] = vec

@@ -41,6 +41,7 @@ kind                   what the line does
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import cached_property
 
 from persona_gym.dialogue import Line, Move, normalize_text
 from persona_gym.rng import Stream
@@ -187,19 +188,26 @@ class _Turn:
         commitments with probability :data:`HISTORY_PREFERENCE` when there is one."""
         s = self.s
         if relation is None:
-            options = [o for r in s.held for o in s.wrong_options.get(r, ())]
+            options, history = self._wrong_anywhere
         else:
             options = list(s.wrong_options.get(relation, ()))
             opposite = self.o[relation].opposite
             if opposite:
                 options += s.wrong_options.get(opposite, ())
+            history = [o for o in options if o[2] == HISTORY]
         if not options:
             return None
-        history = [o for o in options if o[2] == HISTORY]
         if history and self.rng.random() < HISTORY_PREFERENCE:
             options = history
         r, v, _ = self.rng.pick(options)
         return Fact(r, v)
+
+    @cached_property
+    def _wrong_anywhere(self) -> tuple[list[tuple[str, str, str]], list[tuple[str, str, str]]]:
+        """The wrong options on every held relation, and those that contradict only the
+        agent's commitments (once per turn: the speaker does not change during one)."""
+        options = [o for r in self.s.held for o in self.s.wrong_options.get(r, ())]
+        return options, [o for o in options if o[2] == HISTORY]
 
     def label(self, facts: tuple[Fact, ...]) -> str:
         """``consistent``, or which kind of contradiction the facts make."""

@@ -45,8 +45,8 @@ def episode_metrics(lines: Sequence[LineScores], rewards: Sequence[float]) -> di
     is the share of lines that assert something, reported beside them.
     """
     out: dict[str, float] = {}
-    for name in METRICS:
-        values = np.array([getattr(s, name) for s in lines], dtype=np.float64)
+    columns = np.array([[getattr(s, name) for s in lines] for name in METRICS], dtype=np.float64)
+    for name, values in zip(METRICS, columns, strict=True):
         if name in CONSISTENCY_METRICS:
             values = values[~np.isnan(values)]
         out[name] = float(values.mean()) if values.size else math.nan

@@ -196,6 +196,7 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
                                 opposites=_opposite_slots(self.ontology), acts=ACTS,
                                 moves=(*MOVES, "end")) if version >= 1 else None)
         self.encoder = make_encoder(encoder, self.k, memory=version >= 1, facts=self.facts)
+        self._no_facts = None if self.facts is None else np.zeros(self.facts.size, np.float32)
         self.action_space = spaces.Discrete(self.k)
         self.observation_space = spaces.Box(-1.0, 1.0, (self.encoder.size,), np.float32)
         self._done: bool | None = None
@@ -356,14 +357,15 @@ class PersonaDialogueEnv(gym.Env[np.ndarray, np.int64]):
         if self.facts is not None:
             norm = math.sqrt(float(self._memory @ self._memory))
             memory = self._memory / norm if norm > 0 else self._memory.copy()
-            rows = np.empty((3 + self.k, self.facts.size), dtype=np.float32)
-            rows[0] = self._persona_facts
-            self.facts.normalize(self._memory_facts, out=rows[1])
+            facts = self.facts
             move = self.move
             asked = () if move.relation is None else ((move.relation, move.value or "?", False),)
-            rows[2] = 0.0 if self._done else self.facts.vector(asked, move=move.kind)
-            for i, c in enumerate(self.candidates):
-                rows[3 + i] = self.facts.vector(c.facts, act=c.act)
+            rows = np.concatenate([
+                self._persona_facts,
+                facts.normalize(self._memory_facts),
+                self._no_facts if self._done else facts.vector(asked, move=move.kind),
+                *[facts.vector(c.facts, act=c.act) for c in self.candidates],
+            ]).reshape(3 + self.k, facts.size)
         return self.encoder.encode(
             self._persona_vec,
             self._own_lines,
