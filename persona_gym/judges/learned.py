@@ -10,7 +10,9 @@ probability per label, in :data:`~persona_gym.judges.base.LABELS` order.
 
 The verdict: a contradiction or entailment the rules find stands, with the rules' evidence;
 otherwise the cross-encoder's most probable label, except that a line of questions and greetings
-asserts nothing and is neutral (the labels' definition; :func:`statement_units`). The rules'
+asserts nothing and is neutral (the labels' definition; :func:`statement_units`), and that
+``contradiction_threshold`` (default 0) can hold back a contradiction the cross-encoder is
+unsure of (more precise, less recall: docs/metrics.md, "Round 11"). The rules'
 contradictions are precise on real text (0.98-1.0) but miss most of what they cannot parse; the
 cross-encoder reads what no rule was written for. For a label the cross-encoder decides,
 ``evidence`` is the reference (persona sentence or earlier statement) whose MiniLM embedding is
