@@ -15,26 +15,13 @@ the random policy's steps per episode and the share of the time spent in ``reset
 The MiniLM encoder (``encoder="minilm"``, needs ``persona-gym[minilm]``) is reported cold (a
 fresh env: every text is new) and warm (the same seeds replayed: every text is cached).
 
-``--instructions N`` counts instead of timing: the CPU instructions of ``N`` random-policy steps
-of CartPole and of each variant (valgrind's cachegrind; a run of no steps is subtracted, so
-imports and ``gym.make`` do not count), and the same ratio, CartPole's instructions per step
-over the variant's. A count does not move with the machine's load, so it can tell a 10% change
-where the timed ratio cannot (on a shared 2-core machine the timed ratio of the same code varied
-by 1.6x between runs); it leaves out what instructions do not show (cache misses, numpy's
-memory traffic). Needs ``valgrind`` on the PATH.
-
-Usage: ``python bench/step_rate.py [--seconds S] [--instructions N]``. The last line printed is
-one JSON object.
+Usage: ``python bench/step_rate.py [--seconds S]``. The last line printed is one JSON object.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import re
-import shutil
-import subprocess
-import sys
 import time
 from collections import defaultdict
 from typing import Any
@@ -150,53 +137,6 @@ def stage_split(env_id: str, steps: int) -> dict[str, float]:
     return out
 
 
-def drive(env_id: str, steps: int) -> None:
-    """``steps`` random-policy steps of ``env_id`` after one reset (what ``--instructions``
-    counts)."""
-    env = gym.make(env_id)
-    env.reset(seed=0)
-    sample = _sampler(env)
-    for _ in range(steps):
-        if any(env.step(sample())[2:4]):
-            env.reset()
-
-
-def instructions_per_step(env_id: str, steps: int) -> float:
-    """CPU instructions per random-policy step of ``env_id`` under valgrind's cachegrind: a
-    run of ``steps`` steps minus a run of none."""
-    if shutil.which("valgrind") is None:
-        sys.exit("--instructions needs valgrind on the PATH (Debian: apt install valgrind)")
-
-    def count(n: int) -> int:
-        run = subprocess.run(
-            ["valgrind", "--tool=cachegrind", "--cache-sim=no", "--cachegrind-out-file=/dev/null",
-             sys.executable, __file__, "--drive", env_id, str(n)],
-            capture_output=True, text=True, check=True)
-        found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
-        if found is None:
-            sys.exit(f"valgrind printed no instruction count for {env_id}:\n{run.stderr[-2000:]}")
-        return int(found.group(1).replace(",", ""))
-
-    return (count(steps) - count(0)) / steps
-
-
-def instructions_main(steps: int) -> None:
-    """``--instructions``: the counted ratios (module docs)."""
-    from tqdm import tqdm
-
-    per_step = {env_id: instructions_per_step(env_id, steps)
-                for env_id in tqdm(("CartPole-v1", *VARIANTS), desc="cachegrind", unit="env")}
-    cart = per_step.pop("CartPole-v1")
-    print(f"CartPole-v1: {cart / 1e3:,.1f}k instructions/step")
-    for env_id, n in per_step.items():
-        print(f"{env_id}: {n / 1e3:,.1f}k instructions/step, ratio {cart / n:.4f}")
-    print(json.dumps({
-        "steps": steps, "cartpole_instructions_per_step": round(cart),
-        "instructions_per_step": {k: round(v) for k, v in per_step.items()},
-        "ratio": {k: round(cart / v, 4) for k, v in per_step.items()},
-        "target_ratio": {"persona_gym/OpenChat-v1": 0.06}}))
-
-
 VARIANTS = ("persona_gym/OpenChat-v0", "persona_gym/OpenChat-v1",
             "persona_gym/OpenChatContinuous-v1", "persona_gym/OpenChatText-v1")
 
@@ -206,15 +146,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0, help="budget per env (default 5)")
     parser.add_argument("--minilm-episodes", type=int, default=60,
                         help="episodes per MiniLM pass (default 60; 0 skips MiniLM)")
-    parser.add_argument("--instructions", type=int, default=0, metavar="N",
-                        help="count CPU instructions of N steps per env under valgrind instead "
-                             "of timing (module docs; e.g. 1000)")
-    parser.add_argument("--drive", nargs=2, metavar=("ENV", "STEPS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
-    if args.drive:
-        return drive(args.drive[0], int(args.drive[1]))
-    if args.instructions:
-        return instructions_main(args.instructions)
 
     cart, _ = steps_per_second(gym.make("CartPole-v1"), args.seconds)
     rates = {env_id: steps_per_second(gym.make(env_id), args.seconds)[0] for env_id in VARIANTS}
