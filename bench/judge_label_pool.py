@@ -30,6 +30,9 @@ Two pools like check5's (bench/judge_check_sets.py), and three more:
   contradiction and the rules do not. The held-out ``check5`` is mostly such pairings, and the
   judge's contradictions there are less precise than issue 13 asks (docs/metrics.md, "Round
   8"). Pool D's log sample is left out too.
+* ``F`` (``--paired``, round 11): pool E's pairings as they come, without the judge's filter:
+  ``check5``'s kind of item in its natural mix of labels, for a validation set kept out of
+  training (choosing a threshold or comparing adapters without a look at ``check5``).
 
 Writes ``refs.jsonl`` (references into the CSV, no text and no labels: the format of
 bench/data/judge_check_labels.jsonl without ``label``) and ``chunk-NN.txt`` files that show
@@ -206,6 +209,9 @@ def main() -> None:
                         help="pool E lines: attribute lines (labelled ones too) in new pairings "
                         "with a same-attribute persona that the learned judge calls "
                         "contradictions beyond the rules (default 0; needs persona-gym[minilm])")
+    parser.add_argument("--paired", type=int, default=0,
+                        help="pool F lines: pool E's pairings without the judge's filter, for a "
+                             "validation set (default 0)")
     parser.add_argument("--pairings", type=int, default=3,
                         help="pool E: new personas paired with each attribute line, one per pass "
                              "(default 3, round 10's)")
@@ -298,11 +304,14 @@ def main() -> None:
         judge_flags(flagged(args, lines, personas, used, rng), "D", args.flagged, add)
     if args.repaired:
         judge_flags(repaired(args, train, by_attr, pairs, rng), "E", args.repaired, add)
+    if args.paired:
+        for ref, _ in repaired(args, train, by_attr, pairs, rng)[:args.paired]:
+            add("F", *ref)
     rng.shuffle(refs)
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "refs.jsonl").write_text("".join(json.dumps(r) + "\n" for r in refs), "utf-8")
     write_chunks(refs, convs, args.out, args.chunk)
-    counts = {h: sum(r["half"] == h for r in refs) for h in ("A", "B", "C", "D", "E")}
+    counts = {h: sum(r["half"] == h for r in refs) for h in "ABCDEF"}
     print(f"{len(refs)} references ({counts}) from {len(train)} training conversations "
           f"into {args.out}")
 
