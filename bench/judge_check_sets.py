@@ -89,6 +89,15 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   eight annotators who had not seen the judge or been told how the items were chosen
   (``confidence`` theirs, 288 low). The annotators call 64% of the judge's picks
   contradictions. Committed before any judge was trained on it.
+* ``val11`` (400 items: 79 contradictions, 19 entailments, 302 neutral): a *validation* set,
+  never trained on (not in bench/train_judge_adapter.py's ``--train-sets``, so it is measured
+  after every training): pool F, random same-attribute pairings of the training families'
+  attribute lines with other conversations' personas (``check5``'s main kind of item) with no
+  judge's filter, drawn by ``python bench/judge_label_pool.py --spc ... --dev ... --set val11
+  --out /tmp/val11 --own 0 --partner 0 --other 0 --targeted 0 --paired 400 --pairings 1 --seed
+  111 --chunk 50 --families train,check,check2,check3,check4`` at commit dc731b4 and labelled by
+  eight annotators who had not seen the judge (``confidence`` theirs, 45 low). For choosing a
+  threshold or comparing adapters without a look at ``check5``.
 * second labels (round 9): the 737 low-confidence items of ``train6`` ... ``train9`` labelled
   again by eight annotators who saw neither the first label nor any judge
   (``python bench/judge_annotations.py draw ...``, then ``merge``), stored as ``label2``
