@@ -31,11 +31,12 @@ Honest limits (docs/metrics.md, "Round 5" to "Round 10"): 5,053 training items f
 the SPC validation split's 95 persona families. Held out: ``check5`` (the other 8, labelled by an
 annotator who never saw any judge), macro-F1 0.882, below issue 13's 0.90; its figures are in
 the adapter's provenance. The cross-encoder's contradictions are less precise than the rules'
-(about 88 in 100 are right on ``check5``, where two lines in five are contradictions): the
-combination trades precision for recall. **On unlabelled logs, where contradictions are rare, it
-over-calls them**: on 1,500 random Synthetic-Persona-Chat lines it flags 5.5% that the rules do
-not, and of 25 of those read by hand about one was a contradiction (most are "I'm a [job]" lines
-against a persona that names no job, and reactions about things the persona does not mention).
+(about 88 in 100 are right on ``check5``, where two lines in five are contradictions, and 81 on
+the untuned ``val11``, where one in five is): the combination trades precision for recall.
+**On unlabelled logs, where contradictions are rare, it over-calls them**: on 1,500 random
+Synthetic-Persona-Chat lines it flags 5.5% that the rules do not, and of 25 of those read by
+hand about one was a contradiction (most are "I'm a [job]" lines against a persona that names
+no job, and reactions about things the persona does not mention).
 Use the rules (``--judge lexical``, the log importer's default) to flag real logs.
 Deterministic for a given machine; across machines float rounding may flip a verdict whose top
 two probabilities tie.
