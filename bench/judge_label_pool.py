@@ -3,7 +3,7 @@ learned judge), from *training* persona families (bench/spc_families.py; ``--fam
 those of the check sets the adapter already trains on, never ``check5``'s), never from a line
 of dev.jsonl's source conversations or of an already labelled item.
 
-Two pools like check5's (bench/judge_check_sets.py), and three more:
+Two pools like check5's (bench/judge_check_sets.py), and four more:
 
 * ``A``: random own lines (with the speaker's earlier lines as history), partner lines (the
   partner's reaction, judged against the persona as if its owner said it) and lines of other
@@ -213,8 +213,8 @@ def main() -> None:
                         help="pool F lines: pool E's pairings without the judge's filter, for a "
                              "validation set (default 0)")
     parser.add_argument("--pairings", type=int, default=3,
-                        help="pool E: new personas paired with each attribute line, one per pass "
-                             "(default 3, round 10's)")
+                        help="pools E and F: new personas paired with each attribute line, one "
+                             "per pass (default 3, round 10's)")
     parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
     parser.add_argument("--seed", type=int, default=6)
     parser.add_argument("--families", default="train",
