@@ -412,3 +412,31 @@ def test_v0_conversations_are_frozen(env_id: str) -> None:
 def test_v1_conversations_are_frozen(env_id: str) -> None:
     assert _fingerprints(env_id, mostly_right=True) == V1_FINGERPRINTS[env_id], (
         "the v1 conversations changed: if that is intended, register a new version")
+
+
+def test_fact_vectors_are_the_normalised_sum_of_their_codes() -> None:
+    """The fact coder's shortcut for texts whose facts each own a slot (a precomputed unit code
+    per slot) gives the same bits as the general path: add the codes, mark the act or move,
+    scale every slot to norm <= 1; negated facts and opposite relations (which share a slot
+    with a negated code) included, and facts sharing a slot still summed."""
+    coder = PersonaDialogueEnv(version=1).facts
+    rng = np.random.default_rng(0)
+    relations = [*coder.slots, *coder.opposites]
+    acts, moves = [None, *coder.acts], [None, *coder.moves]
+    shared = 0
+    for _ in range(2000):
+        n = int(rng.integers(0, 4))
+        facts = tuple((relations[int(rng.integers(len(relations)))], f"v{rng.integers(3)}",
+                       bool(rng.integers(2))) for _ in range(n))
+        act, move = acts[int(rng.integers(len(acts)))], moves[int(rng.integers(len(moves)))]
+        expected = np.zeros(coder.size, dtype=np.float32)
+        coder.add(expected, facts)
+        if act is not None:
+            expected[coder.acts[act]] = 1.0
+        if move is not None:
+            expected[coder.moves[move]] = 1.0
+        expected = coder.normalize(expected)
+        assert coder.vector(facts, act=act, move=move).tobytes() == expected.tobytes(), facts
+        slots = [coder.opposites.get(r, r) for r, _, _ in facts]
+        shared += len(set(slots)) < len(slots)
+    assert shared > 20  # the general path ran too
