@@ -45,6 +45,8 @@ import numpy as np
 
 BATCH = 16
 """Items per training step."""
+MEGABATCH = 50
+"""Batches sorted by length together with ``--batching length`` (Hugging Face's default)."""
 
 
 def sha256(path: Path) -> str:
@@ -83,8 +85,29 @@ def lora_model(rank: int, scale: float) -> tuple[Any, Any, list]:
     return bert, st.tokenizer, params
 
 
+def epoch_batches(order: list[int], lengths: list[int], rng: random.Random, batching: str
+                  ) -> list[list[int]]:
+    """One epoch's batches of item indices. Both ways first shuffle ``order`` in place with
+    ``rng`` (so an epoch's draw depends on the ones before). ``"random"`` (rounds 1-10) cuts it
+    into batches of :data:`BATCH`; ``"length"`` (Hugging Face's ``group_by_length``) sorts each
+    run of :data:`MEGABATCH` batches by token length before cutting, then shuffles the
+    batches: each batch holds items of about one length, so little of it is padding (on the
+    round-11 sets the batches hold 3% more tokens than their items instead of 75% more)."""
+    if batching not in ("random", "length"):
+        raise ValueError(f"batching must be 'random' or 'length', got {batching!r}")
+    rng.shuffle(order)
+    if batching == "random":
+        return [order[i:i + BATCH] for i in range(0, len(order), BATCH)]
+    batches = []
+    for start in range(0, len(order), BATCH * MEGABATCH):
+        run = sorted(order[start:start + BATCH * MEGABATCH], key=lengths.__getitem__)
+        batches += [run[i:i + BATCH] for i in range(0, len(run), BATCH)]
+    rng.shuffle(batches)
+    return batches
+
+
 def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, seed: int,
-          max_length: int) -> Any:
+          max_length: int, batching: str) -> Any:
     """The trained :class:`~persona_gym.judges.learned.Adapter`."""
     import torch
     from torch import nn
@@ -106,16 +129,18 @@ def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, se
     steps = epochs * math.ceil(len(items) / BATCH)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
     order = list(range(len(items)))
+    lengths = [len(ids) for ids in tokenizer(
+        [pair_text(it["persona"], it["history"]) for it in items], [it["line"] for it in items],
+        truncation=True, max_length=max_length)["input_ids"]]
     from tqdm import tqdm
 
     bar = tqdm(total=steps, desc=f"train adapter (seed {seed})", unit="batch")
     bert.train()
     head.train()
     for epoch in range(epochs):
-        rng.shuffle(order)
         total = 0.0
-        for i in range(0, len(order), BATCH):
-            chunk = [items[j] for j in order[i:i + BATCH]]
+        for batch in epoch_batches(order, lengths, rng, batching):
+            chunk = [items[j] for j in batch]
             enc = tokenizer([pair_text(it["persona"], it["history"]) for it in chunk],
                             [it["line"] for it in chunk], padding=True, truncation=True,
                             max_length=max_length, return_tensors="pt")
@@ -139,12 +164,12 @@ def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, se
 
 
 def train_member(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, seed: int,
-                 max_length: int, weights: Path) -> None:
+                 max_length: int, batching: str, weights: Path) -> None:
     """Train one ensemble member on one thread and save it to ``weights``."""
     import torch
 
     torch.set_num_threads(1)
-    train(items, rank, alpha, epochs, lr, seed, max_length).save(weights)
+    train(items, rank, alpha, epochs, lr, seed, max_length, batching).save(weights)
 
 
 def training_items(sets: dict[str, list[dict]], names: list[str], disagreements: str
@@ -204,6 +229,9 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--max-length", type=int, default=256, help="tokens per item")
+    parser.add_argument("--batching", choices=("length", "random"), default="length",
+                        help="batches of items of about one token length (length: 1.7 times "
+                        "fewer tokens, from round 11) or of random items (random: rounds 1-10)")
     parser.add_argument("--seeds", default="0,1",
                         help="comma-separated seeds: one adapter each, an ensemble (the first "
                         "is consistency_adapter.npz, the others consistency_adapter.seed{N}.npz)")
@@ -245,7 +273,8 @@ def main() -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     members = [args.out / (ADAPTER_FILES[0] if i == 0 else MEMBER_FILE.format(seed=seed))
                for i, seed in enumerate(seeds)]
-    jobs = [(items, args.rank, args.alpha, args.epochs, args.lr, seed, args.max_length, w)
+    jobs = [(items, args.rank, args.alpha, args.epochs, args.lr, seed, args.max_length,
+             args.batching, w)
             for seed, w in zip(seeds, members, strict=True)]
     if args.jobs == 1:
         for job in jobs:
@@ -272,6 +301,7 @@ def main() -> None:
                  "sha256": sha256(base) if base.is_file() else None},
         "model": {"rank": args.rank, "alpha": args.alpha, "epochs": args.epochs,
                   "lr": args.lr, "max_length": args.max_length, "seeds": seeds,
+                  "batching": args.batching,
                   "targets": "attention query and value of every layer",
                   "classifier": "linear over [CLS, mean], dropout 0.1"},
         "data": {

@@ -394,3 +394,34 @@ def test_annotations_merge_and_training_drop(tmp_path: Path, monkeypatch) -> Non
     kept = train.training_items(sets, ["train6"], "drop")
     assert [it["id"] for it in kept] == ["train6-0001", "train6-0003", "train10-0001"]
     assert len(train.training_items(sets, ["train6"], "keep")) == 4
+
+
+def test_training_batches_by_length_cover_each_item_once_with_little_padding() -> None:
+    """bench/train_judge_adapter.py's ``epoch_batches``: ``"random"`` is rounds 1-10's draw
+    (shuffle, then cut); ``"length"`` holds the same items once each per epoch, in batches of
+    about one token length, so they pad far less; both follow the seed and change per epoch."""
+    import random
+
+    train = _bench("train_judge_adapter")
+    n = 2 * train.BATCH * train.MEGABATCH + 37
+    lengths = [random.Random(i).randint(20, 250) for i in range(n)]
+
+    def padded(batches: list[list[int]]) -> int:
+        return sum(len(b) * max(lengths[j] for j in b) for b in batches)
+
+    order = list(range(n))
+    rng, reference = random.Random(3), random.Random(3)
+    drawn = train.epoch_batches(order, lengths, rng, "random")
+    expected = list(range(n))
+    reference.shuffle(expected)
+    assert drawn == [expected[i:i + train.BATCH] for i in range(0, n, train.BATCH)]
+    grouped = train.epoch_batches(list(range(n)), lengths, random.Random(3), "length")
+    assert sorted(j for b in grouped for j in b) == list(range(n))
+    assert sum(len(b) != train.BATCH for b in grouped) <= 3  # one short batch per run at most
+    assert padded(grouped) < 1.1 * sum(lengths) < padded(drawn)
+    assert train.epoch_batches(list(range(n)), lengths, random.Random(3), "length") == grouped
+    rng = random.Random(3)
+    first = train.epoch_batches(order := list(range(n)), lengths, rng, "length")
+    assert train.epoch_batches(order, lengths, rng, "length") != first
+    with pytest.raises(ValueError, match="batching must be"):
+        train.epoch_batches(order, lengths, rng, "sorted")
