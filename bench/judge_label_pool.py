@@ -108,13 +108,15 @@ def flagged(args: argparse.Namespace, lines: list, personas: list, used: set,
 
 
 def repaired(args: argparse.Namespace, train: list, by_attr: dict, pairs: set,
-             rng: random.Random) -> list[tuple[tuple, tuple]]:
+             rng: random.Random, held: set[tuple[str, Any]] = frozenset()
+             ) -> list[tuple[tuple, tuple]]:
     """Pool E's candidates: every first-person attribute line of the training conversations
     (labelled ones too: only the pairing is new) paired ``args.pairings`` times, like pool B,
     with a persona of another conversation that has a sentence on the same attribute, never a
     pairing already labelled or drawn (``pairs``: (persona conversation, speaker, line
-    conversation, turn))."""
-    logged = _logged(args.spc)
+    conversation, turn)), nor a line or persona of a held-out set (``held``: (conversation,
+    turn) and (conversation, speaker))."""
+    logged = _logged(args.spc) | held
     pairs = set(pairs)
     todo = []
     for _ in range(args.pairings):
@@ -125,7 +127,8 @@ def repaired(args: argparse.Namespace, train: list, by_attr: dict, pairs: set,
                         not _FIRST_PERSON.search(t):
                     continue
                 choices = [p for p in by_attr[rng.choice(found)] if p[0].id != c.id
-                           and (p[0].id, p[1], c.id, i) not in pairs]
+                           and (p[0].id, p[1], c.id, i) not in pairs
+                           and (p[0].id, p[1]) not in held]
                 if choices:
                     conv, who = rng.choice(choices)
                     pairs.add((conv.id, who, c.id, i))
@@ -217,6 +220,10 @@ def main() -> None:
                              "per pass (default 3, round 10's)")
     parser.add_argument("--chunk", type=int, default=150, help="items per annotator chunk")
     parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--hold-out", default="val11",
+                        help="comma-separated labelled sets whose lines and personas pools E "
+                             "and F never draw (default val11, the validation set; '' for "
+                             "none: rounds 10 and 11 drew before it existed)")
     parser.add_argument("--families", default="train",
                         help="comma-separated family splits to draw from (default train; the "
                              "check sets already trained on, check..check4, may be added: "
@@ -234,9 +241,13 @@ def main() -> None:
 
     convs = list(read_spc_csv(args.spc))
     train, _ = training_conversations(convs, args.dev, splits)
-    done, pairs = set(), set()
+    done, pairs, held = set(), set(), set()
+    hold_out = set(filter(None, args.hold_out.split(",")))
     for raw in LABELS_FILE.read_text("utf-8").splitlines():
         ref = json.loads(raw)
+        if ref["set"] in hold_out:
+            held |= {(ref["line"]["conv"], ref["line"]["turn"]),
+                     (ref["persona"]["conv"], ref["persona"]["speaker"])}
         done.add((ref["line"]["conv"], ref["line"]["turn"]))
         pairs.add((ref["persona"]["conv"], ref["persona"]["speaker"], ref["line"]["conv"],
                    ref["line"]["turn"]))
@@ -303,9 +314,9 @@ def main() -> None:
     if args.flagged:
         judge_flags(flagged(args, lines, personas, used, rng), "D", args.flagged, add)
     if args.repaired:
-        judge_flags(repaired(args, train, by_attr, pairs, rng), "E", args.repaired, add)
+        judge_flags(repaired(args, train, by_attr, pairs, rng, held), "E", args.repaired, add)
     if args.paired:
-        for ref, _ in repaired(args, train, by_attr, pairs, rng)[:args.paired]:
+        for ref, _ in repaired(args, train, by_attr, pairs, rng, held)[:args.paired]:
             add("F", *ref)
     rng.shuffle(refs)
     args.out.mkdir(parents=True, exist_ok=True)
