@@ -4,13 +4,14 @@ deterministic (seeds 0 and 1, one thread each), about 80 minutes per seed (``--j
 once on two cores).
 
 Data: the hand-labelled Synthetic-Persona-Chat items of ``--train-sets`` (default ``dev``,
-``check`` ... ``check4`` and ``train6`` ... ``train11``: 5,853 items; ``dev`` is
+``check`` ... ``check4`` and ``train6`` ... ``train12``: 6,653 items; ``dev`` is
 ../shared/data/persona-consistency/dev.jsonl, the others are bench/judge_check_sets.py's sets,
-``check`` ... ``check4`` labelled by the rule writer, ``train6`` ... ``train11`` by annotators
+``check`` ... ``check4`` labelled by the rule writer, ``train6`` ... ``train12`` by annotators
 who never saw a judge; ``--disagreements drop`` leaves out the items whose second label differs
 from the first). The sets left out are measured after training with the shipped
 inference path (the adapter merged into MiniLM; the cross-encoder alone and the judge, rules
-first): by default ``check5``, labelled by an annotator who never saw a judge. The figures go
+first): by default ``check5``, labelled by an annotator who never saw a judge, and ``val11``,
+the validation set (docs/metrics.md, "Round 11"). The figures go
 into the provenance next to the weights.
 
 Model: an ensemble of ``--seeds`` adapters (default two; the judge averages their
@@ -221,7 +222,8 @@ def main() -> None:
                         help="dev.jsonl (../shared/data/persona-consistency/), the set 'dev'")
     parser.add_argument("--out", type=Path, required=True, help="folder for the adapter files")
     parser.add_argument("--train-sets",
-                        default="dev,check,check2,check3,check4,train6,train7,train8,train9,train10,train11",
+                        default="dev,check,check2,check3,check4,train6,train7,train8,train9,train10,train11,"
+                        "train12",
                         help="comma-separated sets to train on (dev, check ... check5); the "
                         "others are measured")
     parser.add_argument("--rank", type=int, default=8)
