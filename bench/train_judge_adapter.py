@@ -1,7 +1,7 @@
 """Train the learned judge's adapter (persona_gym/judges/adapter/): a low-rank cross-encoder
 adapter on all-MiniLM-L6-v2 (persona_gym.judges.learned), from hand-labelled real text. CPU,
-deterministic (seeds 0 and 1, one thread each), about 80 minutes per seed (``--jobs 2``: both at
-once on two cores).
+deterministic (seeds 0 and 1, one thread each), about 90 minutes for both at once on two cores
+(``--jobs 2``; round 11's 5,853 items).
 
 Data: the hand-labelled Synthetic-Persona-Chat items of ``--train-sets`` (default ``dev``,
 ``check`` ... ``check4`` and ``train6`` ... ``train12``: 6,653 items; ``dev`` is
@@ -130,9 +130,10 @@ def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, se
     steps = epochs * math.ceil(len(items) / BATCH)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
     order = list(range(len(items)))
-    lengths = [len(ids) for ids in tokenizer(
-        [pair_text(it["persona"], it["history"]) for it in items], [it["line"] for it in items],
-        truncation=True, max_length=max_length)["input_ids"]]
+    firsts = [pair_text(it["persona"], it["history"]) for it in items]
+    lines = [it["line"] for it in items]
+    lengths = [len(ids) for ids in tokenizer(firsts, lines, truncation=True,
+                                             max_length=max_length)["input_ids"]]
     from tqdm import tqdm
 
     bar = tqdm(total=steps, desc=f"train adapter (seed {seed})", unit="batch")
@@ -141,17 +142,15 @@ def train(items: list[dict], rank: int, alpha: float, epochs: int, lr: float, se
     for epoch in range(epochs):
         total = 0.0
         for batch in epoch_batches(order, lengths, rng, batching):
-            chunk = [items[j] for j in batch]
-            enc = tokenizer([pair_text(it["persona"], it["history"]) for it in chunk],
-                            [it["line"] for it in chunk], padding=True, truncation=True,
-                            max_length=max_length, return_tensors="pt")
+            enc = tokenizer([firsts[j] for j in batch], [lines[j] for j in batch], padding=True,
+                            truncation=True, max_length=max_length, return_tensors="pt")
             logits = head(pooled(bert(**enc).last_hidden_state, enc["attention_mask"]))
-            loss = loss_fn(logits, torch.tensor([LABELS.index(it["label"]) for it in chunk]))
+            loss = loss_fn(logits, torch.tensor([y[j] for j in batch]))
             opt.zero_grad()
             loss.backward()
             opt.step()
             sched.step()
-            total += loss.item() * len(chunk)
+            total += loss.item() * len(batch)
             bar.update()
         bar.set_postfix(epoch=epoch, loss=f"{total / len(items):.3f}")
     bar.close()
