@@ -108,15 +108,15 @@ def flagged(args: argparse.Namespace, lines: list, personas: list, used: set,
 
 
 def repaired(args: argparse.Namespace, train: list, by_attr: dict, pairs: set,
-             rng: random.Random, held: set[tuple[str, Any]] = frozenset()
-             ) -> list[tuple[tuple, tuple]]:
+             rng: random.Random, held_lines: set[tuple[str, int]] = frozenset(),
+             held_personas: set[tuple[str, str]] = frozenset()) -> list[tuple[tuple, tuple]]:
     """Pool E's candidates: every first-person attribute line of the training conversations
     (labelled ones too: only the pairing is new) paired ``args.pairings`` times, like pool B,
     with a persona of another conversation that has a sentence on the same attribute, never a
     pairing already labelled or drawn (``pairs``: (persona conversation, speaker, line
-    conversation, turn)), nor a line or persona of a held-out set (``held``: (conversation,
-    turn) and (conversation, speaker))."""
-    logged = _logged(args.spc) | held
+    conversation, turn)), nor a line (conversation, turn) or persona (conversation, speaker)
+    of a held-out set."""
+    logged = _logged(args.spc) | held_lines
     pairs = set(pairs)
     todo = []
     for _ in range(args.pairings):
@@ -128,7 +128,7 @@ def repaired(args: argparse.Namespace, train: list, by_attr: dict, pairs: set,
                     continue
                 choices = [p for p in by_attr[rng.choice(found)] if p[0].id != c.id
                            and (p[0].id, p[1], c.id, i) not in pairs
-                           and (p[0].id, p[1]) not in held]
+                           and (p[0].id, p[1]) not in held_personas]
                 if choices:
                     conv, who = rng.choice(choices)
                     pairs.add((conv.id, who, c.id, i))
@@ -241,13 +241,13 @@ def main() -> None:
 
     convs = list(read_spc_csv(args.spc))
     train, _ = training_conversations(convs, args.dev, splits)
-    done, pairs, held = set(), set(), set()
+    done, pairs, held_lines, held_personas = set(), set(), set(), set()
     hold_out = set(filter(None, args.hold_out.split(",")))
     for raw in LABELS_FILE.read_text("utf-8").splitlines():
         ref = json.loads(raw)
         if ref["set"] in hold_out:
-            held |= {(ref["line"]["conv"], ref["line"]["turn"]),
-                     (ref["persona"]["conv"], ref["persona"]["speaker"])}
+            held_lines.add((ref["line"]["conv"], ref["line"]["turn"]))
+            held_personas.add((ref["persona"]["conv"], ref["persona"]["speaker"]))
         done.add((ref["line"]["conv"], ref["line"]["turn"]))
         pairs.add((ref["persona"]["conv"], ref["persona"]["speaker"], ref["line"]["conv"],
                    ref["line"]["turn"]))
@@ -313,10 +313,11 @@ def main() -> None:
             left -= 1
     if args.flagged:
         judge_flags(flagged(args, lines, personas, used, rng), "D", args.flagged, add)
+    held = held_lines, held_personas
     if args.repaired:
-        judge_flags(repaired(args, train, by_attr, pairs, rng, held), "E", args.repaired, add)
+        judge_flags(repaired(args, train, by_attr, pairs, rng, *held), "E", args.repaired, add)
     if args.paired:
-        for ref, _ in repaired(args, train, by_attr, pairs, rng, held)[:args.paired]:
+        for ref, _ in repaired(args, train, by_attr, pairs, rng, *held)[:args.paired]:
             add("F", *ref)
     rng.shuffle(refs)
     args.out.mkdir(parents=True, exist_ok=True)
