@@ -93,7 +93,7 @@ def test_judge_argument_errors(tmp_path: Path, capsys: pytest.CaptureFixture) ->
     src = write_jsonl(tmp_path / "items.jsonl", ITEMS)
     assert main(["judge", str(src), "--judge", "nli"]) == 2
     assert "needs a local model" in capsys.readouterr().err
-    assert main(["judge", str(src), "--model", str(tmp_path)]) == 2
+    assert main(["judge", str(src), "--judge", "lexical", "--model", str(tmp_path)]) == 2
     assert "takes no model" in capsys.readouterr().err
     assert main(["judge", str(tmp_path / "absent.jsonl")]) == 2
     assert "no such file" in capsys.readouterr().err

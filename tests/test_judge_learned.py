@@ -277,10 +277,40 @@ def test_encoder_of_the_wrong_shape_is_named() -> None:
 
 def test_get_judge_learned() -> None:
     assert get_judge("learned").name == "learned"
-    with pytest.raises(ValueError, match="takes no model"):
-        get_judge("learned", model="x")
     with pytest.raises(ValueError, match="unknown judge"):
         get_judge("bert")
+
+
+def test_an_unshipped_ensemble_is_judged_from_its_folder(tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture) -> None:
+    """``persona-gym judge --model FOLDER`` uses the ensemble bench/train_judge_adapter.py
+    wrote there (first member, then .seed{N} members in name order), not the shipped one."""
+    from persona_gym.cli import main
+
+    first, member = random_adapter(bias=(0.0, 50.0, 0.0), seed=1), random_adapter(seed=2)
+    first.save(tmp_path / ADAPTER_FILES[0])
+    member.save(tmp_path / "consistency_adapter.seed7.npz")
+    (tmp_path / "notes.npz").write_bytes(b"not a member")  # not read: not a member's name
+    loaded = shipped_adapters(tmp_path)
+    assert len(loaded) == 2
+    for got, want in zip(loaded, (first, member), strict=True):
+        assert all(np.array_equal(got.arrays()[k], v) for k, v in want.arrays().items())
+    items = [{"id": "a", "persona": PERSONA, "history": [], "line": "What a lovely day!",
+              "label": "neutral"}]
+    src = tmp_path / "items.jsonl"
+    src.write_text(json.dumps(items[0]) + "\n")
+    assert main(["judge", str(src), "--model", str(tmp_path)]) == 0
+    row = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    direct = LearnedJudge([first, member]).judge(PERSONA, [], "What a lovely day!")
+    shipped = LearnedJudge().judge(PERSONA, [], "What a lovely day!")
+    assert row["label"] == direct.label == "entailment" != shipped.label
+    assert row["scores"] == pytest.approx(direct.as_dict()["scores"])
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    with pytest.raises(FileNotFoundError, match="no consistency_adapter.npz there"):
+        get_judge("learned", model=empty)
+    assert main(["judge", str(src), "--model", str(empty)]) == 2
+    assert "bench/train_judge_adapter.py --out" in capsys.readouterr().err
 
 
 def _load(path: Path) -> list[dict]:

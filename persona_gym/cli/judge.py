@@ -32,7 +32,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "shipped adapter, offline, needs the minilm extra), lexical (rules only, no "
                    "model) or nli (needs --model)")
     p.add_argument("--model", default=None,
-                   help="for --judge nli: a local transformers NLI model folder")
+                   help="for --judge nli: a local transformers NLI model folder (required); "
+                   "for --judge learned: a folder of adapters written by "
+                   "bench/train_judge_adapter.py --out (default: the shipped ones)")
     p.add_argument("--batch-size", type=positive_int, default=32,
                    help="items (learned) or pairs (nli) per forward pass (default 32)")
     p.add_argument("--out", default=None,

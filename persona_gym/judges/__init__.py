@@ -27,25 +27,24 @@ TEXT_JUDGES = ("learned", "lexical", "nli")
 
 
 def get_judge(name: str, model: str | Path | None = None, batch_size: int = 32) -> TextJudge:
-    """A text judge by name: ``learned`` (rules plus the shipped cross-encoder adapter on MiniLM;
-    needs the ``minilm`` extra), ``lexical`` (rules only, no model) or ``nli`` (needs
-    ``model``, a local transformers NLI model folder)."""
+    """A text judge by name: ``learned`` (rules plus a cross-encoder adapter ensemble on
+    MiniLM; needs the ``minilm`` extra; ``model``, if given, is a folder of adapters written by
+    ``bench/train_judge_adapter.py``, default the shipped ones), ``lexical`` (rules only, no
+    model) or ``nli`` (needs ``model``, a local transformers NLI model folder)."""
     if name == "learned":
-        if model is not None:
-            raise ValueError("the learned judge takes no model (its adapter ships with the "
-                             "package); --model is for --judge nli")
         from persona_gym.encoders import _require_minilm
-        from persona_gym.judges.learned import LearnedJudge
+        from persona_gym.judges.learned import LearnedJudge, shipped_adapters
 
+        adapters = None if model is None else shipped_adapters(model)
         try:
             _require_minilm()
         except ImportError as exc:
             raise ImportError(f"the learned judge embeds text with all-MiniLM-L6-v2: {exc}; "
                               "or use --judge lexical (rules only, no model)") from None
-        return LearnedJudge(batch_size=batch_size)
+        return LearnedJudge(adapters, batch_size=batch_size)
     if name == "lexical":
         if model is not None:
-            raise ValueError("the lexical judge takes no model; --model is for --judge nli")
+            raise ValueError("the lexical judge takes no model; --model is for --judge nli or learned")
         from persona_gym.judges.lexical import LexicalJudge
 
         return LexicalJudge()

@@ -257,16 +257,23 @@ def statement_units(line: str) -> list[str]:
     return statements
 
 
-def shipped_adapters() -> list[Adapter]:
-    """The shipped ensemble: ``consistency_adapter.npz``, then its ``.seed{N}.npz`` siblings
-    in name order."""
-    folder = resources.files("persona_gym.judges").joinpath("adapter")
+def shipped_adapters(folder: str | Path | None = None) -> list[Adapter]:
+    """The ensemble in ``folder`` (default: the shipped one): ``consistency_adapter.npz``, then
+    its ``.seed{N}.npz`` siblings in name order. ``folder`` is where
+    ``bench/train_judge_adapter.py --out`` wrote an ensemble, so an unshipped one is measured
+    with the same code (``persona-gym judge --model FOLDER``)."""
+    if folder is None:
+        with resources.as_file(resources.files("persona_gym.judges").joinpath("adapter")) as p:
+            return shipped_adapters(p)
+    folder = Path(folder)
+    if not (folder / ADAPTER_FILES[0]).is_file():
+        raise FileNotFoundError(
+            f"{folder}: no {ADAPTER_FILES[0]} there; pass the folder that "
+            "bench/train_judge_adapter.py --out wrote, or leave it out for the shipped adapters")
     member = re.compile(re.escape(MEMBER_FILE).replace(r"\{seed\}", r"\d+") + "$")
-    adapters = [Adapter.load()]
-    for name in sorted(r.name for r in folder.iterdir() if member.match(r.name)):
-        with resources.as_file(folder.joinpath(name)) as path:
-            adapters.append(Adapter.load(path))
-    return adapters
+    return [Adapter.load(folder / ADAPTER_FILES[0])] + [
+        Adapter.load(folder / name)
+        for name in sorted(r.name for r in folder.iterdir() if member.match(r.name))]
 
 
 class LearnedJudge:
