@@ -307,7 +307,7 @@ def test_an_unshipped_ensemble_is_judged_from_its_folder(tmp_path: Path,
     assert row["scores"] == pytest.approx(direct.as_dict()["scores"])
     empty = tmp_path / "empty"
     empty.mkdir()
-    with pytest.raises(FileNotFoundError, match="no consistency_adapter.npz there"):
+    with pytest.raises(FileNotFoundError, match=r"no consistency_adapter\.npz there"):
         get_judge("learned", model=empty)
     assert main(["judge", str(src), "--model", str(empty)]) == 2
     assert "bench/train_judge_adapter.py --out" in capsys.readouterr().err

@@ -44,7 +44,8 @@ def get_judge(name: str, model: str | Path | None = None, batch_size: int = 32) 
         return LearnedJudge(adapters, batch_size=batch_size)
     if name == "lexical":
         if model is not None:
-            raise ValueError("the lexical judge takes no model; --model is for --judge nli or learned")
+            raise ValueError("the lexical judge takes no model; --model is for --judge nli "
+                             "or learned")
         from persona_gym.judges.lexical import LexicalJudge
 
         return LexicalJudge()
