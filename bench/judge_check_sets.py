@@ -103,7 +103,7 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   bench/judge_label_pool.py --spc ... --dev ... --set train12 --out /tmp/pool12 --own 0 --partner
   0 --other 0 --targeted 0 --paired 800 --pairings 1 --seed 12 --chunk 100 --families
   train,check,check2,check3,check4`` at commit ead9d27 (``--hold-out val11``: no line or persona
-  of ``val11``; 94 of ``val11``'s 400 items have a line that ``train11``, drawn before it,
+  of ``val11``; 102 of ``val11``'s 400 items have a line that ``train11``, drawn before it,
   pairs with other personas) and labelled by eight annotators who had not seen the judge
   (``confidence`` theirs, 109 low). Committed before any judge was trained on it; from round 12
   it is training data.
