@@ -30,9 +30,11 @@ into a private copy of MiniLM's weights; nothing is downloaded.
 Honest limits (docs/metrics.md, "Round 5" to "Round 10"): 5,053 training items from 87 of
 the SPC validation split's 95 persona families. Held out: ``check5`` (the other 8, labelled by an
 annotator who never saw any judge), macro-F1 0.882, below issue 13's 0.90; its figures are in
-the adapter's provenance. The cross-encoder's contradictions are less precise than the rules'
-(about 88 in 100 are right on ``check5``, where two lines in five are contradictions, and 81 on
-the untuned ``val11``, where one in five is): the combination trades precision for recall.
+the adapter's provenance. Rounds 11 and 12 (1,600 more labelled items, four adapters instead of
+two) did not beat it there ("Round 11", "Round 12"). The cross-encoder's contradictions are
+less precise than the rules' (about 88 in 100 are right on ``check5``, where two lines in five
+are contradictions, and 81 on the untuned ``val11``, where one in five is): the combination
+trades precision for recall.
 **On unlabelled logs, where contradictions are rare, it over-calls them**: on 1,500 random
 Synthetic-Persona-Chat lines it flags 5.5% that the rules do not, and of 25 of those read by
 hand about one was a contradiction (most are "I'm a [job]" lines against a persona that names
