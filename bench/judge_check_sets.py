@@ -104,7 +104,8 @@ sentences that co-occur in a persona set, linked transitively) that rounds 1-4's
   0 --other 0 --targeted 0 --paired 800 --pairings 1 --seed 12 --chunk 100 --families
   train,check,check2,check3,check4`` at commit ead9d27 (``--hold-out val11``: no line or persona
   of ``val11``; 102 of ``val11``'s 400 items have a line that ``train11``, drawn before it,
-  pairs with other personas) and labelled by eight annotators who had not seen the judge
+  pairs with other personas: ``val11-unseen`` is the other 298, written beside the sets) and
+  labelled by eight annotators who had not seen the judge
   (``confidence`` theirs, 109 low). Committed before any judge was trained on it; from round 12
   it is training data.
 * second labels (round 9): the 737 low-confidence items of ``train6`` ... ``train9`` labelled
@@ -142,7 +143,8 @@ LABELS_FILE = Path(__file__).parent / "data" / "judge_check_labels.jsonl"
 
 
 def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
-    """The check sets' items by set name (``check`` ... ``check5``)."""
+    """The check sets' items by set name (``check`` ... ``check5``, ``train6`` ...,
+    ``val11``, ``val11-unseen``)."""
     from persona_gym.logs import read_spc_csv
 
     convs = {c.id.rsplit("/", 1)[1]: c for c in read_spc_csv(spc)}
@@ -168,6 +170,10 @@ def build(spc: Path, labels: Path = LABELS_FILE) -> dict[str, list[dict]]:
             if key in ref:
                 item[key] = ref[key]
         out.setdefault(ref["set"], []).append(item)
+    # val11 without the items whose line train11 pairs with another persona (derived, not
+    # labelled apart): an adapter trained on train11 has seen none of these lines
+    seen = {it["line"] for it in out.get("train11", [])}
+    out["val11-unseen"] = [it for it in out.get("val11", []) if it["line"] not in seen]
     return out
 
 

@@ -10,8 +10,9 @@ Data: the hand-labelled Synthetic-Persona-Chat items of ``--train-sets`` (defaul
 who never saw a judge; ``--disagreements drop`` leaves out the items whose second label differs
 from the first). The sets left out are measured after training with the shipped
 inference path (the adapter merged into MiniLM; the cross-encoder alone and the judge, rules
-first): by default ``check5``, labelled by an annotator who never saw a judge, and ``val11``,
-the validation set (docs/metrics.md, "Round 11"). The figures go
+first): by default ``check5``, labelled by an annotator who never saw a judge, ``val11``,
+the validation set (docs/metrics.md, "Round 11"), and ``val11-unseen``, its items whose line no
+``train11`` item holds. The figures go
 into the provenance next to the weights.
 
 Model: an ensemble of ``--seeds`` adapters (default two; the judge averages their

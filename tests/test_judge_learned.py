@@ -347,7 +347,10 @@ def test_floors_on_real_text(real: LearnedJudge) -> None:
                                                    "train6": 781, "train7": 1128,
                                                    "train8": 1200, "train9": 445,
                                                    "train10": 600, "train11": 800,
-                                                   "val11": 400, "train12": 800}
+                                                   "val11": 400, "train12": 800,
+                                                   "val11-unseen": 298}
+    assert not ({it["line"] for it in sets["val11-unseen"]}
+                & {it["line"] for it in sets["train11"]})
     # (macro-F1, contradiction precision, contradiction recall); measured: dev 0.962 / 0.963 /
     # 0.988, check 0.893 / 0.848 / 0.975, check2 0.864 / 0.925 / 0.925, check3 0.946 / 0.959 /
     # 0.94, check4 0.872 / 0.850 / 1.00, check5 0.882 / 0.882 / 0.938 (round 8's 0.865 / 0.847
